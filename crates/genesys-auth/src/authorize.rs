@@ -1,0 +1,489 @@
+//! Starting a login: the authorize URL and the [`PendingLogin`] a driver parks across the redirect.
+
+use form_urlencoded::Serializer;
+
+use crate::callback::Callback;
+use crate::pkce::{Rng, Verifier, random_token};
+use crate::secret::State;
+use crate::token::TokenRequest;
+use crate::{Error, Region};
+
+/// A public OAuth client of one org: region, client id and its exact redirect URI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    region: Region,
+    client_id: String,
+    redirect_uri: String,
+}
+
+impl Client {
+    /// Describes a public (PKCE) OAuth client.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when the client id is empty or not printable ASCII, or the redirect URI is not
+    /// an absolute `http(s)` URL without a fragment (RFC 6749 §3.1.2).
+    pub fn new(region: Region, client_id: &str, redirect_uri: &str) -> Result<Self, Error> {
+        let client_id = client_id.trim();
+        if client_id.is_empty()
+            || client_id.len() > 128
+            || !client_id.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(Error::InvalidConfig {
+                field: "clientId",
+                reason: "the client id must be the OAuth client's id from Genesys Cloud admin (printable ASCII)",
+            });
+        }
+        let valid_uri = (redirect_uri.starts_with("https://")
+            || redirect_uri.starts_with("http://"))
+            && redirect_uri.len() <= 2048
+            && !redirect_uri.contains('#')
+            && redirect_uri.bytes().all(|b| b.is_ascii_graphic());
+        if !valid_uri {
+            return Err(Error::InvalidConfig {
+                field: "redirectUri",
+                reason: "the redirect URI must be an absolute http(s) URL without a fragment, exactly as registered on the OAuth client",
+            });
+        }
+        Ok(Client {
+            region,
+            client_id: client_id.to_string(),
+            redirect_uri: redirect_uri.to_string(),
+        })
+    }
+
+    /// The region.
+    pub fn region(&self) -> &Region {
+        &self.region
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The registered redirect URI.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// `https://login.<env>/oauth/token`.
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth/token", self.region.login_base())
+    }
+
+    /// Starts building an authorize request.
+    pub fn authorize(&self) -> AuthorizeRequest<'_> {
+        AuthorizeRequest {
+            client: self,
+            redirect_uri: None,
+            scope: None,
+            login_hint: None,
+            prompt_login: false,
+            org: None,
+            return_to: None,
+        }
+    }
+
+    /// The browser SSO logout URL (`login.<env>/logout`), returning to `redirect_uri` when given.
+    pub fn logout_url(&self, redirect_uri: Option<&str>) -> String {
+        let mut q = Serializer::new(String::new());
+        q.append_pair("client_id", &self.client_id);
+        if let Some(uri) = redirect_uri {
+            q.append_pair("redirect_uri", uri);
+        }
+        format!("{}/logout?{}", self.region.login_base(), q.finish())
+    }
+}
+
+/// Builder for one authorization request. Each [`build`](Self::build) makes a fresh verifier and state.
+#[derive(Debug)]
+pub struct AuthorizeRequest<'a> {
+    client: &'a Client,
+    redirect_uri: Option<String>,
+    scope: Option<String>,
+    login_hint: Option<String>,
+    prompt_login: bool,
+    org: Option<(String, String)>,
+    return_to: Option<String>,
+}
+
+impl AuthorizeRequest<'_> {
+    /// Scopes to request (space-separated). Optional: Genesys takes scopes from the OAuth client's settings.
+    pub fn scope(mut self, scope: &str) -> Self {
+        let scope = scope.trim();
+        self.scope = (!scope.is_empty()).then(|| scope.to_string());
+        self
+    }
+
+    /// Pre-fills the user name on the login page.
+    pub fn login_hint(mut self, hint: &str) -> Self {
+        self.login_hint = Some(hint.to_string());
+        self
+    }
+
+    /// Forces the login page even when a Genesys session exists (`prompt=login`).
+    pub fn prompt_login(mut self) -> Self {
+        self.prompt_login = true;
+        self
+    }
+
+    /// Single sign-on through the org's identity provider (`org` + `provider`).
+    pub fn org_provider(mut self, org: &str, provider: &str) -> Self {
+        self.org = Some((org.to_string(), provider.to_string()));
+        self
+    }
+
+    /// A different registered redirect URI for this attempt (e.g. a loopback URI with the port chosen at run time).
+    pub fn redirect_uri(mut self, uri: &str) -> Self {
+        self.redirect_uri = Some(uri.to_string());
+        self
+    }
+
+    /// Where the app wants to go after login. Kept only if it is a same-origin path (see [`safe_return_path`]).
+    pub fn return_to(mut self, path: &str) -> Self {
+        self.return_to = safe_return_path(path);
+        self
+    }
+
+    /// The authorize URL to send the browser to, and the pending login to keep until the callback.
+    ///
+    /// # Errors
+    /// [`Error::Random`] when no randomness is available.
+    pub fn build(self, rng: &mut dyn Rng, now_ms: u64) -> Result<(String, PendingLogin), Error> {
+        let verifier = Verifier::generate(rng)?;
+        let state = State::new(random_token(rng, 32)?);
+        let redirect_uri = self
+            .redirect_uri
+            .unwrap_or_else(|| self.client.redirect_uri.clone());
+        let mut q = Serializer::new(String::new());
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", &self.client.client_id)
+            .append_pair("redirect_uri", &redirect_uri)
+            .append_pair("code_challenge", verifier.challenge().as_str())
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("state", state.secret());
+        if let Some(scope) = &self.scope {
+            q.append_pair("scope", scope);
+        }
+        if let Some(hint) = &self.login_hint {
+            q.append_pair("login_hint", hint);
+        }
+        if self.prompt_login {
+            q.append_pair("prompt", "login");
+        }
+        if let Some((org, provider)) = &self.org {
+            q.append_pair("org", org).append_pair("provider", provider);
+        }
+        let url = format!(
+            "{}/oauth/authorize?{}",
+            self.client.region.login_base(),
+            q.finish()
+        );
+        let pending = PendingLogin {
+            client_id: self.client.client_id.clone(),
+            token_url: self.client.token_url(),
+            redirect_uri,
+            state,
+            verifier,
+            return_to: self.return_to,
+            created_at_ms: now_ms,
+        };
+        Ok((url, pending))
+    }
+}
+
+/// `path` if it is a path on the app's own origin (`/x?y#z`), else `None`.
+///
+/// Refuses everything a browser could resolve to another origin: `//host`, `/\host`, `https://…`,
+/// `javascript:…`, and any control character or backslash.
+pub fn safe_return_path(path: &str) -> Option<String> {
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && path.len() <= 2048
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control);
+    ok.then(|| path.to_string())
+}
+
+/// A login in progress: everything needed to finish it when the browser comes back.
+///
+/// # Security
+/// Holds the PKCE verifier: redacted in `Debug`, not `Clone`. [`PendingLogin::complete`] consumes it, so a
+/// pending login is used once. Its stored form ([`to_storage`](Self::to_storage)) contains the verifier; keep it in
+/// session-scoped storage and delete it as soon as it is read.
+#[derive(Debug)]
+pub struct PendingLogin {
+    client_id: String,
+    token_url: String,
+    redirect_uri: String,
+    state: State,
+    verifier: Verifier,
+    return_to: Option<String>,
+    created_at_ms: u64,
+}
+
+impl PendingLogin {
+    /// How long a login may take from redirect to callback.
+    pub const MAX_AGE_MS: u64 = 10 * 60 * 1000;
+    const FORMAT: &'static str = "1";
+
+    /// The `state` of this attempt (drivers key storage by it).
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The same-origin path to return to after login.
+    pub fn return_to(&self) -> Option<&str> {
+        self.return_to.as_deref()
+    }
+
+    /// The redirect URI this attempt used.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// When the login started (epoch milliseconds).
+    pub fn created_at_ms(&self) -> u64 {
+        self.created_at_ms
+    }
+
+    /// Finishes the login from the callback URL: checks `state` (constant time) and age, surfaces errors sent
+    /// back by the authorization server, and yields the token request to send.
+    ///
+    /// # Errors
+    /// [`Error::StateMismatch`], [`Error::PendingLoginExpired`], [`Error::Authorization`], and the callback
+    /// parsing errors of [`Callback::parse`].
+    pub fn complete(self, callback_url: &str, now_ms: u64) -> Result<TokenRequest, Error> {
+        let callback = Callback::parse(callback_url)?;
+        if let Some(state) = callback.state() {
+            if *state != self.state {
+                return Err(Error::StateMismatch);
+            }
+        }
+        if now_ms.saturating_sub(self.created_at_ms) > Self::MAX_AGE_MS
+            || self.created_at_ms > now_ms.saturating_add(60_000)
+        {
+            return Err(Error::PendingLoginExpired);
+        }
+        match callback {
+            Callback::Error {
+                code, description, ..
+            } => Err(Error::Authorization { code, description }),
+            Callback::Code { code, .. } => Ok(TokenRequest::authorization_code(
+                &self.token_url,
+                &self.client_id,
+                &self.redirect_uri,
+                &code,
+                &self.verifier,
+            )),
+        }
+    }
+
+    /// The versioned storage form (form-encoded). Contains the verifier: see the type's security note.
+    pub fn to_storage(&self) -> String {
+        let mut q = Serializer::new(String::new());
+        q.append_pair("v", Self::FORMAT)
+            .append_pair("client_id", &self.client_id)
+            .append_pair("token_url", &self.token_url)
+            .append_pair("redirect_uri", &self.redirect_uri)
+            .append_pair("state", self.state.secret())
+            .append_pair("verifier", self.verifier.secret())
+            .append_pair("created_at", &self.created_at_ms.to_string());
+        if let Some(r) = &self.return_to {
+            q.append_pair("return_to", r);
+        }
+        q.finish()
+    }
+
+    /// Reads back [`to_storage`](Self::to_storage) output. Storage is untrusted input: every field is
+    /// validated again, unknown versions and duplicated fields are refused.
+    ///
+    /// # Errors
+    /// [`Error::CorruptStorage`] for anything unexpected.
+    pub fn from_storage(text: &str) -> Result<Self, Error> {
+        let corrupt = || Error::CorruptStorage {
+            what: "pending login",
+        };
+        if text.len() > 8192 {
+            return Err(corrupt());
+        }
+        let fields = crate::callback::unique_pairs(
+            text,
+            &[
+                "v",
+                "client_id",
+                "token_url",
+                "redirect_uri",
+                "state",
+                "verifier",
+                "created_at",
+                "return_to",
+            ],
+        )
+        .map_err(|_| corrupt())?;
+        let get = |k: &str| {
+            fields
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.as_str())
+        };
+        if get("v") != Some(Self::FORMAT) {
+            return Err(corrupt());
+        }
+        let required = |k: &str| get(k).filter(|v| !v.is_empty()).ok_or_else(corrupt);
+        let return_to = match get("return_to") {
+            Some(r) => Some(safe_return_path(r).ok_or_else(corrupt)?),
+            None => None,
+        };
+        Ok(PendingLogin {
+            client_id: required("client_id")?.to_string(),
+            token_url: required("token_url")?.to_string(),
+            redirect_uri: required("redirect_uri")?.to_string(),
+            state: State::new(required("state")?),
+            verifier: Verifier::new(required("verifier")?).map_err(|_| corrupt())?,
+            created_at_ms: required("created_at")?.parse().map_err(|_| corrupt())?,
+            return_to,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pkce::OsRng;
+    use crate::region::Environment;
+
+    fn client() -> Client {
+        Client::new(
+            Region::Cloud(Environment::EuWest1),
+            "cid-1",
+            "http://localhost:3000/",
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn query(url: &str) -> Vec<(String, String)> {
+        let q = url.split_once('?').map(|x| x.1).unwrap_or("");
+        form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+    }
+
+    #[test]
+    fn authorize_url_goes_to_the_login_host_with_s256() {
+        let (url, pending) = client()
+            .authorize()
+            .return_to("/inbox")
+            .build(&mut OsRng, 1_000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            url.starts_with("https://login.mypurecloud.ie/oauth/authorize?"),
+            "{url}"
+        );
+        let q = query(&url);
+        let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(get("response_type").as_deref(), Some("code"));
+        assert_eq!(get("code_challenge_method").as_deref(), Some("S256"));
+        assert_eq!(
+            get("redirect_uri").as_deref(),
+            Some("http://localhost:3000/")
+        );
+        assert_eq!(get("state").as_deref(), Some(pending.state().secret()));
+        assert_eq!(get("scope"), None);
+        assert_eq!(get("code_challenge").map(|c| c.len()), Some(43));
+        assert_eq!(pending.return_to(), Some("/inbox"));
+    }
+
+    #[test]
+    fn unsafe_return_paths_are_dropped() {
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "",
+            "/a\nb",
+            "/a\\b",
+        ] {
+            assert_eq!(safe_return_path(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            safe_return_path("/app?x=1#y").as_deref(),
+            Some("/app?x=1#y")
+        );
+    }
+
+    #[test]
+    fn pending_login_survives_storage() {
+        let (_, pending) = client()
+            .authorize()
+            .return_to("/x")
+            .build(&mut OsRng, 5)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = pending.to_storage();
+        let back = PendingLogin::from_storage(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.to_storage(), text);
+        assert!(PendingLogin::from_storage(&text.replace("v=1", "v=2")).is_err());
+        assert!(PendingLogin::from_storage(&format!("{text}&state=x")).is_err());
+        assert!(PendingLogin::from_storage("garbage").is_err());
+        assert!(!format!("{back:?}").contains(back.verifier.secret()));
+    }
+
+    #[test]
+    fn callback_completes_only_with_the_right_state_in_time() {
+        let c = client();
+        let (_, p) = c
+            .authorize()
+            .build(&mut OsRng, 1_000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let state = p.state().secret().to_string();
+        let req = p.complete(
+            &format!("http://localhost:3000/?code=abc&state={state}"),
+            2_000,
+        );
+        let req = req.unwrap_or_else(|e| panic!("{e}"));
+        assert!(req.body().contains("grant_type=authorization_code"));
+        assert!(req.spends_code());
+
+        let (_, p) = c
+            .authorize()
+            .build(&mut OsRng, 1_000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = p
+            .complete("http://localhost:3000/?code=abc&state=forged", 2_000)
+            .err();
+        assert_eq!(err, Some(Error::StateMismatch));
+
+        let (_, p) = c
+            .authorize()
+            .build(&mut OsRng, 1_000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let state = p.state().secret().to_string();
+        let late = 1_000 + PendingLogin::MAX_AGE_MS + 1;
+        let err = p
+            .complete(
+                &format!("http://localhost:3000/?code=abc&state={state}"),
+                late,
+            )
+            .err();
+        assert_eq!(err, Some(Error::PendingLoginExpired));
+
+        let (_, p) = c
+            .authorize()
+            .build(&mut OsRng, 1_000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let state = p.state().secret().to_string();
+        let err = p
+            .complete(
+                &format!(
+                    "http://localhost:3000/?error=access_denied&error_description=no&state={state}"
+                ),
+                2_000,
+            )
+            .err();
+        assert_eq!(err.as_ref().map(Error::code), Some("authorization_error"));
+        assert!(
+            err.map(|e| e.to_string())
+                .unwrap_or_default()
+                .contains("access_denied")
+        );
+    }
+}

@@ -1,0 +1,311 @@
+//! One error type for every failure of the flow, each with a stable code and a message that says what to do.
+
+use core::fmt;
+
+/// An OAuth error code, as sent in a callback (`?error=`) or a token endpoint body (`{"error":..}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OAuthErrorCode {
+    /// `invalid_request`
+    InvalidRequest,
+    /// `invalid_client`
+    InvalidClient,
+    /// `invalid_grant`
+    InvalidGrant,
+    /// `unauthorized_client`
+    UnauthorizedClient,
+    /// `unsupported_grant_type`
+    UnsupportedGrantType,
+    /// `unsupported_response_type`
+    UnsupportedResponseType,
+    /// `invalid_scope`
+    InvalidScope,
+    /// `access_denied`
+    AccessDenied,
+    /// `server_error`
+    ServerError,
+    /// `temporarily_unavailable`
+    TemporarilyUnavailable,
+    /// `invalid_pkce_package` (Genesys-specific: the PKCE parameters were refused)
+    InvalidPkcePackage,
+    /// Any other code, kept verbatim (truncated to 64 characters).
+    Other(String),
+}
+
+impl OAuthErrorCode {
+    /// Maps the wire value to a code.
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "invalid_request" => Self::InvalidRequest,
+            "invalid_client" => Self::InvalidClient,
+            "invalid_grant" => Self::InvalidGrant,
+            "unauthorized_client" => Self::UnauthorizedClient,
+            "unsupported_grant_type" => Self::UnsupportedGrantType,
+            "unsupported_response_type" => Self::UnsupportedResponseType,
+            "invalid_scope" => Self::InvalidScope,
+            "access_denied" => Self::AccessDenied,
+            "server_error" => Self::ServerError,
+            "temporarily_unavailable" => Self::TemporarilyUnavailable,
+            "invalid_pkce_package" => Self::InvalidPkcePackage,
+            other => Self::Other(other.chars().take(64).collect()),
+        }
+    }
+
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::AccessDenied => "access_denied",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::InvalidPkcePackage => "invalid_pkce_package",
+            Self::Other(s) => s,
+        }
+    }
+
+    /// What the user or the app developer can do about this code.
+    fn advice(&self) -> &'static str {
+        match self {
+            Self::InvalidClient => {
+                "check the client id and that the OAuth client exists in this region (Admin > Integrations > OAuth)"
+            }
+            Self::InvalidGrant => {
+                "the code or refresh token is invalid, expired or already used, or redirect_uri/code_verifier do not match the authorize request: sign in again"
+            }
+            Self::UnauthorizedClient
+            | Self::UnsupportedResponseType
+            | Self::UnsupportedGrantType => {
+                "set the OAuth client's grant type to 'Code Authorization' with PKCE in Genesys Cloud admin"
+            }
+            Self::InvalidScope => "request only scopes that are enabled on the OAuth client",
+            Self::AccessDenied => {
+                "the user declined, or lacks permission for this app: sign in again and approve"
+            }
+            Self::InvalidPkcePackage => {
+                "the PKCE parameters were refused: use S256 and a 43..128 character verifier (this library does)"
+            }
+            Self::ServerError | Self::TemporarilyUnavailable => {
+                "Genesys Cloud had a problem: try again shortly"
+            }
+            Self::InvalidRequest | Self::Other(_) => {
+                "check the client id, the exact redirect URI registered on the OAuth client, and the region"
+            }
+        }
+    }
+}
+
+/// Everything that can go wrong, structured so callers can match on it.
+///
+/// `Display` gives a sentence for people, ending with what to do. No variant ever holds a token, a code or a
+/// verifier: bodies kept for debugging are redacted first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The region name is not one of the known Genesys Cloud regions.
+    UnknownRegion {
+        /// What was given (truncated).
+        input: String,
+    },
+    /// A configuration value is unusable.
+    InvalidConfig {
+        /// Which setting.
+        field: &'static str,
+        /// Why, and what would be accepted.
+        reason: &'static str,
+    },
+    /// A PKCE verifier that RFC 7636 does not allow.
+    InvalidVerifier {
+        /// Why.
+        reason: &'static str,
+    },
+    /// The system's random number generator failed.
+    Random,
+    /// The URL handed to the callback handler carries neither `code` nor `error`.
+    NotACallback,
+    /// A required parameter is missing from the callback.
+    MissingParameter {
+        /// The parameter name.
+        name: &'static str,
+    },
+    /// A parameter occurs more than once in the callback (a sign of tampering).
+    DuplicateParameter {
+        /// The parameter name.
+        name: &'static str,
+    },
+    /// The callback's `state` does not belong to the login this app started.
+    StateMismatch,
+    /// No login is pending in this browser/session for this callback.
+    NoPendingLogin,
+    /// The pending login is older than allowed.
+    PendingLoginExpired,
+    /// A stored value (pending login, token set) is unreadable or of an unknown format.
+    CorruptStorage {
+        /// What was being read.
+        what: &'static str,
+    },
+    /// The authorization server sent an error back to the redirect URI.
+    Authorization {
+        /// The OAuth error code.
+        code: OAuthErrorCode,
+        /// `error_description`, if any (truncated).
+        description: Option<String>,
+    },
+    /// The token endpoint refused the request.
+    OAuth {
+        /// The OAuth error code.
+        code: OAuthErrorCode,
+        /// `error_description` or Genesys' `description` (truncated).
+        description: Option<String>,
+        /// HTTP status.
+        status: u16,
+    },
+    /// Too many requests; retry after this many milliseconds when the server said so.
+    RateLimited {
+        /// From `Retry-After`, capped.
+        retry_after_ms: Option<u64>,
+    },
+    /// The server failed (5xx) or answered with an unexpected status.
+    Server {
+        /// HTTP status.
+        status: u16,
+    },
+    /// The response could not be understood.
+    Malformed {
+        /// HTTP status.
+        status: u16,
+        /// What was wrong.
+        reason: &'static str,
+        /// The start of the body, with anything token-like redacted.
+        body: String,
+    },
+    /// The request never got a response (offline, DNS, CORS, connection dropped).
+    Network {
+        /// What the platform said.
+        detail: String,
+    },
+    /// The API refused the access token (401): expired early, revoked, or idle-timed-out.
+    Unauthorized {
+        /// The Genesys error code, e.g. `authentication.required`.
+        code: String,
+    },
+    /// No usable session: the app must call login.
+    LoginRequired,
+}
+
+impl Error {
+    /// A stable, machine-readable code (what the JS `Error.code` and the CLI exit codes are derived from).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::UnknownRegion { .. } => "unknown_region",
+            Error::InvalidConfig { .. } => "invalid_config",
+            Error::InvalidVerifier { .. } => "invalid_verifier",
+            Error::Random => "random_failure",
+            Error::NotACallback => "not_a_callback",
+            Error::MissingParameter { .. } => "missing_parameter",
+            Error::DuplicateParameter { .. } => "duplicate_parameter",
+            Error::StateMismatch => "state_mismatch",
+            Error::NoPendingLogin => "no_pending_login",
+            Error::PendingLoginExpired => "pending_login_expired",
+            Error::CorruptStorage { .. } => "corrupt_storage",
+            Error::Authorization { .. } => "authorization_error",
+            Error::OAuth { .. } => "oauth_error",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Server { .. } => "server_error",
+            Error::Malformed { .. } => "malformed_response",
+            Error::Network { .. } => "network_error",
+            Error::Unauthorized { .. } => "unauthorized",
+            Error::LoginRequired => "login_required",
+        }
+    }
+
+    /// The OAuth error code, for the two variants that carry one.
+    pub fn oauth_code(&self) -> Option<&OAuthErrorCode> {
+        match self {
+            Error::Authorization { code, .. } | Error::OAuth { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::UnknownRegion { input } => write!(
+                f,
+                "unknown Genesys Cloud region {input:?}: use one of {}, or a full origin such as https://apps.mypurecloud.ie",
+                crate::region::valid_names()
+            ),
+            Error::InvalidConfig { field, reason } => write!(f, "invalid {field}: {reason}"),
+            Error::InvalidVerifier { reason } => {
+                write!(f, "invalid PKCE code verifier: {reason} (RFC 7636: 43..128 characters of A-Z a-z 0-9 - . _ ~)")
+            }
+            Error::Random => f.write_str("the system random number generator failed: no login can be started safely"),
+            Error::NotACallback => f.write_str("this URL is not an OAuth callback: it has neither `code` nor `error`"),
+            Error::MissingParameter { name } => {
+                write!(f, "the callback lacks `{name}`: start the login again from the app")
+            }
+            Error::DuplicateParameter { name } => {
+                write!(f, "the callback repeats `{name}`, which is a sign of tampering: start the login again")
+            }
+            Error::StateMismatch => f.write_str(
+                "the callback's state does not match the login started here (a forged or stale link): start the login again",
+            ),
+            Error::NoPendingLogin => f.write_str(
+                "no login was started in this browser session for this callback (opened in another tab or already used): start the login again",
+            ),
+            Error::PendingLoginExpired => f.write_str("the login took too long and expired: start the login again"),
+            Error::CorruptStorage { what } => {
+                write!(f, "the stored {what} is unreadable and was discarded: sign in again")
+            }
+            Error::Authorization { code, description } => {
+                write!(f, "Genesys Cloud refused the sign-in ({})", code.as_str())?;
+                if let Some(d) = description {
+                    write!(f, ": {d}")?;
+                }
+                write!(f, "; {}", code.advice())
+            }
+            Error::OAuth {
+                code,
+                description,
+                status,
+            } => {
+                write!(f, "the token endpoint refused the request (HTTP {status}, {})", code.as_str())?;
+                if let Some(d) = description {
+                    write!(f, ": {d}")?;
+                }
+                write!(f, "; {}", code.advice())
+            }
+            Error::RateLimited { retry_after_ms } => {
+                f.write_str("Genesys Cloud is rate limiting this token (HTTP 429)")?;
+                match retry_after_ms {
+                    Some(ms) => write!(f, ": retry in {} s", ms.div_ceil(1000)),
+                    None => f.write_str(": retry later and send fewer requests"),
+                }
+            }
+            Error::Server { status } => {
+                write!(f, "Genesys Cloud answered HTTP {status}: try again shortly; if it persists, check status.mypurecloud.com")
+            }
+            Error::Malformed { status, reason, .. } => write!(
+                f,
+                "the server's answer (HTTP {status}) could not be understood: {reason}; check the region/base URL points at Genesys Cloud"
+            ),
+            Error::Network { detail } => write!(
+                f,
+                "the request got no answer ({detail}): check the network, the region, and that the app's origin is allowed (CORS) on the OAuth client"
+            ),
+            Error::Unauthorized { code } => write!(
+                f,
+                "Genesys Cloud refused the access token ({code}): it expired, was revoked or timed out while idle; sign in again"
+            ),
+            Error::LoginRequired => f.write_str("not signed in: call login() to sign in"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

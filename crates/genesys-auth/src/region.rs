@@ -1,0 +1,338 @@
+//! Genesys Cloud regions: where the login host and the API host of an org live.
+
+use crate::Error;
+
+/// One of the Genesys Cloud environments the official SDKs know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Environment {
+    /// `mypurecloud.com` (us_east_1)
+    UsEast1,
+    /// `use2.us-gov-pure.cloud` (us_east_2, FedRAMP)
+    UsEast2,
+    /// `mypurecloud.ie` (eu_west_1)
+    EuWest1,
+    /// `sae1.pure.cloud` (sa_east_1)
+    SaEast1,
+    /// `mypurecloud.com.au` (ap_southeast_2)
+    ApSoutheast2,
+    /// `mec1.pure.cloud` (me_central_1)
+    MeCentral1,
+    /// `mypurecloud.jp` (ap_northeast_1)
+    ApNortheast1,
+    /// `apne3.pure.cloud` (ap_northeast_3)
+    ApNortheast3,
+    /// `mypurecloud.de` (eu_central_1)
+    EuCentral1,
+    /// `euc2.pure.cloud` (eu_central_2)
+    EuCentral2,
+    /// `usw2.pure.cloud` (us_west_2)
+    UsWest2,
+    /// `mxc1.pure.cloud` (mx_central_1)
+    MxCentral1,
+    /// `cac1.pure.cloud` (ca_central_1)
+    CaCentral1,
+    /// `apse1.pure.cloud` (ap_southeast_1)
+    ApSoutheast1,
+    /// `apne2.pure.cloud` (ap_northeast_2)
+    ApNortheast2,
+    /// `edee1.eusc-pure.cloud` (eusc_de_east_1)
+    EuscDeEast1,
+    /// `euw2.pure.cloud` (eu_west_2)
+    EuWest2,
+    /// `aps1.pure.cloud` (ap_south_1)
+    ApSouth1,
+}
+
+use Environment as E;
+
+/// (variant, SDK key, environment domain). The AWS-style name is the key with `-` for `_`.
+const TABLE: [(Environment, &str, &str); 18] = [
+    (E::UsEast1, "us_east_1", "mypurecloud.com"),
+    (E::UsEast2, "us_east_2", "use2.us-gov-pure.cloud"),
+    (E::EuWest1, "eu_west_1", "mypurecloud.ie"),
+    (E::SaEast1, "sa_east_1", "sae1.pure.cloud"),
+    (E::ApSoutheast2, "ap_southeast_2", "mypurecloud.com.au"),
+    (E::MeCentral1, "me_central_1", "mec1.pure.cloud"),
+    (E::ApNortheast1, "ap_northeast_1", "mypurecloud.jp"),
+    (E::ApNortheast3, "ap_northeast_3", "apne3.pure.cloud"),
+    (E::EuCentral1, "eu_central_1", "mypurecloud.de"),
+    (E::EuCentral2, "eu_central_2", "euc2.pure.cloud"),
+    (E::UsWest2, "us_west_2", "usw2.pure.cloud"),
+    (E::MxCentral1, "mx_central_1", "mxc1.pure.cloud"),
+    (E::CaCentral1, "ca_central_1", "cac1.pure.cloud"),
+    (E::ApSoutheast1, "ap_southeast_1", "apse1.pure.cloud"),
+    (E::ApNortheast2, "ap_northeast_2", "apne2.pure.cloud"),
+    (E::EuscDeEast1, "eusc_de_east_1", "edee1.eusc-pure.cloud"),
+    (E::EuWest2, "eu_west_2", "euw2.pure.cloud"),
+    (E::ApSouth1, "ap_south_1", "aps1.pure.cloud"),
+];
+
+impl Environment {
+    /// All known environments, in the order of the SDK region tables.
+    pub fn all() -> impl Iterator<Item = Environment> {
+        TABLE.iter().map(|row| row.0)
+    }
+
+    fn row(self) -> &'static (Environment, &'static str, &'static str) {
+        // The table holds every variant exactly once (tested), so the fallback is unreachable in practice.
+        TABLE.iter().find(|row| row.0 == self).unwrap_or(&TABLE[0])
+    }
+
+    /// The SDK key, e.g. `eu_west_1`.
+    pub fn key(self) -> &'static str {
+        self.row().1
+    }
+
+    /// The environment domain, e.g. `mypurecloud.ie`.
+    pub fn domain(self) -> &'static str {
+        self.row().2
+    }
+}
+
+/// Where an org lives: a known Genesys Cloud environment, or custom hosts (the emulator, a private stack).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Region {
+    /// A Genesys Cloud environment: `https://login.<env>` and `https://api.<env>`.
+    Cloud(Environment),
+    /// Explicit base URLs, e.g. the local emulator at `http://127.0.0.1:8080`.
+    Custom {
+        /// Origin of the login host (`/oauth/authorize`, `/oauth/token`, `/logout`), no trailing slash.
+        login_base: String,
+        /// Origin of the API host (`/api/v2/...`), no trailing slash.
+        api_base: String,
+    },
+}
+
+impl Region {
+    /// Parses a known region named by environment (`mypurecloud.ie`), SDK key (`eu_west_1`), AWS name
+    /// (`eu-west-1`) or a Genesys origin (`https://apps.mypurecloud.ie`, `https://login.mypurecloud.ie`).
+    ///
+    /// Never accepts an arbitrary host: use this for input that comes from a URL, such as the `gcHostOrigin`
+    /// parameter Genesys Cloud passes to embedded apps.
+    ///
+    /// # Errors
+    /// [`Error::UnknownRegion`], whose message lists the valid names.
+    pub fn parse(input: &str) -> Result<Region, Error> {
+        let unknown = || Error::UnknownRegion {
+            input: truncate(input, 80),
+        };
+        let text = input.trim().to_ascii_lowercase();
+        if text.is_empty() || text.len() > 200 {
+            return Err(unknown());
+        }
+        let host = if let Some(rest) = text.strip_prefix("https://") {
+            // Only an origin, optionally with a trailing slash or path: no userinfo, no port.
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+            if authority.contains(['@', ':']) {
+                return Err(unknown());
+            }
+            ["apps.", "login.", "api."]
+                .iter()
+                .find_map(|p| authority.strip_prefix(p))
+                .unwrap_or(authority)
+                .to_string()
+        } else if text.contains("://") {
+            return Err(unknown());
+        } else {
+            text
+        };
+        let key = host.replace('-', "_");
+        TABLE
+            .iter()
+            .find(|(_, k, domain)| *k == key || *domain == host)
+            .map(|row| Region::Cloud(row.0))
+            .ok_or_else(unknown)
+    }
+
+    /// A custom region with one base URL serving both the login and the API paths (the emulator).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] unless `base` is an origin: `https://host[:port]`, or `http://` on a loopback
+    /// host (`localhost`, `127.0.0.1`, `[::1]`). Plain http elsewhere would send tokens in clear text.
+    pub fn custom(base: &str) -> Result<Region, Error> {
+        Self::custom_pair(base, base)
+    }
+
+    /// A custom region with separate login and API origins. Same rules as [`Region::custom`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when either is not an acceptable origin.
+    pub fn custom_pair(login_base: &str, api_base: &str) -> Result<Region, Error> {
+        Ok(Region::Custom {
+            login_base: origin(login_base)?,
+            api_base: origin(api_base)?,
+        })
+    }
+
+    /// A known region name, or else a custom base URL: what an app's own configuration may say.
+    ///
+    /// # Errors
+    /// [`Error::UnknownRegion`] when the input is neither.
+    pub fn from_config(input: &str) -> Result<Region, Error> {
+        match Region::parse(input) {
+            Ok(region) => Ok(region),
+            Err(err) => {
+                let t = input.trim();
+                if t.starts_with("http://") || t.starts_with("https://") {
+                    Region::custom(t).map_err(|_| err)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// Origin of the login host, e.g. `https://login.mypurecloud.ie`.
+    pub fn login_base(&self) -> String {
+        match self {
+            Region::Cloud(env) => format!("https://login.{}", env.domain()),
+            Region::Custom { login_base, .. } => login_base.clone(),
+        }
+    }
+
+    /// Origin of the API host, e.g. `https://api.mypurecloud.ie`.
+    pub fn api_base(&self) -> String {
+        match self {
+            Region::Cloud(env) => format!("https://api.{}", env.domain()),
+            Region::Custom { api_base, .. } => api_base.clone(),
+        }
+    }
+}
+
+/// The valid region names, for error messages.
+pub(crate) fn valid_names() -> String {
+    let mut out = String::new();
+    for (_, key, domain) in TABLE {
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(key);
+        out.push_str(" (");
+        out.push_str(domain);
+        out.push(')');
+    }
+    out
+}
+
+fn origin(input: &str) -> Result<String, Error> {
+    let bad = |reason: &'static str| Error::InvalidConfig {
+        field: "region",
+        reason,
+    };
+    let t = input.trim().trim_end_matches('/');
+    let (secure, authority) = if let Some(a) = t.strip_prefix("https://") {
+        (true, a)
+    } else if let Some(a) = t.strip_prefix("http://") {
+        (false, a)
+    } else {
+        return Err(bad(
+            "a custom base URL must start with https:// (or http:// on a loopback host)",
+        ));
+    };
+    if authority.is_empty()
+        || authority.len() > 253
+        || authority.contains(['/', '?', '#', '@', ' ', '\\'])
+        || !authority.is_ascii()
+    {
+        return Err(bad(
+            "a custom base URL must be an origin: scheme, host and optional port, no path",
+        ));
+    }
+    let host = if authority.starts_with('[') {
+        authority
+            .split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or("").to_string()
+    };
+    if !secure && !matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]") {
+        return Err(bad(
+            "plain http:// is allowed only on loopback hosts (localhost, 127.0.0.1, [::1])",
+        ));
+    }
+    Ok(t.to_string())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_holds_each_environment_once() {
+        let envs: Vec<_> = Environment::all().collect();
+        for (i, a) in envs.iter().enumerate() {
+            assert_eq!(envs.iter().filter(|b| *b == a).count(), 1, "{a:?} at {i}");
+        }
+        assert_eq!(envs.len(), 18);
+    }
+
+    #[test]
+    fn all_spellings_of_a_region_agree() {
+        for input in [
+            "mypurecloud.ie",
+            "eu_west_1",
+            "eu-west-1",
+            "EU-WEST-1",
+            "https://apps.mypurecloud.ie",
+            "https://login.mypurecloud.ie/",
+            "https://api.mypurecloud.ie/api/v2",
+            " https://mypurecloud.ie ",
+        ] {
+            assert_eq!(
+                Region::parse(input).ok(),
+                Some(Region::Cloud(E::EuWest1)),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_region_lists_the_valid_names() {
+        let err = Region::parse("mypurecloud.fr")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("eu_west_1 (mypurecloud.ie)"), "{err}");
+        assert!(err.contains("mypurecloud.fr"), "{err}");
+    }
+
+    #[test]
+    fn arbitrary_origins_are_not_regions() {
+        for input in [
+            "https://evil.example",
+            "https://apps.mypurecloud.ie.evil.example",
+            "http://apps.mypurecloud.ie",
+            "https://user@apps.mypurecloud.ie",
+            "https://apps.mypurecloud.ie:444",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert!(Region::parse(input).is_err(), "{input}");
+        }
+    }
+
+    #[test]
+    fn custom_bases_must_be_safe_origins() {
+        assert!(Region::custom("http://127.0.0.1:8080").is_ok());
+        assert!(Region::custom("http://localhost:8080/").is_ok());
+        assert!(Region::custom("http://[::1]:8080").is_ok());
+        assert!(Region::custom("https://gc.test.example").is_ok());
+        assert!(Region::custom("http://gc.test.example").is_err());
+        assert!(Region::custom("http://localhost.evil.example").is_err());
+        assert!(Region::custom("https://host/path").is_err());
+        assert!(Region::custom("ftp://host").is_err());
+        let r = Region::from_config("http://127.0.0.1:9/").ok();
+        assert_eq!(
+            r.map(|r| r.api_base()),
+            Some("http://127.0.0.1:9".to_string())
+        );
+    }
+}

@@ -1,0 +1,195 @@
+//! When to try a request again, and how long to wait: pure decisions, no sleeping.
+
+/// Why an attempt failed, as far as retrying is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure<'a> {
+    /// The server answered with this status (and maybe a `Retry-After` header).
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// The `Retry-After` header value.
+        retry_after: Option<&'a str>,
+    },
+    /// No answer at all (connection refused or dropped, DNS, timeout).
+    Network,
+}
+
+/// Retry rules: 429 (honouring `Retry-After`), 502, 503, 504 and network failures are retried with
+/// exponential backoff and jitter, within a bounded number of attempts and total time.
+///
+/// A request that spends an authorization code is retried only on 429, which says it was not processed:
+/// after any other failure the code may already be used, and a second try would get `invalid_grant`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 = never retry).
+    pub max_attempts: u32,
+    /// Backoff before the first retry; doubled each time.
+    pub base_delay_ms: u64,
+    /// Largest backoff between two attempts.
+    pub max_delay_ms: u64,
+    /// Largest `Retry-After` honoured; a longer one ends the retries (the official SDKs cap at 180 s).
+    pub max_retry_after_ms: u64,
+    /// No retry is started that would end after this much time since the first attempt.
+    pub max_total_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay_ms: 500,
+            max_delay_ms: 10_000,
+            max_retry_after_ms: 180_000,
+            max_total_ms: 60_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Whether to retry after `attempts` failed attempts, `elapsed_ms` after the first began; `Some(delay_ms)`
+    /// to wait before the next attempt. `random` is any random number (for jitter); `now_ms` reads HTTP-dates.
+    pub fn decide(
+        &self,
+        failure: Failure<'_>,
+        spends_code: bool,
+        attempts: u32,
+        elapsed_ms: u64,
+        random: u32,
+        now_ms: u64,
+    ) -> Option<u64> {
+        if attempts >= self.max_attempts {
+            return None;
+        }
+        let retry_after = match failure {
+            Failure::Status {
+                status: 429,
+                retry_after,
+            } => retry_after.and_then(|v| parse_retry_after(v, now_ms)),
+            Failure::Status {
+                status: 502..=504, ..
+            }
+            | Failure::Network
+                if !spends_code =>
+            {
+                None
+            }
+            _ => return None,
+        };
+        let delay = match retry_after {
+            Some(ms) if ms > self.max_retry_after_ms => return None,
+            Some(ms) => ms,
+            None => {
+                let exp = self
+                    .base_delay_ms
+                    .saturating_mul(1u64 << attempts.saturating_sub(1).min(20))
+                    .min(self.max_delay_ms);
+                // "Equal jitter": half fixed, half random, so a storm of clients spreads out.
+                exp / 2 + u64::from(random) % (exp / 2 + 1)
+            }
+        };
+        (elapsed_ms.saturating_add(delay) <= self.max_total_ms).then_some(delay)
+    }
+}
+
+/// Parses `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3), as milliseconds from `now_ms`.
+/// Values beyond one day are refused as nonsense.
+pub fn parse_retry_after(value: &str, now_ms: u64) -> Option<u64> {
+    let value = value.trim();
+    let ms = if let Ok(secs) = value.parse::<u64>() {
+        secs.checked_mul(1000)?
+    } else {
+        let at = httpdate::parse_http_date(value).ok()?;
+        let at_ms =
+            u64::try_from(at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis()).ok()?;
+        at_ms.saturating_sub(now_ms)
+    };
+    (ms <= 86_400_000).then_some(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: RetryPolicy = RetryPolicy {
+        max_attempts: 4,
+        base_delay_ms: 1000,
+        max_delay_ms: 8000,
+        max_retry_after_ms: 180_000,
+        max_total_ms: 60_000,
+    };
+
+    fn status(status: u16, retry_after: Option<&str>) -> Failure<'_> {
+        Failure::Status {
+            status,
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn retry_after_is_honoured_in_seconds_and_dates() {
+        assert_eq!(
+            P.decide(status(429, Some("3")), false, 1, 0, 7, 0),
+            Some(3000)
+        );
+        // Thu, 01 Jan 1970 00:00:10 GMT is 10 s after the epoch.
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:10 GMT", 4_000),
+            Some(6_000)
+        );
+        assert_eq!(parse_retry_after("soon", 0), None);
+        assert_eq!(parse_retry_after("99999999999999999999", 0), None);
+    }
+
+    #[test]
+    fn retry_after_beyond_the_cap_gives_up() {
+        assert_eq!(P.decide(status(429, Some("181")), false, 1, 0, 0, 0), None);
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_within_bounds() {
+        for attempt in 1..4 {
+            let exp = (1000u64 << (attempt - 1)).min(8000);
+            for random in [0, 1, 999, u32::MAX] {
+                let d = P
+                    .decide(status(503, None), false, attempt, 0, random, 0)
+                    .unwrap_or(0);
+                assert!(d >= exp / 2 && d <= exp, "attempt {attempt}: {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn attempts_and_total_time_are_bounded() {
+        assert_eq!(P.decide(status(503, None), false, 4, 0, 0, 0), None);
+        assert_eq!(P.decide(status(503, None), false, 1, 59_999, 0, 0), None);
+        assert_eq!(
+            RetryPolicy::none().decide(status(503, None), false, 1, 0, 0, 0),
+            None
+        );
+    }
+
+    #[test]
+    fn code_spending_requests_retry_only_on_429() {
+        assert_eq!(P.decide(status(503, None), true, 1, 0, 0, 0), None);
+        assert_eq!(P.decide(Failure::Network, true, 1, 0, 0, 0), None);
+        assert_eq!(
+            P.decide(status(429, Some("1")), true, 1, 0, 0, 0),
+            Some(1000)
+        );
+    }
+
+    #[test]
+    fn other_statuses_are_not_retried() {
+        for s in [400, 401, 403, 404, 500, 501] {
+            assert_eq!(P.decide(status(s, None), false, 1, 0, 0, 0), None, "{s}");
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Property tests: alphabets and lengths, round trips, and "no input makes a parser panic".
+
+use genesys_auth::json::Json;
+use genesys_auth::{
+    Callback, Client, OsRng, PendingLogin, Region, RetryPolicy, TokenSet, Verifier,
+    parse_retry_after, parse_token_response, safe_return_path,
+};
+use proptest::prelude::*;
+
+fn client() -> Client {
+    Client::new(
+        Region::custom("http://127.0.0.1:8080").unwrap_or_else(|e| panic!("{e}")),
+        "cid",
+        "http://localhost:3000/",
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn verifier_accepts_exactly_rfc7636(s in "[A-Za-z0-9._~-]{0,140}") {
+        prop_assert_eq!(Verifier::new(s.clone()).is_ok(), (43..=128).contains(&s.len()));
+    }
+
+    #[test]
+    fn verifier_refuses_any_foreign_character(prefix in "[a-z]{43}", c in any::<char>()) {
+        let ok = c.is_ascii_alphanumeric() || "-._~".contains(c);
+        prop_assert_eq!(Verifier::new(format!("{prefix}{c}")).is_ok(), ok);
+    }
+
+    #[test]
+    fn authorize_url_round_trips_user_values(hint in any::<String>(), path in "/[ -~]{0,60}") {
+        let (url, pending) = client().authorize().login_hint(&hint).return_to(&path).build(&mut OsRng, 0)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let query = url.split_once('?').map(|x| x.1).unwrap_or("");
+        let got: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        prop_assert!(got.contains(&("login_hint".to_string(), hint)));
+        prop_assert_eq!(pending.return_to().map(str::to_string), safe_return_path(&path));
+        let back = PendingLogin::from_storage(&pending.to_storage()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(back.to_storage(), pending.to_storage());
+    }
+
+    #[test]
+    fn safe_return_paths_never_leave_the_origin(path in any::<String>()) {
+        if let Some(p) = safe_return_path(&path) {
+            prop_assert!(p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'));
+        }
+    }
+
+    #[test]
+    fn parsers_never_panic_on_strings(s in any::<String>()) {
+        let _ = Callback::parse(&s);
+        let _ = Region::parse(&s);
+        let _ = Region::from_config(&s);
+        let _ = PendingLogin::from_storage(&s);
+        let _ = TokenSet::from_storage(&s);
+        let _ = parse_retry_after(&s, u64::MAX);
+    }
+
+    #[test]
+    fn parsers_never_panic_on_bytes(b in proptest::collection::vec(any::<u8>(), 0..512), status in any::<u16>(), now in any::<u64>()) {
+        let _ = Json::parse(&b);
+        let _ = parse_token_response(status, Some(&String::from_utf8_lossy(&b)), &b, now);
+    }
+
+    #[test]
+    fn token_like_json_never_panics(access in "[ -~]{0,40}", exp in any::<f64>(), extra in "[ -~]{0,40}") {
+        let body = format!(r#"{{"access_token":{access:?},"expires_in":{exp},"x":{extra:?}}}"#);
+        let _ = parse_token_response(200, None, body.as_bytes(), u64::MAX);
+    }
+
+    #[test]
+    fn retry_delays_stay_within_policy(status in any::<u16>(), ra in any::<String>(), attempts in 0u32..10, elapsed in any::<u64>(), r in any::<u32>()) {
+        let p = RetryPolicy::default();
+        let fail = genesys_auth::Failure::Status { status, retry_after: Some(&ra) };
+        if let Some(d) = p.decide(fail, false, attempts, elapsed, r, 0) {
+            prop_assert!(d <= p.max_retry_after_ms && elapsed.saturating_add(d) <= p.max_total_ms);
+            prop_assert!(attempts < p.max_attempts);
+        }
+    }
+}

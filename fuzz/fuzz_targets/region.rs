@@ -1,0 +1,12 @@
+#![no_main]
+//! Region names, origins and custom base URLs.
+
+use genesys_auth::Region;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let _ = Region::parse(&text);
+    let _ = Region::from_config(&text);
+    let _ = Region::custom(&text);
+});

@@ -1,0 +1,72 @@
+//! `cargo xtask test`: every test of the repository, in the order that fails fastest.
+
+use crate::setup::{self, Result, cargo, run};
+
+/// Runs every test. `--quick` skips the fuzz smoke run.
+pub fn all(args: &[String]) -> Result {
+    let quick = args.iter().any(|a| a == "--quick");
+    setup::wasm_target()?;
+    run(&mut cargo(&["fmt", "--all", "--", "--check"]))?;
+    run(&mut cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(&mut cargo(&["test", "--workspace"]))?;
+    core_builds_for_wasm_without_url()?;
+    if !quick {
+        fuzz_smoke()?;
+    }
+    Ok(())
+}
+
+fn core_builds_for_wasm_without_url() -> Result {
+    run(&mut cargo(&[
+        "build",
+        "-p",
+        "genesys-auth",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    let out = cargo(&[
+        "tree",
+        "-p",
+        "genesys-auth",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+    ])
+    .output()
+    .map_err(|e| format!("cargo tree: {e}"))?;
+    let tree = String::from_utf8_lossy(&out.stdout);
+    if tree.lines().any(|l| l.starts_with("url ")) {
+        return Err("the core pulls in the `url` crate on wasm32 (≈ 75 KB gzipped in the browser): remove it".into());
+    }
+    eprintln!("core on wasm32: {} crates, no `url`", tree.lines().count());
+    Ok(())
+}
+
+fn fuzz_smoke() -> Result {
+    setup::cargo_fuzz()?;
+    let seconds = std::env::var("GENESYS_FUZZ_SECONDS").unwrap_or_else(|_| "30".into());
+    for target in ["callback", "token_response", "region"] {
+        let mut cmd = std::process::Command::new("cargo");
+        cmd.args([
+            "+nightly",
+            "fuzz",
+            "run",
+            target,
+            "--",
+            &format!("-max_total_time={seconds}"),
+        ])
+        .current_dir(setup::root().join("fuzz"));
+        run(&mut cmd)?;
+    }
+    Ok(())
+}
