@@ -1,0 +1,243 @@
+//! Test controls under `/__emulator/` (a path no Genesys route uses): fault injection, request log, clock,
+//! settings, reset. The same controls exist as methods on [`Emulator`](crate::Emulator).
+//!
+//! | method and path | body | effect |
+//! |---|---|---|
+//! | `POST /__emulator/faults` | a [`Fault`] as JSON | adds a fault rule |
+//! | `DELETE /__emulator/faults` | | removes all fault rules |
+//! | `GET /__emulator/requests` | | the request log as JSON (no secrets) |
+//! | `DELETE /__emulator/requests` | | clears the log |
+//! | `POST /__emulator/clock` | `{"advance_ms": n}` | moves the emulator's clock forward |
+//! | `PATCH /__emulator/config` | partial config as JSON | changes settings (e.g. `{"refresh":{"policy":"none"}}`) |
+//! | `POST /__emulator/reset` | | forgets codes, tokens, sessions, faults, log and clock offset |
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Response, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::{Call, Config, Inner, Reply, json_response};
+
+/// A fault rule: what to do to matching requests instead of (or before) answering normally.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Fault {
+    /// Path the rule applies to (exact match), e.g. `/oauth/token` or `/api/v2/users/me`.
+    pub route: String,
+    /// Only this method (e.g. `POST`); any when absent. Preflight (`OPTIONS`) requests are never faulted.
+    pub method: Option<String>,
+    /// Only token requests of this grant type (`authorization_code`, `refresh_token`).
+    pub grant_type: Option<String>,
+    /// How many matching requests it applies to; 0 = always. Default 1.
+    pub times: u32,
+    /// Answer with this status instead of the real answer.
+    pub status: Option<u16>,
+    /// The body of that answer (default: a Genesys error body for the status).
+    pub body: Option<String>,
+    /// Content type of `body` (default `application/json`).
+    pub content_type: Option<String>,
+    /// Add `Retry-After` with this value.
+    pub retry_after: Option<String>,
+    /// Answer with truncated JSON (status 200 unless `status` says otherwise).
+    pub malformed_json: bool,
+    /// Close the connection without answering.
+    pub drop_connection: bool,
+    /// Wait this long first (alone: then answer normally).
+    pub delay_ms: Option<u64>,
+}
+
+impl Default for Fault {
+    /// A rule that applies once and does nothing yet: set `route` and what it should do.
+    fn default() -> Self {
+        Fault {
+            route: String::new(),
+            method: None,
+            grant_type: None,
+            times: 1,
+            status: None,
+            body: None,
+            content_type: None,
+            retry_after: None,
+            malformed_json: false,
+            drop_connection: false,
+            delay_ms: None,
+        }
+    }
+}
+
+impl Fault {
+    /// True when the rule replaces the real answer (rather than only delaying it).
+    pub fn answers(&self) -> bool {
+        self.status.is_some() || self.malformed_json || self.drop_connection
+    }
+
+    fn matches(&self, call: &Call<'_>) -> bool {
+        if call.path != self.route || call.method == Method::OPTIONS {
+            return false;
+        }
+        if self
+            .method
+            .as_deref()
+            .is_some_and(|m| !m.eq_ignore_ascii_case(call.method.as_str()))
+        {
+            return false;
+        }
+        match &self.grant_type {
+            Some(g) => crate::form(call.body)
+                .as_deref()
+                .and_then(|f| crate::param(f, "grant_type"))
+                .is_some_and(|got| got == g),
+            None => true,
+        }
+    }
+
+    /// The answer this rule gives.
+    pub fn reply(&self) -> Reply {
+        let status = StatusCode::from_u16(self.status.unwrap_or(200))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = match (&self.body, self.malformed_json) {
+            (_, true) => r#"{"access_token":"eyJhbGciOi"#.to_string(),
+            (Some(b), false) => b.clone(),
+            (None, false) => json!({
+                "message": "injected fault",
+                "code": if status == StatusCode::TOO_MANY_REQUESTS { "too.many.requests" } else { "internal.server.error" },
+                "status": status.as_u16(),
+                "contextId": "00000000-0000-4000-8000-00000000fa17",
+                "details": [],
+                "errors": [],
+            })
+            .to_string(),
+        };
+        let mut response = Response::new(Bytes::from(body));
+        *response.status_mut() = status;
+        let ct = self.content_type.as_deref().unwrap_or("application/json");
+        if let Ok(v) = HeaderValue::from_str(ct) {
+            response.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+        if let Some(ra) = self
+            .retry_after
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, ra);
+        }
+        Reply {
+            response,
+            delay_ms: self.delay_ms.unwrap_or(0),
+            drop_connection: self.drop_connection,
+        }
+    }
+}
+
+fn new_fault(value: Value) -> Result<Fault, String> {
+    let fault: Fault = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    if fault.route.is_empty() {
+        return Err("route is required, e.g. \"/oauth/token\"".into());
+    }
+    Ok(fault)
+}
+
+/// The first matching fault rule, used up by one.
+pub(crate) fn take_fault(faults: &mut Vec<Fault>, call: &Call<'_>) -> Option<Fault> {
+    let i = faults.iter().position(|f| f.matches(call))?;
+    let fault = faults[i].clone();
+    match faults[i].times {
+        0 => {}
+        1 => {
+            faults.remove(i);
+        }
+        _ => faults[i].times -= 1,
+    }
+    Some(fault)
+}
+
+fn bad(message: impl Into<String>) -> Reply {
+    Reply::from(json_response(
+        StatusCode::BAD_REQUEST,
+        &json!({"message": message.into()}),
+    ))
+}
+
+fn empty(status: StatusCode) -> Reply {
+    let mut r = Response::new(Bytes::new());
+    *r.status_mut() = status;
+    Reply::from(r)
+}
+
+/// Answers `/__emulator/...` requests; `None` for every other path.
+pub(crate) fn handle(inner: &mut Inner, call: &Call<'_>) -> Option<Reply> {
+    let rest = call.path.strip_prefix("/__emulator/")?;
+    let body =
+        || serde_json::from_slice::<Value>(call.body).map_err(|e| format!("body is not JSON: {e}"));
+    Some(match (call.method.as_str(), rest) {
+        ("POST", "faults") => match body().and_then(new_fault) {
+            Ok(f) => {
+                inner.faults.push(f);
+                empty(StatusCode::CREATED)
+            }
+            Err(e) => bad(e),
+        },
+        ("DELETE", "faults") => {
+            inner.faults.clear();
+            empty(StatusCode::NO_CONTENT)
+        }
+        ("GET", "faults") => Reply::from(json_response(StatusCode::OK, &inner.faults)),
+        ("GET", "requests") => Reply::from(json_response(StatusCode::OK, &inner.log)),
+        ("DELETE", "requests") => {
+            inner.log.clear();
+            empty(StatusCode::NO_CONTENT)
+        }
+        ("POST", "clock") => match body().map(|v| v.get("advance_ms").and_then(Value::as_u64)) {
+            Ok(Some(ms)) => {
+                inner.clock_offset_ms = inner.clock_offset_ms.saturating_add(ms);
+                Reply::from(json_response(
+                    StatusCode::OK,
+                    &json!({"offset_ms": inner.clock_offset_ms}),
+                ))
+            }
+            Ok(None) => bad("expected {\"advance_ms\": <non-negative integer>}"),
+            Err(e) => bad(e),
+        },
+        ("PATCH", "config") => match body().and_then(|patch| patched(&inner.config, patch)) {
+            Ok(config) => {
+                inner.config = config;
+                empty(StatusCode::NO_CONTENT)
+            }
+            Err(e) => bad(e),
+        },
+        ("POST", "reset") => {
+            inner.store = crate::store::Store::default();
+            inner.faults.clear();
+            inner.log.clear();
+            inner.clock_offset_ms = 0;
+            empty(StatusCode::NO_CONTENT)
+        }
+        _ => Reply::from(json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"message": "unknown admin route"}),
+        )),
+    })
+}
+
+/// `config` with a JSON merge patch (RFC 7396) applied and validated.
+fn patched(config: &Config, patch: Value) -> Result<Config, String> {
+    fn merge(target: &mut Value, patch: Value) {
+        match (target, patch) {
+            (Value::Object(t), Value::Object(p)) => {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(&k);
+                    } else {
+                        merge(t.entry(k).or_insert(Value::Null), v);
+                    }
+                }
+            }
+            (t, p) => *t = p,
+        }
+    }
+    let mut value = serde_json::to_value(config).map_err(|e| e.to_string())?;
+    merge(&mut value, patch);
+    let config: Config = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    config.validate()?;
+    Ok(config)
+}

@@ -1,0 +1,124 @@
+//! The emulator's memory: codes, tokens, token families, sessions and rate windows, with expiry sweeping.
+
+use std::collections::HashMap;
+
+/// One authorization code, bound to what the authorize request said.
+#[derive(Debug)]
+pub struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub challenge: String,
+    pub method: String,
+    pub user_id: String,
+    pub expires_at_ms: u64,
+    /// Set once the code was exchanged: a second use revokes what it issued.
+    pub family: Option<u64>,
+}
+
+/// The tokens issued from one login (one code): revoked together.
+#[derive(Debug)]
+pub struct Family {
+    pub client_id: String,
+    pub user_id: String,
+    /// No refresh token of the family lives past this.
+    pub expires_at_ms: u64,
+    pub revoked: bool,
+}
+
+/// An access token.
+#[derive(Debug)]
+pub struct Access {
+    pub family: u64,
+    pub expires_at_ms: u64,
+    pub last_used_ms: u64,
+    pub issued_at_ms: u64,
+    pub revoked: bool,
+}
+
+/// A refresh token.
+#[derive(Debug)]
+pub struct Refresh {
+    pub family: u64,
+    pub expires_at_ms: u64,
+    /// Retired by rotation: using it again is reuse.
+    pub used: bool,
+}
+
+/// Requests counted in the current one-minute window of a token.
+#[derive(Debug)]
+pub struct RateWindow {
+    pub started_ms: u64,
+    pub count: u32,
+}
+
+/// Everything the emulator remembers.
+#[derive(Debug, Default)]
+pub struct Store {
+    pub codes: HashMap<String, CodeGrant>,
+    pub families: HashMap<u64, Family>,
+    pub access: HashMap<String, Access>,
+    pub refresh: HashMap<String, Refresh>,
+    pub rate: HashMap<String, RateWindow>,
+    /// Login-page sessions (cookie value → user id), like the Genesys login session that makes re-login silent.
+    pub sessions: HashMap<String, String>,
+    pub next_family: u64,
+    ops: u32,
+}
+
+impl Store {
+    /// A new token family.
+    pub fn new_family(&mut self, client_id: &str, user_id: &str, expires_at_ms: u64) -> u64 {
+        self.next_family += 1;
+        self.families.insert(
+            self.next_family,
+            Family {
+                client_id: client_id.into(),
+                user_id: user_id.into(),
+                expires_at_ms,
+                revoked: false,
+            },
+        );
+        self.next_family
+    }
+
+    /// Revokes a family: every access and refresh token issued in it stops working.
+    pub fn revoke_family(&mut self, family: u64) {
+        if let Some(f) = self.families.get_mut(&family) {
+            f.revoked = true;
+        }
+        for a in self.access.values_mut().filter(|a| a.family == family) {
+            a.revoked = true;
+        }
+        self.refresh.retain(|_, r| r.family != family);
+    }
+
+    /// True when the family exists and is not revoked.
+    pub fn family_alive(&self, family: u64) -> bool {
+        self.families.get(&family).is_some_and(|f| !f.revoked)
+    }
+
+    /// Drops what has expired, every so often, so memory stays bounded under load.
+    pub fn maybe_sweep(&mut self, now_ms: u64, code_lifetime_ms: u64) {
+        self.ops = self.ops.wrapping_add(1);
+        if self.ops % 1024 != 0 {
+            return;
+        }
+        // Used codes are kept until expiry (reuse detection), then forgotten.
+        self.codes
+            .retain(|_, c| c.expires_at_ms + code_lifetime_ms > now_ms);
+        self.access.retain(|_, a| a.expires_at_ms > now_ms);
+        self.refresh.retain(|_, r| r.expires_at_ms > now_ms);
+        self.rate
+            .retain(|_, w| now_ms.saturating_sub(w.started_ms) < 60_000);
+        let live: std::collections::HashSet<u64> = self
+            .access
+            .values()
+            .map(|a| a.family)
+            .chain(self.refresh.values().map(|r| r.family))
+            .collect();
+        let codes: std::collections::HashSet<u64> =
+            self.codes.values().filter_map(|c| c.family).collect();
+        self.families
+            .retain(|id, _| live.contains(id) || codes.contains(id));
+    }
+}
