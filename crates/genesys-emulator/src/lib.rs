@@ -83,6 +83,19 @@ pub struct LogEntry {
     pub fault: bool,
 }
 
+/// Sizes of the emulator's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Authorization codes remembered (used ones are kept until expiry for replay detection).
+    pub codes: usize,
+    /// Token families.
+    pub families: usize,
+    /// Access tokens.
+    pub access_tokens: usize,
+    /// Refresh tokens.
+    pub refresh_tokens: usize,
+}
+
 const LOG_CAPACITY: usize = 10_000;
 
 struct Inner {
@@ -194,6 +207,17 @@ impl Emulator {
     pub fn advance_clock(&self, ms: u64) {
         let mut inner = self.lock();
         inner.clock_offset_ms = inner.clock_offset_ms.saturating_add(ms);
+    }
+
+    /// How many codes, token families, access and refresh tokens the emulator holds now (memory checks).
+    pub fn stats(&self) -> Stats {
+        let inner = self.lock();
+        Stats {
+            codes: inner.store.codes.len(),
+            families: inner.store.families.len(),
+            access_tokens: inner.store.access.len(),
+            refresh_tokens: inner.store.refresh.len(),
+        }
     }
 
     /// The request log, oldest first (at most the last 10 000 requests).

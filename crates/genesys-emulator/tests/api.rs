@@ -1,0 +1,258 @@
+//! Black-box tests of the API host and the test controls through the pure handler.
+
+mod common;
+
+use common::{Harness, auto_config};
+use genesys_emulator::Fault;
+
+#[test]
+fn users_me_expands_what_is_asked() {
+    let h = Harness::new(auto_config());
+    let (token, _) = h.login();
+    let me = h.api("GET", "/api/v2/users/me?expand=presence,routingStatus,organization,station,authorization,dateLastLogin", &token).json();
+    assert_eq!(
+        me["presence"]["presenceDefinition"]["systemPresence"],
+        "Available"
+    );
+    assert_eq!(me["routingStatus"]["status"], "IDLE");
+    assert_eq!(me["organization"]["name"], "Emulated Contact Center");
+    assert!(me["station"].is_object() && me["authorization"]["roles"].is_array());
+    assert!(
+        me["dateLastLogin"]
+            .as_str()
+            .is_some_and(|d| d.ends_with('Z'))
+    );
+    for field in [
+        "id",
+        "name",
+        "division",
+        "chat",
+        "email",
+        "primaryContactInfo",
+        "addresses",
+        "state",
+        "username",
+        "version",
+        "selfUri",
+    ] {
+        assert!(!me[field].is_null(), "{field}");
+    }
+    let plain = h.api("GET", "/api/v2/users/me", &token).json();
+    assert!(plain["presence"].is_null());
+}
+
+#[test]
+fn missing_bad_and_revoked_tokens_get_genesys_401s() {
+    let h = Harness::new(auto_config());
+    let a = h.get("/api/v2/users/me");
+    assert_eq!(
+        (a.status, a.json()["code"].as_str()),
+        (401, Some("authentication.required"))
+    );
+    assert_eq!(
+        h.api("GET", "/api/v2/users/me", "forged").json()["code"],
+        "bad.credentials"
+    );
+    let (token, _) = h.login();
+    assert_eq!(h.api("HEAD", "/api/v2/tokens/me", &token).status, 200);
+    assert!(h.api("HEAD", "/api/v2/tokens/me", &token).body.is_empty());
+    assert!(h.api("GET", "/api/v2/tokens/me", &token).json()["OAuthClient"]["id"].is_string());
+    assert_eq!(h.api("DELETE", "/api/v2/tokens/me", &token).status, 204);
+    assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 401);
+    assert_eq!(h.api("HEAD", "/api/v2/tokens/me", &token).status, 401);
+}
+
+#[test]
+fn expired_token_says_credentials_expired() {
+    let mut h = Harness::new(auto_config());
+    let (token, _) = h.login();
+    h.now += 86_400_000;
+    assert_eq!(
+        h.api("GET", "/api/v2/users/me", &token).json()["code"],
+        "credentials.expired"
+    );
+}
+
+#[test]
+fn idle_timeout_revokes_an_unused_token_early() {
+    let mut config = auto_config();
+    config.idle_timeout_s = 300;
+    let mut h = Harness::new(config);
+    let (token, _) = h.login();
+    h.now += 200_000;
+    assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 200);
+    h.now += 200_000; // used 200 s ago: still fine
+    assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 200);
+    h.now += 301_000;
+    assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 401);
+    h.now += 1;
+    assert_eq!(
+        h.api("GET", "/api/v2/users/me", &token).status,
+        401,
+        "stays revoked"
+    );
+}
+
+#[test]
+fn rate_limit_answers_429_with_retry_after_and_genesys_headers() {
+    let mut config = auto_config();
+    config.rate_limit_per_minute = 5;
+    let mut h = Harness::new(config);
+    let (token, _) = h.login();
+    for i in 1..=5 {
+        let a = h.api("GET", "/api/v2/users/me", &token);
+        assert_eq!(a.status, 200);
+        assert_eq!(a.header("inin-ratelimit-count"), Some(i.to_string()));
+        assert_eq!(a.header("inin-ratelimit-allowed").as_deref(), Some("5"));
+    }
+    h.now += 10_000;
+    let a = h.api("GET", "/api/v2/users/me", &token);
+    assert_eq!(a.status, 429);
+    assert_eq!(a.json()["code"], "too.many.requests");
+    assert_eq!(a.header("retry-after").as_deref(), Some("50"));
+    assert!(a.header("inin-correlation-id").is_some());
+    h.now += 50_000;
+    assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 200);
+}
+
+#[test]
+fn cors_preflight_is_allowed_only_for_registered_origins() {
+    let h = Harness::new(auto_config());
+    for (origin, path, ok) in [
+        ("http://localhost:3000", "/oauth/token", true),
+        ("http://localhost:3000", "/api/v2/users/me", true),
+        ("https://evil.example", "/oauth/token", false),
+        ("http://localhost:3000", "/oauth/authorize", false),
+    ] {
+        let req = http::Request::builder()
+            .method("OPTIONS")
+            .uri(path)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .body(bytes::Bytes::new());
+        let a = h.send(req.unwrap_or_default());
+        assert_eq!(a.status == 204, ok, "{origin} {path}");
+        assert_eq!(
+            a.header("access-control-allow-origin").as_deref() == Some(origin),
+            ok,
+            "{origin} {path}"
+        );
+    }
+}
+
+#[test]
+fn faults_apply_once_n_times_or_always_and_are_logged_without_secrets() {
+    let h = Harness::new(auto_config());
+    let (token, _) = h.login();
+    h.emu.add_fault(Fault {
+        route: "/api/v2/users/me".into(),
+        status: Some(503),
+        times: 2,
+        ..Fault::default()
+    });
+    assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 503);
+    assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 503);
+    assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 200);
+
+    h.emu.add_fault(Fault {
+        route: "/oauth/token".into(),
+        status: Some(429),
+        retry_after: Some("7".into()),
+        times: 0,
+        ..Fault::default()
+    });
+    for _ in 0..3 {
+        let a = h.post_form("/oauth/token", "grant_type=refresh_token");
+        assert_eq!(
+            (a.status, a.header("retry-after").as_deref()),
+            (429, Some("7"))
+        );
+    }
+    h.emu.clear_faults();
+    let reply = {
+        h.emu.add_fault(Fault {
+            route: "/api/v2/users/me".into(),
+            drop_connection: true,
+            ..Fault::default()
+        });
+        h.emu.handle(
+            http::Request::get("/api/v2/users/me")
+                .body(bytes::Bytes::new())
+                .unwrap_or_default(),
+            common::T0,
+        )
+    };
+    assert!(reply.drop_connection);
+    h.emu.add_fault(Fault {
+        route: "/oauth/token".into(),
+        malformed_json: true,
+        ..Fault::default()
+    });
+    let a = h.post_form("/oauth/token", "grant_type=refresh_token");
+    assert_eq!(a.status, 200);
+    assert!(serde_json::from_slice::<serde_json::Value>(&a.body).is_err());
+
+    let log = serde_json::to_string(&h.emu.request_log()).unwrap_or_default();
+    assert!(!log.contains(&token), "the log must not hold tokens");
+    assert!(log.contains("\"fault\":true"));
+}
+
+#[test]
+fn admin_api_controls_faults_clock_config_and_reset() {
+    let h = Harness::new(auto_config());
+    let post = |path: &str, method: &str, body: &str| {
+        h.send(
+            http::Request::builder()
+                .method(method)
+                .uri(path)
+                .body(bytes::Bytes::from(body.to_string()))
+                .unwrap_or_default(),
+        )
+    };
+    assert_eq!(post("/__emulator/faults", "POST", r#"{"route":"/oauth/token","status":502,"body":"<html>502</html>","content_type":"text/html"}"#).status, 201);
+    let a = h.post_form("/oauth/token", "grant_type=authorization_code");
+    assert_eq!((a.status, a.text().as_str()), (502, "<html>502</html>"));
+    assert_eq!(
+        post("/__emulator/faults", "POST", r#"{"nonsense":1}"#).status,
+        400
+    );
+
+    let (token, _) = h.login();
+    assert_eq!(
+        post("/__emulator/clock", "POST", r#"{"advance_ms":86400000}"#).status,
+        200
+    );
+    assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 401);
+
+    assert_eq!(
+        post(
+            "/__emulator/config",
+            "PATCH",
+            r#"{"refresh":{"policy":"none"}}"#
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        h.refresh("x").oauth_error().as_deref(),
+        Some("unauthorized_client")
+    );
+    assert_eq!(
+        post("/__emulator/config", "PATCH", r#"{"token_duration_s":5}"#).status,
+        400
+    );
+
+    let log = h.get("/__emulator/requests").json();
+    assert!(
+        log.as_array()
+            .is_some_and(|l| l.iter().any(|e| e["grant_type"] == "refresh_token"))
+    );
+    assert_eq!(post("/__emulator/reset", "POST", "").status, 204);
+    assert_eq!(
+        h.get("/__emulator/requests")
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+}
