@@ -8,8 +8,10 @@
 //! Each command installs what it is missing (the wasm32 target, cargo-fuzz, Chromium when run as root, npm
 //! packages from the committed lock files) or stops and says exactly what to install.
 
+mod serve;
 mod setup;
 mod test;
+mod web;
 
 use std::process::ExitCode;
 
@@ -17,6 +19,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::all(&args[1..]),
+        Some("demo") => serve::demo(&args[1..]),
+        Some("build-web") => web::build().map(|_| ()),
         _ => {
             eprintln!("usage: cargo xtask <test|demo|build-web|bench>");
             return ExitCode::from(2);

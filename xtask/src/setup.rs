@@ -43,6 +43,21 @@ fn describe(cmd: &Command) -> String {
     s
 }
 
+/// True when `program` runs (`program --version` succeeds).
+pub fn has(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
 /// The wasm32 target for the stable toolchain (a no-op when present).
 pub fn wasm_target() -> Result {
     run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
@@ -76,4 +91,58 @@ pub fn cargo_fuzz() -> Result {
         ]))?;
     }
     Ok(())
+}
+
+/// `npm ci` at the repository root when `node_modules` is missing or older than the lock file.
+pub fn npm_packages() -> Result {
+    let root = root();
+    let stamp = root.join("node_modules/.package-lock.json");
+    let lock = root.join("package-lock.json");
+    let fresh = match (
+        std::fs::metadata(&stamp).and_then(|m| m.modified()),
+        std::fs::metadata(&lock).and_then(|m| m.modified()),
+    ) {
+        (Ok(installed), Ok(locked)) => installed >= locked,
+        _ => false,
+    };
+    if fresh {
+        return Ok(());
+    }
+    if !has("npm") {
+        return Err("npm is missing: install Node.js 20+ with npm (Debian: `apt-get install -y nodejs npm`)".into());
+    }
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&root))
+}
+
+/// A tool installed by `npm ci` (`node_modules/.bin/<name>`).
+pub fn npm_bin(name: &str) -> PathBuf {
+    root().join("node_modules/.bin").join(name)
+}
+
+/// Debian packages, installed with apt-get when we are root; otherwise a precise instruction.
+pub fn debian_packages(programs: &[(&str, &str)]) -> Result {
+    let missing: Vec<&str> = programs
+        .iter()
+        .filter(|(prog, _)| !has(prog))
+        .map(|(_, pkg)| *pkg)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err(format!(
+            "missing {}: install with `sudo apt-get install -y {}` and run again",
+            missing.join(", "),
+            missing.join(" ")
+        ));
+    }
+    run(Command::new("apt-get")
+        .arg("update")
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }

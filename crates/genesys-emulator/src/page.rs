@@ -38,7 +38,7 @@ fn escape(s: &str) -> String {
 fn layout(title: &str, content: &str) -> String {
     format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{title} · Genesys Cloud emulator</title><style>
+<link rel="icon" href="data:,"><title>{title} · Genesys Cloud emulator</title><style>
 body{{margin:0;font:15px/1.45 system-ui,sans-serif;background:#f2f4f7;color:#1d2433}}
 main{{max-width:440px;margin:48px auto;background:#fff;border-radius:10px;box-shadow:0 2px 12px #0002;padding:28px 32px}}
 h1{{font-size:21px;margin:0 0 4px}} .sub{{color:#5b6578;margin:0 0 20px}} .badge{{display:inline-block;background:#ff4f1f;color:#fff;border-radius:4px;padding:1px 7px;font-size:12px;font-weight:600}}

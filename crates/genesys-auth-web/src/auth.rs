@@ -1,0 +1,527 @@
+//! The Rust API: [`Auth`], for Rust front-ends (Leptos, Yew, Dioxus) and as the engine of the JS class.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use genesys_auth::{
+    Callback, Client, Error, OAuthErrorCode, OsRng, PendingLogin, Region, RetryPolicy,
+    TokenRequest, TokenSet, api_error,
+};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Request, RequestInit, Response};
+
+use crate::browser::{self, StorageKind, now_ms};
+use crate::error::from_js;
+use crate::flight::Flight;
+use crate::http::{self, RetryEvent};
+
+/// How to sign in: the OAuth client and the library's behaviour.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where the org lives.
+    pub region: Region,
+    /// The OAuth client id (a public "Code Authorization" client with PKCE).
+    pub client_id: String,
+    /// The redirect URI registered on the client, exactly.
+    pub redirect_uri: String,
+    /// Scopes to request (optional: Genesys uses the client's configured scopes).
+    pub scope: Option<String>,
+    /// Where tokens live: memory (default), session or local storage.
+    pub storage: StorageKind,
+    /// Refresh this long before the access token expires.
+    pub refresh_skew_ms: u64,
+    /// Retries for 429, 502/503/504 and network failures.
+    pub retry: RetryPolicy,
+}
+
+impl Config {
+    /// A config with the defaults: memory storage, 60 s refresh skew, the default retry policy.
+    pub fn new(region: Region, client_id: &str, redirect_uri: &str) -> Self {
+        Config {
+            region,
+            client_id: client_id.to_string(),
+            redirect_uri: redirect_uri.to_string(),
+            scope: None,
+            storage: StorageKind::Memory,
+            refresh_skew_ms: 60_000,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// What observers of token changes see. Never the token itself: ask [`Auth::access_token`] for that.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthState {
+    /// True while tokens are held.
+    pub authenticated: bool,
+    /// When the access token expires (epoch ms).
+    pub expires_at_ms: Option<u64>,
+}
+
+type Listener = Rc<dyn Fn(AuthState)>;
+type RetryHook = Rc<dyn Fn(&RetryEvent)>;
+
+struct Inner {
+    client: Client,
+    config: Config,
+    tokens: RefCell<Option<TokenSet>>,
+    refreshing: RefCell<Option<Flight<Result<(), Error>>>>,
+    listeners: RefCell<Vec<(u32, Listener)>>,
+    next_listener: Cell<u32>,
+    on_retry: RefCell<Option<RetryHook>>,
+    /// Why stored tokens were thrown away at start, if they were (tampered or corrupt storage).
+    discarded: RefCell<Option<Error>>,
+}
+
+/// Signs a person in to Genesys Cloud from the browser, and keeps their access token valid.
+///
+/// Cheap to clone (shared state). Single-threaded, like the browser.
+#[derive(Clone)]
+pub struct Auth {
+    inner: Rc<Inner>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("client_id", &self.inner.config.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+const PENDING: &str = "pending";
+const TOKENS: &str = "tokens";
+
+impl Auth {
+    /// Sets up sign-in. Reads tokens back from session/local storage when configured; storage content is
+    /// untrusted: anything unreadable or tampered is discarded (see [`Auth::discarded_storage`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for an unusable client id or redirect URI.
+    pub fn new(config: Config) -> Result<Auth, Error> {
+        let client = Client::new(
+            config.region.clone(),
+            &config.client_id,
+            &config.redirect_uri,
+        )?;
+        let auth = Auth {
+            inner: Rc::new(Inner {
+                client,
+                config,
+                tokens: RefCell::new(None),
+                refreshing: RefCell::new(None),
+                listeners: RefCell::new(Vec::new()),
+                next_listener: Cell::new(1),
+                on_retry: RefCell::new(None),
+                discarded: RefCell::new(None),
+            }),
+        };
+        auth.load_tokens();
+        Ok(auth)
+    }
+
+    fn key(&self, what: &str) -> String {
+        format!("genesys-auth:{}:{what}", self.inner.config.client_id)
+    }
+
+    fn load_tokens(&self) {
+        let kind = self.inner.config.storage;
+        let Some(text) = browser::storage_get(kind, &self.key(TOKENS)) else {
+            return;
+        };
+        match TokenSet::from_storage(&text) {
+            Ok(tokens) if !tokens.needs_refresh(now_ms(), 0) || tokens.refresh.is_some() => {
+                *self.inner.tokens.borrow_mut() = Some(tokens);
+            }
+            Ok(_) => browser::storage_remove(kind, &self.key(TOKENS)),
+            Err(e) => {
+                browser::storage_remove(kind, &self.key(TOKENS));
+                *self.inner.discarded.borrow_mut() = Some(e);
+            }
+        }
+    }
+
+    /// Why tokens found in storage at start were discarded, if they were.
+    pub fn discarded_storage(&self) -> Option<Error> {
+        self.inner.discarded.borrow().clone()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    fn set_tokens(&self, tokens: Option<TokenSet>) {
+        let kind = self.inner.config.storage;
+        match &tokens {
+            Some(t) => {
+                // A storage refusal must not lose the login: memory still holds the tokens.
+                let _ = browser::storage_set(kind, &self.key(TOKENS), &t.to_storage());
+            }
+            None => browser::storage_remove(kind, &self.key(TOKENS)),
+        }
+        let state = AuthState {
+            authenticated: tokens.is_some(),
+            expires_at_ms: tokens.as_ref().map(|t| t.expires_at_ms),
+        };
+        *self.inner.tokens.borrow_mut() = tokens;
+        let listeners: Vec<Listener> = self
+            .inner
+            .listeners
+            .borrow()
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect();
+        for l in listeners {
+            l(state);
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> AuthState {
+        let tokens = self.inner.tokens.borrow();
+        AuthState {
+            authenticated: tokens.is_some(),
+            expires_at_ms: tokens.as_ref().map(|t| t.expires_at_ms),
+        }
+    }
+
+    /// True while tokens are held (the access token may need a refresh: [`Auth::access_token`] does that).
+    pub fn is_authenticated(&self) -> bool {
+        self.inner.tokens.borrow().is_some()
+    }
+
+    /// Calls `listener` on every token change (login, refresh, logout). Returns an id for [`Auth::unsubscribe`].
+    pub fn subscribe(&self, listener: impl Fn(AuthState) + 'static) -> u32 {
+        let id = self.inner.next_listener.get();
+        self.inner.next_listener.set(id.wrapping_add(1));
+        self.inner
+            .listeners
+            .borrow_mut()
+            .push((id, Rc::new(listener)));
+        id
+    }
+
+    /// Stops calling a listener.
+    pub fn unsubscribe(&self, id: u32) {
+        self.inner.listeners.borrow_mut().retain(|(i, _)| *i != id);
+    }
+
+    /// Calls `hook` before each retry (429, 5xx, network), e.g. to log or show "reconnecting".
+    pub fn on_retry(&self, hook: impl Fn(&RetryEvent) + 'static) {
+        *self.inner.on_retry.borrow_mut() = Some(Rc::new(hook));
+    }
+
+    fn retry_hook(&self) -> impl Fn(&RetryEvent) + '_ {
+        move |e: &RetryEvent| {
+            let hook = self.inner.on_retry.borrow().clone();
+            if let Some(h) = hook {
+                h(e);
+            }
+        }
+    }
+
+    /// Starts a login: parks the pending login (verifier, state, return path) in this tab's sessionStorage and
+    /// sends the browser to the Genesys login page. `return_to` is kept only if it is a same-origin path.
+    ///
+    /// # Errors
+    /// [`Error::Random`] without randomness; [`Error::InvalidConfig`] when sessionStorage is refused.
+    pub fn login(&self, return_to: Option<&str>) -> Result<(), Error> {
+        let url = self.prepare_login(return_to)?;
+        browser::navigate(&url)
+    }
+
+    /// Like [`Auth::login`] without navigating: parks the pending login and returns the authorize URL.
+    ///
+    /// # Errors
+    /// As [`Auth::login`].
+    pub fn prepare_login(&self, return_to: Option<&str>) -> Result<String, Error> {
+        let mut request = self.inner.client.authorize();
+        if let Some(scope) = &self.inner.config.scope {
+            request = request.scope(scope);
+        }
+        if let Some(path) = return_to {
+            request = request.return_to(path);
+        }
+        let (url, pending) = request.build(&mut OsRng, now_ms())?;
+        // The pending login must survive the redirect, so it goes to sessionStorage whatever the token storage.
+        browser::storage_set(
+            StorageKind::Session,
+            &self.key(PENDING),
+            &pending.to_storage(),
+        )?;
+        Ok(url)
+    }
+
+    /// Finishes a login when the current URL is the callback. Returns `Ok(None)` when the URL holds no callback,
+    /// else the same-origin return path (or `/`-relative current path) after exchanging the code.
+    ///
+    /// The pending login is used once, whatever happens; `code` and `state` are removed from the address bar.
+    ///
+    /// # Errors
+    /// Every failure of the callback and the token request, typed.
+    pub async fn handle_redirect_callback(&self) -> Result<Option<String>, Error> {
+        let href = browser::href()?;
+        if !Callback::is_callback(&href) {
+            return Ok(None);
+        }
+        self.clean_address_bar(&href)?;
+        let stored = browser::storage_get(StorageKind::Session, &self.key(PENDING));
+        browser::storage_remove(StorageKind::Session, &self.key(PENDING));
+        let pending = PendingLogin::from_storage(&stored.ok_or(Error::NoPendingLogin)?)?;
+        let return_to = pending.return_to().map(str::to_string);
+        let request = pending.complete(&href, now_ms())?;
+        let tokens =
+            http::token_request(&request, &self.inner.config.retry, &self.retry_hook()).await?;
+        self.set_tokens(Some(tokens));
+        if let Some(path) = &return_to {
+            browser::replace_url(path)?;
+        }
+        Ok(Some(return_to.unwrap_or_else(|| "/".to_string())))
+    }
+
+    /// Removes the OAuth parameters from the address bar, keeping the app's own.
+    fn clean_address_bar(&self, href: &str) -> Result<(), Error> {
+        let (before_hash, hash) = href
+            .split_once('#')
+            .map_or((href, None), |(a, b)| (a, Some(b)));
+        let (base, query) = before_hash.split_once('?').unwrap_or((before_hash, ""));
+        let kept = form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| {
+            !matches!(
+                k.as_ref(),
+                "code" | "state" | "error" | "error_description" | "error_uri"
+            )
+        });
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(kept)
+            .finish();
+        let mut url = base.to_string();
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query);
+        }
+        if let Some(h) = hash {
+            url.push('#');
+            url.push_str(h);
+        }
+        browser::replace_url(&url)
+    }
+
+    /// A valid access token, refreshed first when it expires within the skew. Concurrent callers share one
+    /// refresh (single flight).
+    ///
+    /// # Errors
+    /// [`Error::LoginRequired`] when there is no session or it cannot be refreshed; network and server errors.
+    pub async fn access_token(&self) -> Result<String, Error> {
+        let needs = match &*self.inner.tokens.borrow() {
+            None => return Err(Error::LoginRequired),
+            Some(t) => t.needs_refresh(now_ms(), self.inner.config.refresh_skew_ms),
+        };
+        if needs {
+            self.refresh().await?;
+        }
+        self.inner
+            .tokens
+            .borrow()
+            .as_ref()
+            .map(|t| t.access.secret().to_string())
+            .ok_or(Error::LoginRequired)
+    }
+
+    /// Refreshes now (single flight: joins a refresh already running).
+    ///
+    /// # Errors
+    /// [`Error::LoginRequired`] when there is no refresh token or the server refused it (the session is cleared
+    /// then); other errors leave the session as it was.
+    pub async fn refresh(&self) -> Result<(), Error> {
+        let existing = self
+            .inner
+            .refreshing
+            .borrow()
+            .clone()
+            .filter(|f| !f.is_done());
+        let flight = match existing {
+            Some(f) => f,
+            None => {
+                let this = self.clone();
+                let f = Flight::start(async move { this.refresh_once().await });
+                *self.inner.refreshing.borrow_mut() = Some(f.clone());
+                f
+            }
+        };
+        flight.wait().await
+    }
+
+    async fn refresh_once(&self) -> Result<(), Error> {
+        let request = {
+            let tokens = self.inner.tokens.borrow();
+            let Some(refresh) = tokens.as_ref().and_then(|t| t.refresh.as_ref()) else {
+                drop(tokens);
+                self.set_tokens(None);
+                return Err(Error::LoginRequired);
+            };
+            TokenRequest::refresh(&self.inner.client, refresh)
+        };
+        match http::token_request(&request, &self.inner.config.retry, &self.retry_hook()).await {
+            Ok(tokens) => {
+                self.set_tokens(Some(tokens));
+                Ok(())
+            }
+            Err(Error::OAuth {
+                code: OAuthErrorCode::InvalidGrant | OAuthErrorCode::UnauthorizedClient,
+                ..
+            }) => {
+                self.set_tokens(None);
+                Err(Error::LoginRequired)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The URL `path_or_url` resolves to: a path is relative to the region's API host; an absolute URL must be
+    /// on that host (the token is never sent elsewhere).
+    fn api_url(&self, path_or_url: &str) -> Result<String, Error> {
+        let api = self.inner.config.region.api_base();
+        if path_or_url.starts_with('/') && !path_or_url.starts_with("//") {
+            return Ok(format!("{api}{path_or_url}"));
+        }
+        let same_host = path_or_url
+            .strip_prefix(&api)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'));
+        if same_host {
+            Ok(path_or_url.to_string())
+        } else {
+            Err(Error::InvalidConfig {
+                field: "url",
+                reason: "fetch sends the access token only to the region's API host: pass a path such as /api/v2/users/me",
+            })
+        }
+    }
+
+    /// An authorized request to the API: Bearer header, one refresh-and-retry on 401, retries on 429/5xx.
+    /// `init` is a `RequestInit` (method, headers, body) or `undefined`.
+    ///
+    /// Answers other than 401, 429 and 5xx come back as the `Response` (the app reads 404s and the like).
+    ///
+    /// # Errors
+    /// [`Error::LoginRequired`], [`Error::Unauthorized`] (a second 401), [`Error::RateLimited`] and
+    /// [`Error::Server`] once retries are exhausted, network errors.
+    pub async fn fetch(&self, path_or_url: &str, init: &JsValue) -> Result<Response, Error> {
+        let url = self.api_url(path_or_url)?;
+        let mut refreshed = false;
+        loop {
+            let token = self.access_token().await?;
+            let make = || -> Result<Request, Error> {
+                let init: RequestInit = if init.is_undefined() || init.is_null() {
+                    RequestInit::new()
+                } else {
+                    // A shallow copy, so the caller's object is left as it was.
+                    let copy = js_sys::Object::assign(&js_sys::Object::new(), init.unchecked_ref());
+                    copy.unchecked_into()
+                };
+                let request =
+                    Request::new_with_str_and_init(&url, &init).map_err(|e| from_js(&e))?;
+                request
+                    .headers()
+                    .set("Authorization", &format!("Bearer {token}"))
+                    .map_err(|e| from_js(&e))?;
+                Ok(request)
+            };
+            let response = http::send_with_retry(
+                &url,
+                &make,
+                &self.inner.config.retry,
+                false,
+                &self.retry_hook(),
+            )
+            .await?;
+            let status = response.status();
+            if status == 401
+                && !refreshed
+                && self
+                    .inner
+                    .tokens
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|t| t.refresh.is_some())
+            {
+                refreshed = true;
+                self.refresh().await?;
+                continue;
+            }
+            if status == 401 || status == 429 || status >= 500 {
+                let retry_after = response.headers().get("retry-after").ok().flatten();
+                let body = http::read_body(&response).await.unwrap_or_default();
+                let err = api_error(status, retry_after.as_deref(), &body, now_ms());
+                if status == 401 {
+                    self.set_tokens(None);
+                }
+                return Err(err);
+            }
+            return Ok(response);
+        }
+    }
+
+    /// `GET /api/v2/users/me` (with `expand`, e.g. `"presence,routingStatus"`), parsed by the browser.
+    ///
+    /// # Errors
+    /// As [`Auth::fetch`], and [`Error::Malformed`] when the answer is not JSON.
+    pub async fn current_user(&self, expand: Option<&str>) -> Result<JsValue, Error> {
+        let path = match expand {
+            Some(e) if !e.is_empty() => {
+                format!(
+                    "/api/v2/users/me?expand={}",
+                    form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>()
+                )
+            }
+            _ => "/api/v2/users/me".to_string(),
+        };
+        let response = self.fetch(&path, &JsValue::UNDEFINED).await?;
+        let status = response.status();
+        let body = http::read_body(&response).await?;
+        let text = String::from_utf8_lossy(&body);
+        if !(200..300).contains(&status) {
+            return Err(Error::Server { status });
+        }
+        js_sys::JSON::parse(&text).map_err(|_| Error::Malformed {
+            status,
+            reason: "the /users/me answer is not JSON",
+            body: genesys_auth::redacted_excerpt(&body),
+        })
+    }
+
+    /// Signs out: revokes the token (`DELETE /api/v2/tokens/me`), clears memory and storage, and with
+    /// `sso_redirect` also ends the Genesys login session by sending the browser to `login.<env>/logout`.
+    ///
+    /// # Errors
+    /// Only navigation failures; a failed revocation still clears the local session.
+    pub async fn logout(&self, sso_redirect: Option<&str>) -> Result<(), Error> {
+        let token = self
+            .inner
+            .tokens
+            .borrow()
+            .as_ref()
+            .map(|t| t.access.secret().to_string());
+        if let (Some(token), Ok(url)) = (token, self.api_url("/api/v2/tokens/me")) {
+            let make = || -> Result<Request, Error> {
+                let init = RequestInit::new();
+                init.set_method("DELETE");
+                let request =
+                    Request::new_with_str_and_init(&url, &init).map_err(|e| from_js(&e))?;
+                request
+                    .headers()
+                    .set("Authorization", &format!("Bearer {token}"))
+                    .map_err(|e| from_js(&e))?;
+                Ok(request)
+            };
+            // Best effort: the local session ends whatever the server says.
+            let _ = http::send_with_retry(&url, &make, &RetryPolicy::none(), false, &|_| {}).await;
+        }
+        self.set_tokens(None);
+        browser::storage_remove(StorageKind::Session, &self.key(PENDING));
+        if let Some(back) = sso_redirect {
+            browser::navigate(&self.inner.client.logout_url(Some(back)))?;
+        }
+        Ok(())
+    }
+}

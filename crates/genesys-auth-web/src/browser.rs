@@ -1,0 +1,116 @@
+//! The browser's facilities, each behind one small function: clock, location, history, storage, timers.
+
+use genesys_auth::Error;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::error::from_js;
+
+pub(crate) fn window() -> Result<web_sys::Window, Error> {
+    web_sys::window().ok_or(Error::InvalidConfig {
+        field: "environment",
+        reason: "genesys-auth-web needs a browser window (not a worker or Node.js)",
+    })
+}
+
+/// Wall-clock time in epoch milliseconds.
+pub(crate) fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+pub(crate) fn href() -> Result<String, Error> {
+    window()?.location().href().map_err(|e| from_js(&e))
+}
+
+/// Replaces the address bar URL without navigating (removes `code` and `state` after a callback).
+pub(crate) fn replace_url(url: &str) -> Result<(), Error> {
+    let history = window()?.history().map_err(|e| from_js(&e))?;
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(url))
+        .map_err(|e| from_js(&e))
+}
+
+/// Navigates the whole page.
+pub(crate) fn navigate(url: &str) -> Result<(), Error> {
+    window()?.location().assign(url).map_err(|e| from_js(&e))
+}
+
+/// Waits `ms` milliseconds.
+pub(crate) async fn sleep(ms: u64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                ms.min(i32::MAX as u64) as i32,
+            );
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Where tokens are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageKind {
+    /// In memory only (default): gone on reload, invisible to other scripts' storage reads.
+    Memory,
+    /// `sessionStorage`: survives reloads of this tab.
+    Session,
+    /// `localStorage`: shared by all tabs of the origin (opt-in).
+    Local,
+}
+
+impl StorageKind {
+    /// Parses `memory`, `session` or `local`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for anything else.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        match s {
+            "memory" => Ok(Self::Memory),
+            "session" => Ok(Self::Session),
+            "local" => Ok(Self::Local),
+            _ => Err(Error::InvalidConfig {
+                field: "storage",
+                reason: "storage must be \"memory\" (default), \"session\" or \"local\"",
+            }),
+        }
+    }
+}
+
+/// `sessionStorage` or `localStorage`; `None` when the browser refuses (privacy modes) or for memory.
+pub(crate) fn web_storage(kind: StorageKind) -> Option<web_sys::Storage> {
+    let w = web_sys::window()?;
+    match kind {
+        StorageKind::Memory => None,
+        StorageKind::Session => w.session_storage().ok().flatten(),
+        StorageKind::Local => w.local_storage().ok().flatten(),
+    }
+}
+
+/// Reads a key; storage failures read as absent.
+pub(crate) fn storage_get(kind: StorageKind, key: &str) -> Option<String> {
+    web_storage(kind)?.get_item(key).ok().flatten()
+}
+
+/// Writes a key; a refusal (quota, privacy mode) is reported.
+pub(crate) fn storage_set(kind: StorageKind, key: &str, value: &str) -> Result<(), Error> {
+    match web_storage(kind) {
+        Some(s) => s.set_item(key, value).map_err(|e| from_js(&e)),
+        None if kind == StorageKind::Memory => Ok(()),
+        None => Err(Error::InvalidConfig {
+            field: "storage",
+            reason: "this browser refuses web storage here (privacy mode?): use storage \"memory\"",
+        }),
+    }
+}
+
+pub(crate) fn storage_remove(kind: StorageKind, key: &str) {
+    if let Some(s) = web_storage(kind) {
+        let _ = s.remove_item(key);
+    }
+}
+
+/// `value` as a `js_sys::Function`, if it is one.
+pub(crate) fn as_function(value: &JsValue) -> Option<js_sys::Function> {
+    value.dyn_ref::<js_sys::Function>().cloned()
+}

@@ -1,0 +1,289 @@
+//! The JavaScript face: class `GenesysAuth`, generated with wasm-bindgen, with TypeScript types.
+
+use genesys_auth::{Error, Region, RetryPolicy};
+use js_sys::{Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::auth::{Auth, AuthState, Config};
+use crate::browser::{self, StorageKind, as_function};
+use crate::error::to_js;
+use crate::http::RetryEvent;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Options of GenesysAuth.create. */
+export interface GenesysAuthOptions {
+  /** "mypurecloud.ie", "eu_west_1", "eu-west-1", "https://apps.mypurecloud.ie", or a custom base URL such as the emulator's "http://127.0.0.1:8080". */
+  region: string;
+  /** The OAuth client id (a public Code Authorization client with PKCE). */
+  clientId: string;
+  /** The redirect URI registered on the client, exactly. Default: this page's origin + path. */
+  redirectUri?: string;
+  /** Scopes to request; optional (Genesys uses the client's scopes). */
+  scopes?: string | string[];
+  /** Where tokens live: "memory" (default), "session" (this tab, survives reload) or "local" (all tabs). */
+  storage?: "memory" | "session" | "local";
+  /** Refresh this many seconds before expiry (default 60). */
+  refreshSkewSeconds?: number;
+  /** Retry policy for 429, 502/503/504 and network failures. */
+  retry?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number; maxTotalMs?: number };
+  /** Called before each retry. */
+  onRetry?: (event: RetryEvent) => void;
+}
+/** What token-change listeners receive (never the token itself). */
+export interface AuthState { authenticated: boolean; expiresAt: number | null; }
+/** A retry about to happen. */
+export interface RetryEvent { url: string; attempt: number; status: number; delayMs: number; }
+/** Errors thrown by GenesysAuth: `code` is stable, `message` says what to do. */
+export interface GenesysAuthError extends Error {
+  name: "GenesysAuthError";
+  code: "unknown_region" | "invalid_config" | "invalid_verifier" | "random_failure" | "not_a_callback" | "missing_parameter" | "duplicate_parameter" | "state_mismatch" | "no_pending_login" | "pending_login_expired" | "corrupt_storage" | "authorization_error" | "oauth_error" | "rate_limited" | "server_error" | "malformed_response" | "network_error" | "unauthorized" | "login_required";
+  oauthError?: string; status?: number; retryAfterMs?: number; apiCode?: string;
+}
+"#;
+
+/// Signs a person in to Genesys Cloud (OAuth Authorization Code + PKCE) and keeps the token valid.
+#[wasm_bindgen(js_name = GenesysAuth)]
+pub struct JsAuth {
+    auth: Auth,
+}
+
+fn get(options: &JsValue, key: &str) -> JsValue {
+    Reflect::get(options, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn get_string(options: &JsValue, key: &str) -> Option<String> {
+    get(options, key).as_string()
+}
+
+fn get_u64(options: &JsValue, key: &str) -> Option<u64> {
+    get(options, key)
+        .as_f64()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .map(|n| n as u64)
+}
+
+fn parse_options(options: &JsValue) -> Result<Config, Error> {
+    if !options.is_object() {
+        return Err(Error::InvalidConfig {
+            field: "options",
+            reason: "pass an object: { region, clientId, redirectUri?, storage? }",
+        });
+    }
+    let region = get_string(options, "region").ok_or(Error::InvalidConfig {
+        field: "region",
+        reason: "region is required, e.g. \"mypurecloud.ie\" or \"eu_west_1\"",
+    })?;
+    let client_id = get_string(options, "clientId").ok_or(Error::InvalidConfig {
+        field: "clientId",
+        reason: "clientId is required: the id of the OAuth client in Genesys Cloud admin",
+    })?;
+    let redirect_uri = match get_string(options, "redirectUri") {
+        Some(uri) => uri,
+        None => {
+            let w = browser::window()?;
+            let loc = w.location();
+            format!(
+                "{}{}",
+                loc.origin().unwrap_or_default(),
+                loc.pathname().unwrap_or_default()
+            )
+        }
+    };
+    let mut config = Config::new(Region::from_config(&region)?, &client_id, &redirect_uri);
+    let scopes = get(options, "scopes");
+    config.scope = if let Some(s) = scopes.as_string() {
+        Some(s)
+    } else if js_sys::Array::is_array(&scopes) {
+        let list: Vec<String> = js_sys::Array::from(&scopes)
+            .iter()
+            .filter_map(|v| v.as_string())
+            .collect();
+        Some(list.join(" "))
+    } else {
+        None
+    };
+    if let Some(s) = get_string(options, "storage") {
+        config.storage = StorageKind::parse(&s)?;
+    }
+    if let Some(s) = get_u64(options, "refreshSkewSeconds") {
+        config.refresh_skew_ms = s.saturating_mul(1000);
+    }
+    let retry = get(options, "retry");
+    if retry.is_object() {
+        let d = RetryPolicy::default();
+        config.retry = RetryPolicy {
+            max_attempts: get_u64(&retry, "maxAttempts")
+                .map_or(d.max_attempts, |n| n.clamp(1, 20) as u32),
+            base_delay_ms: get_u64(&retry, "baseDelayMs").unwrap_or(d.base_delay_ms),
+            max_delay_ms: get_u64(&retry, "maxDelayMs").unwrap_or(d.max_delay_ms),
+            max_retry_after_ms: get_u64(&retry, "maxRetryAfterMs").unwrap_or(d.max_retry_after_ms),
+            max_total_ms: get_u64(&retry, "maxTotalMs").unwrap_or(d.max_total_ms),
+        };
+    }
+    Ok(config)
+}
+
+fn state_to_js(state: AuthState) -> JsValue {
+    let o = js_sys::Object::new();
+    let _ = Reflect::set(&o, &"authenticated".into(), &state.authenticated.into());
+    let expires = state
+        .expires_at_ms
+        .map_or(JsValue::NULL, |ms| JsValue::from_f64(ms as f64));
+    let _ = Reflect::set(&o, &"expiresAt".into(), &expires);
+    o.into()
+}
+
+fn retry_to_js(e: &RetryEvent) -> JsValue {
+    let o = js_sys::Object::new();
+    let _ = Reflect::set(&o, &"url".into(), &e.url.as_str().into());
+    let _ = Reflect::set(&o, &"attempt".into(), &e.attempt.into());
+    let _ = Reflect::set(&o, &"status".into(), &e.status.into());
+    let _ = Reflect::set(&o, &"delayMs".into(), &JsValue::from_f64(e.delay_ms as f64));
+    o.into()
+}
+
+fn promise<F, T>(work: F) -> Promise
+where
+    F: std::future::Future<Output = Result<T, Error>> + 'static,
+    T: Into<JsValue>,
+{
+    future_to_promise(async move { work.await.map(Into::into).map_err(|e| to_js(&e)) })
+}
+
+#[wasm_bindgen(js_class = GenesysAuth)]
+impl JsAuth {
+    /// Creates the client. Throws a GenesysAuthError (code `invalid_config` / `unknown_region`) for bad options.
+    #[wasm_bindgen(unchecked_return_type = "Promise<GenesysAuth>")]
+    pub fn create(
+        #[wasm_bindgen(unchecked_param_type = "GenesysAuthOptions")] options: JsValue,
+    ) -> Promise {
+        let result = parse_options(&options).and_then(Auth::new);
+        let on_retry = as_function(&get(&options, "onRetry"));
+        future_to_promise(async move {
+            let auth = result.map_err(|e| to_js(&e))?;
+            if let Some(f) = on_retry {
+                auth.on_retry(move |e| {
+                    let _ = f.call1(&JsValue::NULL, &retry_to_js(e));
+                });
+            }
+            Ok(JsAuth { auth }.into())
+        })
+    }
+
+    /// Finishes a login when this page is the callback: resolves to the return path, or `undefined` when the
+    /// URL holds no callback. Removes `code` and `state` from the address bar.
+    #[wasm_bindgen(js_name = handleRedirectCallback, unchecked_return_type = "Promise<string | undefined>")]
+    pub fn handle_redirect_callback(&self) -> Promise {
+        let auth = self.auth.clone();
+        promise(async move {
+            auth.handle_redirect_callback()
+                .await
+                .map(|r| r.map_or(JsValue::UNDEFINED, JsValue::from))
+        })
+    }
+
+    /// True while the user is signed in.
+    #[wasm_bindgen(js_name = isAuthenticated)]
+    pub fn is_authenticated(&self) -> bool {
+        self.auth.is_authenticated()
+    }
+
+    /// The current state: `{ authenticated, expiresAt }`.
+    #[wasm_bindgen(unchecked_return_type = "AuthState")]
+    pub fn state(&self) -> JsValue {
+        state_to_js(self.auth.state())
+    }
+
+    /// Sends the browser to the Genesys login page. `options.returnTo`: a same-origin path to come back to.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn login(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ returnTo?: string }")] options: JsValue,
+    ) -> Promise {
+        let return_to = get_string(&options, "returnTo");
+        let result = self.auth.login(return_to.as_deref());
+        promise(async move { result.map(|()| JsValue::UNDEFINED) })
+    }
+
+    /// A valid access token (refreshed when close to expiry; one refresh shared by all callers). For the
+    /// official SDK: `client.setAccessToken(await auth.accessToken())`.
+    #[wasm_bindgen(js_name = accessToken, unchecked_return_type = "Promise<string>")]
+    pub fn access_token(&self) -> Promise {
+        let auth = self.auth.clone();
+        promise(async move { auth.access_token().await })
+    }
+
+    /// Refreshes the tokens now.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn refresh(&self) -> Promise {
+        let auth = self.auth.clone();
+        promise(async move { auth.refresh().await.map(|()| JsValue::UNDEFINED) })
+    }
+
+    /// `fetch` against the region's API host with the Bearer token: a path (`/api/v2/users/me`) or a URL on
+    /// that host. One refresh-and-retry on 401; retries on 429/5xx.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
+    pub fn fetch(
+        &self,
+        path_or_url: String,
+        #[wasm_bindgen(unchecked_param_type = "RequestInit")] init: JsValue,
+    ) -> Promise {
+        let auth = self.auth.clone();
+        promise(async move { auth.fetch(&path_or_url, &init).await })
+    }
+
+    /// `GET /api/v2/users/me`, optionally with `expand` (e.g. "presence,routingStatus").
+    #[wasm_bindgen(js_name = currentUser, unchecked_return_type = "Promise<any>")]
+    pub fn current_user(&self, expand: Option<String>) -> Promise {
+        let auth = self.auth.clone();
+        promise(async move { auth.current_user(expand.as_deref()).await })
+    }
+
+    /// Signs out: revokes the token, clears storage. `{ sso: true }` also ends the Genesys login session and
+    /// returns to `returnTo` (default: the redirect URI).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn logout(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ sso?: boolean; returnTo?: string }")]
+        options: JsValue,
+    ) -> Promise {
+        let auth = self.auth.clone();
+        let sso = get(&options, "sso").as_bool().unwrap_or(false);
+        let back =
+            get_string(&options, "returnTo").unwrap_or_else(|| auth.config().redirect_uri.clone());
+        promise(async move {
+            auth.logout(sso.then_some(back.as_str()))
+                .await
+                .map(|()| JsValue::UNDEFINED)
+        })
+    }
+
+    /// Calls `listener({ authenticated, expiresAt })` on each login, refresh and logout. Returns an id for
+    /// `offTokenChange`.
+    #[wasm_bindgen(js_name = onTokenChange)]
+    pub fn on_token_change(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(state: AuthState) => void")]
+        listener: js_sys::Function,
+    ) -> u32 {
+        self.auth.subscribe(move |state| {
+            let _ = listener.call1(&JsValue::NULL, &state_to_js(state));
+        })
+    }
+
+    /// Stops a listener added with `onTokenChange`.
+    #[wasm_bindgen(js_name = offTokenChange)]
+    pub fn off_token_change(&self, id: u32) {
+        self.auth.unsubscribe(id);
+    }
+
+    /// Why tokens found in storage were discarded at start (tampered or corrupt), if they were.
+    #[wasm_bindgen(js_name = discardedStorage, unchecked_return_type = "GenesysAuthError | undefined")]
+    pub fn discarded_storage(&self) -> JsValue {
+        self.auth
+            .discarded_storage()
+            .map_or(JsValue::UNDEFINED, |e| to_js(&e))
+    }
+}

@@ -1,0 +1,40 @@
+//! # genesys-auth-web
+//!
+//! Genesys Cloud sign-in for browser apps: OAuth 2.0 Authorization Code with PKCE, no client secret, compiled to
+//! WebAssembly. Two faces of the same engine:
+//!
+//! * JavaScript / TypeScript: the npm package `genesys-auth` (class `GenesysAuth`), for React, Vue, Angular or
+//!   plain HTML.
+//! * Rust: [`Auth`], for Rust front-ends (Leptos, Yew, Dioxus).
+//!
+//! ```no_run
+//! use genesys_auth_web::{Auth, Config};
+//! use genesys_auth::Region;
+//!
+//! # async fn app() -> Result<(), genesys_auth::Error> {
+//! let auth = Auth::new(Config::new(Region::parse("eu_west_1")?, "client-id", "http://localhost:3000/"))?;
+//! if auth.handle_redirect_callback().await?.is_none() && !auth.is_authenticated() {
+//!     auth.login(Some("/inbox"))?; // navigates to the Genesys login page
+//! }
+//! let me = auth.current_user(Some("presence")).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Security
+//! Protocol decisions (PKCE, `state`, token parsing, retry rules) live in the `genesys-auth` core. Tokens are kept
+//! in memory unless the app opts into session or local storage; stored content is validated as untrusted input.
+//! `code` and `state` are removed from the address bar after the callback; `fetch` sends the token only to the
+//! region's API host.
+
+mod auth;
+mod browser;
+mod error;
+mod flight;
+mod http;
+mod js;
+
+pub use auth::{Auth, AuthState, Config};
+pub use browser::StorageKind;
+pub use error::to_js;
+pub use http::RetryEvent;
+pub use js::JsAuth;

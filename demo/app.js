@@ -1,0 +1,114 @@
+// The genesys-auth demo: sign in, show the profile and the token's time left, sign out, show typed errors.
+import { GenesysAuth } from '/pkg/index.js';
+import local from '/demo-config.js';
+
+const SETTINGS_KEY = 'genesys-auth-demo:settings';
+const $ = (id) => document.getElementById(id);
+const REGIONS = ['mypurecloud.com', 'mypurecloud.ie', 'mypurecloud.de', 'mypurecloud.com.au', 'mypurecloud.jp',
+  'usw2.pure.cloud', 'cac1.pure.cloud', 'euw2.pure.cloud', 'aps1.pure.cloud', 'apne2.pure.cloud', 'sae1.pure.cloud'];
+
+/** Settings: URL parameters, then saved settings, then the local emulator. Never tokens. */
+function loadSettings() {
+  let saved = {};
+  try { saved = JSON.parse(localStorage.getItem(SETTINGS_KEY) || '{}') || {}; } catch { saved = {}; }
+  const url = new URLSearchParams(location.search);
+  const pick = (k, fallback) => url.get(k) || (typeof saved[k] === 'string' && saved[k]) || fallback;
+  return { region: pick('region', local.region), clientId: pick('clientId', local.clientId), storage: pick('storage', 'memory') };
+}
+
+function show(screen) {
+  document.body.dataset.screen = screen;
+  window.demo.screen = screen;
+}
+
+function showError(err) {
+  console.info('genesys-auth error:', err && err.code);
+  $('error-code').textContent = (err && err.code) || 'unexpected';
+  $('error-message').textContent = (err && err.message) || String(err);
+  window.demo.error = { code: err && err.code, message: err && err.message, oauthError: err && err.oauthError };
+  show('error');
+}
+
+let auth;
+let timer;
+const settings = loadSettings();
+window.demo = { screen: 'loading', error: null, settings };
+
+function fillSettingsForm() {
+  const form = $('settings-form');
+  form.region.value = settings.region;
+  form.clientId.value = settings.clientId;
+  form.storage.value = settings.storage;
+  $('redirect-uri').textContent = location.origin + '/';
+  $('regions').innerHTML = REGIONS.map((r) => `<option value="${r}">`).join('');
+  $('target').textContent = `${settings.region} · ${settings.storage} storage`;
+  form.onsubmit = (e) => {
+    e.preventDefault();
+    const next = { region: form.region.value.trim(), clientId: form.clientId.value.trim(), storage: form.storage.value };
+    localStorage.setItem(SETTINGS_KEY, JSON.stringify(next));
+    location.assign('/');
+  };
+  $('reset-settings').onclick = () => { localStorage.removeItem(SETTINGS_KEY); location.assign('/'); };
+}
+
+function tickTokenTime() {
+  const { expiresAt } = auth.state();
+  if (!expiresAt) { $('token-left').textContent = '–'; return; }
+  const s = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  $('token-left').textContent = `${h}h ${String(m).padStart(2, '0')}m ${String(sec).padStart(2, '0')}s`;
+}
+
+async function showDashboard() {
+  const me = await auth.currentUser('presence,routingStatus,organization');
+  $('user-name').textContent = me.name;
+  $('user-title').textContent = me.title || '';
+  $('user-email').textContent = me.email || me.username || '';
+  $('user-department').textContent = me.department || '–';
+  $('user-presence').textContent = me.presence?.presenceDefinition?.systemPresence ?? '–';
+  $('user-routing').textContent = me.routingStatus?.status ?? '–';
+  $('user-org').textContent = me.organization?.name ?? '–';
+  $('avatar').textContent = (me.name || '?').split(' ').map((w) => w[0]).join('').slice(0, 2);
+  $('token-storage').textContent = `(${settings.storage} storage)`;
+  window.demo.user = { name: me.name, email: me.email };
+  clearInterval(timer);
+  tickTokenTime();
+  timer = setInterval(tickTokenTime, 1000);
+  show('dashboard');
+}
+
+async function login() {
+  try { await auth.login({ returnTo: '/' }); } catch (e) { showError(e); }
+}
+
+async function main() {
+  fillSettingsForm();
+  try {
+    auth = await GenesysAuth.create({
+      region: settings.region,
+      clientId: settings.clientId,
+      redirectUri: location.origin + '/',
+      storage: settings.storage,
+      onRetry: (e) => { $('events').textContent = `retrying ${e.url} after HTTP ${e.status || 'network error'} in ${e.delayMs} ms`; },
+    });
+  } catch (e) { showError(e); return; }
+  window.demo.auth = auth;
+  auth.onTokenChange((s) => { window.demo.authenticated = s.authenticated; tickTokenTime(); });
+  const discarded = auth.discardedStorage();
+  if (discarded) { $('notice').textContent = discarded.message; $('notice').hidden = false; window.demo.discarded = discarded.code; }
+
+  $('login-button').onclick = login;
+  $('error-retry').onclick = login;
+  $('error-back').onclick = () => { history.replaceState(null, '', '/'); show(auth.isAuthenticated() ? 'dashboard' : 'login'); };
+  $('reload-profile').onclick = () => showDashboard().catch(showError);
+  $('refresh-token').onclick = () => auth.refresh().then(tickTokenTime).catch(showError);
+  $('logout-button').onclick = async () => { await auth.logout(); clearInterval(timer); show('login'); };
+  $('logout-sso-button').onclick = () => auth.logout({ sso: true }).catch(showError);
+
+  try {
+    await auth.handleRedirectCallback();
+    if (auth.isAuthenticated()) await showDashboard(); else show('login');
+  } catch (e) { showError(e); }
+}
+
+main();

@@ -1,0 +1,18 @@
+// Entry point of the npm package: loads the WebAssembly module once, on first use.
+import init, { GenesysAuth } from './genesys_auth.js';
+
+let loading;
+
+/** Loads the wasm module (done for you by GenesysAuth.create; call it early to preload). */
+export function ready() {
+  loading ??= init({ module_or_path: new URL('./genesys_auth_bg.wasm', import.meta.url) });
+  return loading;
+}
+
+const create = GenesysAuth.create;
+GenesysAuth.create = async function (options) {
+  await ready();
+  return create.call(GenesysAuth, options);
+};
+
+export { GenesysAuth };

@@ -1,0 +1,167 @@
+//! Serving the demo: the emulator (login + API host) and the demo SPA with the npm package, on loopback.
+
+use std::net::SocketAddr;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use genesys_emulator::{Config, DEMO_CLIENT_ID, Emulator, server};
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::setup::root;
+
+/// The running demo: emulator + static site.
+pub struct Demo {
+    /// The emulator, for test controls.
+    pub emulator: Arc<Emulator>,
+    /// `http://127.0.0.1:PORT` of the emulator.
+    pub emulator_url: String,
+    /// `http://localhost:PORT/` of the demo app.
+    pub app_url: String,
+    _emulator: server::Running,
+}
+
+/// Starts the emulator on `emulator_port` and the demo site on `app_port` (0 = any), registering the site's
+/// origin and redirect URIs on the demo client.
+pub async fn start(
+    app_port: u16,
+    emulator_port: u16,
+    mut config: Config,
+) -> std::result::Result<Demo, String> {
+    let site = TcpListener::bind(("127.0.0.1", app_port))
+        .await
+        .map_err(|e| format!("port {app_port}: {e}"))?;
+    let app_port = site.local_addr().map_err(|e| e.to_string())?.port();
+    let origin = format!("http://localhost:{app_port}");
+    if let Some(client) = config.clients.iter_mut().find(|c| c.id == DEMO_CLIENT_ID) {
+        for path in ["/", "/callback.html", "/embedded/app.html"] {
+            let uri = format!("{origin}{path}");
+            if !client.redirect_uris.contains(&uri) {
+                client.redirect_uris.push(uri);
+            }
+        }
+        if !client.allowed_origins.contains(&origin) {
+            client.allowed_origins.push(origin.clone());
+        }
+    }
+    let emulator = Arc::new(Emulator::new(config));
+    let addr: SocketAddr = ([127, 0, 0, 1], emulator_port).into();
+    let running = server::start(emulator.clone(), addr)
+        .await
+        .map_err(|e| format!("emulator on port {emulator_port}: {e}"))?;
+    let emulator_url = running.base_url();
+    let demo_config = format!(
+        "// Written by `cargo xtask demo`: the local emulator and its demo client.\nexport default {{ region: {:?}, clientId: {:?} }};\n",
+        emulator_url, DEMO_CLIENT_ID
+    );
+    tokio::spawn(serve_site(site, Arc::new(demo_config)));
+    Ok(Demo {
+        emulator,
+        emulator_url,
+        app_url: format!("{origin}/"),
+        _emulator: running,
+    })
+}
+
+async fn serve_site(listener: TcpListener, demo_config: Arc<String>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let demo_config = demo_config.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                let demo_config = demo_config.clone();
+                async move {
+                    Ok::<_, std::convert::Infallible>(static_file(req.uri().path(), &demo_config))
+                }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// A file of the demo (`demo/`) or of the package (`/pkg/` → `target/npm/genesys-auth/`).
+fn static_file(path: &str, demo_config: &str) -> http::Response<Full<Bytes>> {
+    let respond = |status: u16, ct: &str, body: Bytes| {
+        http::Response::builder()
+            .status(status)
+            .header("content-type", ct)
+            .header("cache-control", "no-store")
+            .body(Full::new(body))
+            .unwrap_or_default()
+    };
+    if path == "/demo-config.js" {
+        return respond(200, "text/javascript", Bytes::from(demo_config.to_string()));
+    }
+    let (base, rel) = match path.strip_prefix("/pkg/") {
+        Some(rel) => (crate::web::package_dir(), rel),
+        None => (root().join("demo"), path.trim_start_matches('/')),
+    };
+    let rel = if rel.is_empty() || rel.ends_with('/') {
+        format!("{rel}index.html")
+    } else {
+        rel.to_string()
+    };
+    let Some(file) = safe_join(&base, &rel) else {
+        return respond(400, "text/plain", Bytes::from_static(b"bad path"));
+    };
+    match std::fs::read(&file) {
+        Ok(bytes) => respond(200, content_type(&file), Bytes::from(bytes)),
+        Err(_) => respond(404, "text/plain", Bytes::from_static(b"not found")),
+    }
+}
+
+fn safe_join(base: &Path, rel: &str) -> Option<PathBuf> {
+    let rel = Path::new(rel);
+    rel.components()
+        .all(|c| matches!(c, Component::Normal(_)))
+        .then(|| base.join(rel))
+}
+
+fn content_type(file: &Path) -> &'static str {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript",
+        Some("css") => "text/css",
+        Some("wasm") => "application/wasm",
+        Some("json") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    }
+}
+
+/// `cargo xtask demo`: builds the package, serves the demo on :3000 and the emulator on :8080 until Ctrl-C.
+pub fn demo(args: &[String]) -> crate::setup::Result {
+    let port = |flag: &str, default: u16| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(default)
+    };
+    let (app_port, emu_port) = (port("--port", 3000), port("--emulator-port", 8080));
+    crate::web::build()?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let demo = start(app_port, emu_port, Config::default()).await?;
+        println!();
+        println!("  genesys-auth demo:  {}", demo.app_url);
+        println!(
+            "  emulator:           {} (login + API host; test users on its login page)",
+            demo.emulator_url
+        );
+        println!("  client id:          {DEMO_CLIENT_ID}");
+        println!();
+        println!("  Open {} in a browser. Ctrl-C stops.", demo.app_url);
+        let _ = tokio::signal::ctrl_c().await;
+        Ok(())
+    })
+}

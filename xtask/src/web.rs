@@ -1,0 +1,70 @@
+//! `cargo xtask build-web`: the npm package `genesys-auth` in `target/npm/genesys-auth`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::setup::{self, Result, cargo, root, run};
+
+/// Where the package is built.
+pub fn package_dir() -> PathBuf {
+    root().join("target/npm/genesys-auth")
+}
+
+/// Builds the wasm (size profile), generates the JS glue and TypeScript types, shrinks the wasm with
+/// `wasm-opt -Oz`, and adds the package files from `npm/`.
+pub fn build() -> Result<PathBuf> {
+    setup::wasm_target()?;
+    setup::npm_packages()?;
+    run(&mut cargo(&[
+        "build",
+        "-p",
+        "genesys-auth-web",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm",
+    ]))?;
+    let input = root().join("target/wasm32-unknown-unknown/wasm/genesys_auth_web.wasm");
+    let out = package_dir();
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    eprintln!(
+        "\x1b[1m$ wasm-bindgen --target web --typescript {}\x1b[0m",
+        input.display()
+    );
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&input)
+        .out_name("genesys_auth")
+        .web(true)
+        .map_err(|e| format!("wasm-bindgen: {e}"))?
+        .typescript(true)
+        .omit_default_module_path(true)
+        .remove_producers_section(true)
+        .generate(&out)
+        .map_err(|e| format!("wasm-bindgen: {e:#}"))?;
+    let wasm = out.join("genesys_auth_bg.wasm");
+    run(Command::new(setup::npm_bin("wasm-opt"))
+        .arg("-Oz")
+        .arg("--enable-bulk-memory")
+        .arg("--enable-nontrapping-float-to-int")
+        .arg("--enable-sign-ext")
+        .arg("--enable-mutable-globals")
+        .arg("--enable-reference-types")
+        .arg("--enable-multivalue")
+        .arg("--strip-producers")
+        .arg(&wasm)
+        .arg("-o")
+        .arg(&wasm))?;
+    for file in ["package.json", "README.md", "index.js", "index.d.ts"] {
+        let from = root().join("npm").join(file);
+        std::fs::copy(&from, out.join(file)).map_err(|e| format!("{}: {e}", from.display()))?;
+    }
+    let size = |f: &str| std::fs::metadata(out.join(f)).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "npm package: {} (wasm {} B, glue {} B)",
+        out.display(),
+        size("genesys_auth_bg.wasm"),
+        size("genesys_auth.js")
+    );
+    Ok(out)
+}
