@@ -13,7 +13,10 @@ function loadSettings() {
   try { saved = JSON.parse(localStorage.getItem(SETTINGS_KEY) || '{}') || {}; } catch { saved = {}; }
   const url = new URLSearchParams(location.search);
   const pick = (k, fallback) => url.get(k) || (typeof saved[k] === 'string' && saved[k]) || fallback;
-  return { region: pick('region', local.region), clientId: pick('clientId', local.clientId), storage: pick('storage', 'memory') };
+  const settings = { region: pick('region', local.region), clientId: pick('clientId', local.clientId), storage: pick('storage', 'memory') };
+  // Settings given in the URL are kept, so they survive the round trip to the login page.
+  if (['region', 'clientId', 'storage'].some((k) => url.has(k))) localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
+  return settings;
 }
 
 function show(screen) {
@@ -24,7 +27,8 @@ function show(screen) {
 function showError(err) {
   console.info('genesys-auth error:', err && err.code);
   $('error-code').textContent = (err && err.code) || 'unexpected';
-  $('error-message').textContent = (err && err.message) || String(err);
+  const message = (err && err.message) || String(err);
+  $('error-message').textContent = message.charAt(0).toUpperCase() + message.slice(1) + '.';
   window.demo.error = { code: err && err.code, message: err && err.message, oauthError: err && err.oauthError };
   show('error');
 }

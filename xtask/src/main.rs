@@ -8,6 +8,7 @@
 //! Each command installs what it is missing (the wasm32 target, cargo-fuzz, Chromium when run as root, npm
 //! packages from the committed lock files) or stops and says exactly what to install.
 
+mod e2e;
 mod serve;
 mod setup;
 mod test;
@@ -21,8 +22,9 @@ fn main() -> ExitCode {
         Some("test") => test::all(&args[1..]),
         Some("demo") => serve::demo(&args[1..]),
         Some("build-web") => web::build().map(|_| ()),
+        Some("e2e") => e2e::command(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test|demo|build-web|bench>");
+            eprintln!("usage: cargo xtask <test|demo|build-web|e2e|bench>");
             return ExitCode::from(2);
         }
     };

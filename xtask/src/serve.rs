@@ -16,8 +16,6 @@ use crate::setup::root;
 
 /// The running demo: emulator + static site.
 pub struct Demo {
-    /// The emulator, for test controls.
-    pub emulator: Arc<Emulator>,
     /// `http://127.0.0.1:PORT` of the emulator.
     pub emulator_url: String,
     /// `http://localhost:PORT/` of the demo app.
@@ -60,7 +58,6 @@ pub async fn start(
     );
     tokio::spawn(serve_site(site, Arc::new(demo_config)));
     Ok(Demo {
-        emulator,
         emulator_url,
         app_url: format!("{origin}/"),
         _emulator: running,

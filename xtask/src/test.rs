@@ -2,7 +2,8 @@
 
 use crate::setup::{self, Result, cargo, run};
 
-/// Runs every test. `--quick` skips the fuzz smoke run.
+/// Runs every test: static checks, native tests, the wasm32 build of the core, browser tests (wasm-bindgen-test
+/// and end-to-end in Chromium), and the fuzz smoke run (`--quick` skips it).
 pub fn all(args: &[String]) -> Result {
     let quick = args.iter().any(|a| a == "--quick");
     setup::wasm_target()?;
@@ -17,6 +18,9 @@ pub fn all(args: &[String]) -> Result {
     ]))?;
     run(&mut cargo(&["test", "--workspace"]))?;
     core_builds_for_wasm_without_url()?;
+    setup::npm_packages()?;
+    crate::e2e::wasm_bindgen_tests()?;
+    crate::e2e::end_to_end(crate::e2e::SUITES)?;
     if !quick {
         fuzz_smoke()?;
     }

@@ -1,0 +1,143 @@
+// End-to-end: the demo SPA driven like a person, in Debian's Chromium, against the emulator.
+import { APP, EMU, KEY, admin, assert, eq, newPage, requests, run, screen, shot, signIn, storageKeys, test, tokenPosts } from './harness.mjs';
+
+const noProblems = (page) => eq(page.problems.join(' | '), '', 'uncaught errors or console errors');
+
+test('login shows the profile, leaves a clean address bar and stores nothing with memory storage', async () => {
+  const page = await newPage();
+  await page.goto(APP);
+  eq(await screen(page), 'login', 'first screen');
+  await shot(page, '1-login');
+  await page.click('#login-button');
+  await page.waitForURL(/\/oauth\/authorize/);
+  const authorize = new URL(page.url());
+  eq(authorize.searchParams.get('code_challenge_method'), 'S256', 'PKCE method');
+  eq(authorize.searchParams.get('code_challenge').length, 43, 'challenge length');
+  assert(!authorize.searchParams.has('scope'), 'no scope sent by default');
+  await shot(page, '2-emulator-login-page');
+  await page.click('#approve');
+  eq(await screen(page), 'dashboard', 'after approve');
+  await page.waitForFunction(() => document.getElementById('user-name').textContent === 'Alex Agent');
+  eq(await page.textContent('#user-presence'), 'Available', 'presence (expand)');
+  await shot(page, '3-dashboard');
+  const url = new URL(page.url());
+  assert(!url.searchParams.has('code') && !url.searchParams.has('state'), `address bar still has the callback: ${page.url()}`);
+  eq((await storageKeys(page)).join(), '', 'sessionStorage after login (memory storage, pending login consumed)');
+  eq((await storageKeys(page, 'localStorage')).join(), '', 'localStorage');
+  eq((await tokenPosts('authorization_code')).length, 1, 'code exchanges');
+  noProblems(page);
+});
+
+test('reload keeps the session with session storage', async () => {
+  const page = await newPage();
+  await page.goto(`${APP}?storage=session`);
+  await signIn(page);
+  eq(await screen(page), 'dashboard', 'after login');
+  eq((await storageKeys(page)).join(), KEY('tokens'), 'session storage holds the token set');
+  await page.reload();
+  eq(await screen(page), 'dashboard', 'after reload');
+  eq((await tokenPosts()).length, 1, 'no new token request on reload');
+  noProblems(page);
+});
+
+test('reload with memory storage signs in again (silently, through the login session)', async () => {
+  const page = await newPage();
+  await page.goto(APP);
+  await signIn(page);
+  await page.reload();
+  eq(await screen(page), 'login', 'memory storage forgets the tokens on reload');
+  await page.click('#login-button');
+  eq(await screen(page, 'dashboard'), 'dashboard', 'the Genesys login session makes the second login silent');
+  eq((await tokenPosts('authorization_code')).length, 2, 'two code exchanges');
+  noProblems(page);
+});
+
+test('deny shows the error screen with access_denied', async () => {
+  const page = await newPage();
+  await page.goto(APP);
+  eq(await signIn(page, { decision: 'deny' }), 'error', 'after deny');
+  const err = await page.evaluate(() => window.demo.error);
+  eq(err.code, 'authorization_error', 'error code');
+  eq(err.oauthError, 'access_denied', 'oauth error');
+  assert(/sign in again/i.test(err.message), `message says what to do: ${err.message}`);
+  await shot(page, '4-error-access-denied');
+  eq((await tokenPosts()).length, 0, 'no token request');
+  noProblems(page);
+});
+
+/** Logs in up to the callback, which is captured (not loaded): returns its URL. */
+async function callbackUrl(page) {
+  let captured;
+  // Playwright does not route redirected requests, so catch the login form's POST and read its redirect.
+  const isDecision = (u) => u.href === `${EMU}/oauth/authorize`;
+  await page.route(isDecision, async (route) => {
+    const res = await route.fetch({ maxRedirects: 0 });
+    captured = res.headers()['location'];
+    await route.abort();
+  });
+  await page.click('#login-button');
+  await page.waitForURL(/\/oauth\/authorize/);
+  await page.click('#approve');
+  for (let i = 0; i < 100 && !captured; i++) await page.waitForTimeout(50);
+  await page.unroute(isDecision);
+  assert(captured && captured.includes('code='), `callback captured: ${captured}`);
+  return captured;
+}
+
+test('tampered state is refused: error shown, no token stored, no token request', async () => {
+  const page = await newPage();
+  await page.goto(`${APP}?storage=session`);
+  await screen(page);
+  const cb = new URL(await callbackUrl(page));
+  cb.searchParams.set('state', cb.searchParams.get('state').slice(0, -2) + 'xx');
+  await page.goto(cb.href);
+  eq(await screen(page), 'error', 'after tampered callback');
+  eq(await page.evaluate(() => window.demo.error.code), 'state_mismatch', 'error code');
+  eq((await storageKeys(page)).join(), '', 'nothing stored (pending login used up, no tokens)');
+  eq((await tokenPosts()).length, 0, 'no request reached /oauth/token');
+  assert(!new URL(page.url()).searchParams.has('code'), 'code removed from the address bar');
+  await shot(page, '5-error-state-mismatch');
+  noProblems(page);
+});
+
+test('a replayed code gets invalid_grant', async () => {
+  const page = await newPage();
+  await page.goto(APP);
+  await screen(page);
+  const cb = await callbackUrl(page);
+  // Copy this tab's pending login (as an attacker holding the verifier would), then let the callback load.
+  await page.goto(`${APP}style.css`);
+  const pending = await page.evaluate((k) => sessionStorage.getItem(k), KEY('pending'));
+  assert(pending, 'pending login parked in sessionStorage');
+  await page.goto(cb);
+  eq(await screen(page), 'dashboard', 'first use of the code');
+
+  const replay = await newPage();
+  await replay.goto(`${APP}style.css`);
+  await replay.evaluate(([k, v]) => sessionStorage.setItem(k, v), [KEY('pending'), pending]);
+  await replay.goto(cb);
+  eq(await screen(replay), 'error', 'replay');
+  const err = await replay.evaluate(() => window.demo.error);
+  eq(err.oauthError, 'invalid_grant', 'oauth error of the replay');
+  assert(/already used|sign in again/i.test(err.message), `message: ${err.message}`);
+  eq((await tokenPosts('authorization_code')).map((r) => r.status).join(), '200,400', 'code exchanges');
+  noProblems(replay);
+});
+
+test('logout revokes the token at the emulator and empties storage', async () => {
+  const page = await newPage();
+  await page.goto(`${APP}?storage=session`);
+  await signIn(page);
+  const token = await page.evaluate(() => window.demo.auth.accessToken());
+  eq((await fetch(`${EMU}/api/v2/tokens/me`, { method: 'HEAD', headers: { authorization: `Bearer ${token}` } })).status, 200, 'token valid before logout');
+  await page.click('#logout-button');
+  eq(await screen(page, 'login'), 'login', 'after logout');
+  const revoked = await fetch(`${EMU}/api/v2/tokens/me`, { method: 'HEAD', headers: { authorization: `Bearer ${token}` } });
+  eq(revoked.status, 401, 'the emulator reports the token revoked');
+  eq((await requests()).filter((r) => r.method === 'DELETE' && r.path === '/api/v2/tokens/me').map((r) => r.status).join(), '204', 'DELETE /tokens/me');
+  eq((await storageKeys(page)).join(), '', 'storage empty');
+  assert(!page.consoleText.some((t) => t.includes(token)), 'the token never reached the console');
+  noProblems(page);
+});
+
+await run();
