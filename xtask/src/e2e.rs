@@ -9,43 +9,27 @@ use crate::setup::{self, Result, cargo, root, run};
 
 /// Chromium and its driver: installed with apt-get as root, else a precise instruction.
 pub fn chromium() -> Result {
-    setup::debian_packages(&[
-        ("chromium", "chromium"),
-        ("chromedriver", "chromium-driver"),
-    ])
+    setup::debian_packages(&[("chromium", "chromium"), ("chromedriver", "chromium-driver")])
 }
 
 /// `wasm-bindgen-test-runner`, the same version as the wasm-bindgen the crate pins.
 fn test_runner() -> Result {
     let want = "0.2.130";
-    let have = Command::new("wasm-bindgen-test-runner")
-        .arg("--version")
-        .output();
+    let have = Command::new("wasm-bindgen-test-runner").arg("--version").output();
     if have.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(want)) {
         return Ok(());
     }
     // The registry mirror lags one dependency of the CLI's lock file, so no --locked (see TOOLCHAIN notes).
-    run(&mut cargo(&[
-        "install",
-        "wasm-bindgen-cli",
-        "--version",
-        want,
-    ]))
+    run(&mut cargo(&["install", "wasm-bindgen-cli", "--version", want]))
 }
 
 /// The driver's pieces in a real browser (`crates/genesys-auth-web/tests`).
 pub fn wasm_bindgen_tests() -> Result {
     chromium()?;
     test_runner()?;
-    run(cargo(&[
-        "test",
-        "-p",
-        "genesys-auth-web",
-        "--target",
-        "wasm32-unknown-unknown",
-    ])
-    .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-    .env("WASM_BINDGEN_TEST_TIMEOUT", "60"))
+    run(cargo(&["test", "-p", "genesys-auth-web", "--target", "wasm32-unknown-unknown"])
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "60"))
 }
 
 /// Builds the package, starts the emulator and the demo on free ports, and runs each suite with node.
@@ -65,12 +49,7 @@ pub fn end_to_end(suites: &[&str]) -> Result {
                 .env("EMU_URL", &demo.emulator_url)
                 .env("CLIENT_ID", DEMO_CLIENT_ID)
                 .env("SHOTS_DIR", &shots);
-            eprintln!(
-                "\x1b[1m$ node {} (app {}, emulator {})\x1b[0m",
-                path.display(),
-                demo.app_url,
-                demo.emulator_url
-            );
+            eprintln!("\x1b[1m$ node {} (app {}, emulator {})\x1b[0m", path.display(), demo.app_url, demo.emulator_url);
             let status = cmd.status().await.map_err(|e| format!("node: {e}"))?;
             if !status.success() {
                 return Err(format!("end-to-end suite {suite} failed"));
@@ -83,11 +62,7 @@ pub fn end_to_end(suites: &[&str]) -> Result {
 /// `cargo xtask e2e [suite...]`: only the end-to-end suites.
 pub fn command(args: &[String]) -> Result {
     setup::npm_packages()?;
-    let suites: Vec<&str> = if args.is_empty() {
-        SUITES.to_vec()
-    } else {
-        args.iter().map(String::as_str).collect()
-    };
+    let suites: Vec<&str> = if args.is_empty() { SUITES.to_vec() } else { args.iter().map(String::as_str).collect() };
     end_to_end(&suites)
 }
 

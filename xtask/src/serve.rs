@@ -25,14 +25,8 @@ pub struct Demo {
 
 /// Starts the emulator on `emulator_port` and the demo site on `app_port` (0 = any), registering the site's
 /// origin and redirect URIs on the demo client.
-pub async fn start(
-    app_port: u16,
-    emulator_port: u16,
-    mut config: Config,
-) -> std::result::Result<Demo, String> {
-    let site = TcpListener::bind(("127.0.0.1", app_port))
-        .await
-        .map_err(|e| format!("port {app_port}: {e}"))?;
+pub async fn start(app_port: u16, emulator_port: u16, mut config: Config) -> std::result::Result<Demo, String> {
+    let site = TcpListener::bind(("127.0.0.1", app_port)).await.map_err(|e| format!("port {app_port}: {e}"))?;
     let app_port = site.local_addr().map_err(|e| e.to_string())?.port();
     let origin = format!("http://localhost:{app_port}");
     if let Some(client) = config.clients.iter_mut().find(|c| c.id == DEMO_CLIENT_ID) {
@@ -48,20 +42,15 @@ pub async fn start(
     }
     let emulator = Arc::new(Emulator::new(config));
     let addr: SocketAddr = ([127, 0, 0, 1], emulator_port).into();
-    let running = server::start(emulator.clone(), addr)
-        .await
-        .map_err(|e| format!("emulator on port {emulator_port}: {e}"))?;
+    let running =
+        server::start(emulator.clone(), addr).await.map_err(|e| format!("emulator on port {emulator_port}: {e}"))?;
     let emulator_url = running.base_url();
     let demo_config = format!(
         "// Written by `cargo xtask demo`: the local emulator and its demo client.\nexport default {{ region: {:?}, clientId: {:?} }};\n",
         emulator_url, DEMO_CLIENT_ID
     );
     tokio::spawn(serve_site(site, Arc::new(demo_config)));
-    Ok(Demo {
-        emulator_url,
-        app_url: format!("{origin}/"),
-        _emulator: running,
-    })
+    Ok(Demo { emulator_url, app_url: format!("{origin}/"), _emulator: running })
 }
 
 async fn serve_site(listener: TcpListener, demo_config: Arc<String>) {
@@ -73,13 +62,9 @@ async fn serve_site(listener: TcpListener, demo_config: Arc<String>) {
         tokio::spawn(async move {
             let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
                 let demo_config = demo_config.clone();
-                async move {
-                    Ok::<_, std::convert::Infallible>(static_file(req.uri().path(), &demo_config))
-                }
+                async move { Ok::<_, std::convert::Infallible>(static_file(req.uri().path(), &demo_config)) }
             });
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
@@ -101,11 +86,7 @@ fn static_file(path: &str, demo_config: &str) -> http::Response<Full<Bytes>> {
         Some(rel) => (crate::web::package_dir(), rel),
         None => (root().join("demo"), path.trim_start_matches('/')),
     };
-    let rel = if rel.is_empty() || rel.ends_with('/') {
-        format!("{rel}index.html")
-    } else {
-        rel.to_string()
-    };
+    let rel = if rel.is_empty() || rel.ends_with('/') { format!("{rel}index.html") } else { rel.to_string() };
     let Some(file) = safe_join(&base, &rel) else {
         return respond(400, "text/plain", Bytes::from_static(b"bad path"));
     };
@@ -117,9 +98,7 @@ fn static_file(path: &str, demo_config: &str) -> http::Response<Full<Bytes>> {
 
 fn safe_join(base: &Path, rel: &str) -> Option<PathBuf> {
     let rel = Path::new(rel);
-    rel.components()
-        .all(|c| matches!(c, Component::Normal(_)))
-        .then(|| base.join(rel))
+    rel.components().all(|c| matches!(c, Component::Normal(_))).then(|| base.join(rel))
 }
 
 fn content_type(file: &Path) -> &'static str {
@@ -151,10 +130,7 @@ pub fn demo(args: &[String]) -> crate::setup::Result {
         let demo = start(app_port, emu_port, Config::default()).await?;
         println!();
         println!("  genesys-auth demo:  {}", demo.app_url);
-        println!(
-            "  emulator:           {} (login + API host; test users on its login page)",
-            demo.emulator_url
-        );
+        println!("  emulator:           {} (login + API host; test users on its login page)", demo.emulator_url);
         println!("  client id:          {DEMO_CLIENT_ID}");
         println!();
         println!("  Open {} in a browser. Ctrl-C stops.", demo.app_url);

@@ -5,10 +5,7 @@ use std::process::Command;
 
 /// The repository root (the parent of `xtask/`).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 /// A step's failure, in words.
@@ -17,20 +14,24 @@ pub type Result<T = ()> = std::result::Result<T, String>;
 /// Runs `cmd`, echoing it, and fails with its description when it does not succeed.
 pub fn run(cmd: &mut Command) -> Result {
     eprintln!("\x1b[1m$ {}\x1b[0m", describe(cmd));
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot start `{}`: {e}", describe(cmd)))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{}` failed ({status})", describe(cmd)))
-    }
+    let status = cmd.status().map_err(|e| format!("cannot start `{}`: {e}", describe(cmd)))?;
+    if status.success() { Ok(()) } else { Err(format!("`{}` failed ({status})", describe(cmd))) }
 }
 
 /// A `cargo` command at the repository root.
 pub fn cargo(args: &[&str]) -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.args(args).current_dir(root());
+    cmd
+}
+
+/// A `cargo +nightly` command at the repository root (through the rustup proxy, not the stable cargo running us).
+pub fn cargo_nightly(args: &[&str]) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.arg("+nightly").args(args).current_dir(root());
+    for var in ["RUSTUP_TOOLCHAIN", "RUSTC", "RUSTDOC", "CARGO"] {
+        cmd.env_remove(var);
+    }
     cmd
 }
 
@@ -45,17 +46,11 @@ fn describe(cmd: &Command) -> String {
 
 /// True when `program` runs (`program --version` succeeds).
 pub fn has(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    Command::new(program).arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
 /// The wasm32 target for the stable toolchain (a no-op when present).
@@ -63,32 +58,26 @@ pub fn wasm_target() -> Result {
     run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
 }
 
+fn nightly() -> Result {
+    if !Command::new("rustup").args(["run", "nightly", "rustc", "--version"]).output().is_ok_and(|o| o.status.success())
+    {
+        run(Command::new("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]))?;
+    }
+    Ok(())
+}
+
+/// Nightly with the wasm32 target and the standard library's source (for the size-optimized browser build).
+pub fn nightly_wasm() -> Result {
+    nightly()?;
+    run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown", "--toolchain", "nightly"]))?;
+    run(Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", "nightly"]))
+}
+
 /// `cargo-fuzz` and a nightly toolchain for the fuzz smoke run.
 pub fn cargo_fuzz() -> Result {
-    if !Command::new("rustup")
-        .args(["run", "nightly", "rustc", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        run(Command::new("rustup").args([
-            "toolchain",
-            "install",
-            "nightly",
-            "--profile",
-            "minimal",
-        ]))?;
-    }
-    if !Command::new("cargo")
-        .args(["fuzz", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        run(&mut cargo(&[
-            "install",
-            "cargo-fuzz",
-            "--version",
-            "0.13.2",
-        ]))?;
+    nightly()?;
+    if !Command::new("cargo").args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success()) {
+        run(&mut cargo(&["install", "cargo-fuzz", "--version", "0.13.2"]))?;
     }
     Ok(())
 }
@@ -111,9 +100,7 @@ pub fn npm_packages() -> Result {
     if !has("npm") {
         return Err("npm is missing: install Node.js 20+ with npm (Debian: `apt-get install -y nodejs npm`)".into());
     }
-    run(Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&root))
+    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&root))
 }
 
 /// A tool installed by `npm ci` (`node_modules/.bin/<name>`).
@@ -123,11 +110,7 @@ pub fn npm_bin(name: &str) -> PathBuf {
 
 /// Debian packages, installed with apt-get when we are root; otherwise a precise instruction.
 pub fn debian_packages(programs: &[(&str, &str)]) -> Result {
-    let missing: Vec<&str> = programs
-        .iter()
-        .filter(|(prog, _)| !has(prog))
-        .map(|(_, pkg)| *pkg)
-        .collect();
+    let missing: Vec<&str> = programs.iter().filter(|(prog, _)| !has(prog)).map(|(_, pkg)| *pkg).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -138,9 +121,7 @@ pub fn debian_packages(programs: &[(&str, &str)]) -> Result {
             missing.join(" ")
         ));
     }
-    run(Command::new("apt-get")
-        .arg("update")
-        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    run(Command::new("apt-get").arg("update").env("DEBIAN_FRONTEND", "noninteractive"))?;
     run(Command::new("apt-get")
         .args(["install", "-y", "--no-install-recommends"])
         .args(&missing)

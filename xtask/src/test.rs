@@ -8,14 +8,7 @@ pub fn all(args: &[String]) -> Result {
     let quick = args.iter().any(|a| a == "--quick");
     setup::wasm_target()?;
     run(&mut cargo(&["fmt", "--all", "--", "--check"]))?;
-    run(&mut cargo(&[
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    run(&mut cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(&mut cargo(&["test", "--workspace"]))?;
     core_builds_for_wasm_without_url()?;
     setup::npm_packages()?;
@@ -28,13 +21,7 @@ pub fn all(args: &[String]) -> Result {
 }
 
 fn core_builds_for_wasm_without_url() -> Result {
-    run(&mut cargo(&[
-        "build",
-        "-p",
-        "genesys-auth",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]))?;
+    run(&mut cargo(&["build", "-p", "genesys-auth", "--target", "wasm32-unknown-unknown"]))?;
     let out = cargo(&[
         "tree",
         "-p",
@@ -60,17 +47,8 @@ fn fuzz_smoke() -> Result {
     setup::cargo_fuzz()?;
     let seconds = std::env::var("GENESYS_FUZZ_SECONDS").unwrap_or_else(|_| "30".into());
     for target in ["callback", "token_response", "region"] {
-        let mut cmd = std::process::Command::new("cargo");
-        cmd.args([
-            "+nightly",
-            "fuzz",
-            "run",
-            target,
-            "--",
-            &format!("-max_total_time={seconds}"),
-        ])
-        .current_dir(setup::root().join("fuzz"));
-        run(&mut cmd)?;
+        let limit = format!("-max_total_time={seconds}");
+        run(setup::cargo_nightly(&["fuzz", "run", target, "--", &limit]).current_dir(setup::root().join("fuzz")))?;
     }
     Ok(())
 }

@@ -4,8 +4,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use genesys_auth::{
-    Callback, Client, Error, OAuthErrorCode, OsRng, PendingLogin, Region, RetryPolicy,
-    TokenRequest, TokenSet, api_error,
+    Callback, Client, Error, OAuthErrorCode, OsRng, PendingLogin, Region, RetryPolicy, TokenRequest, TokenSet,
+    api_error,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Request, RequestInit, Response};
@@ -83,9 +83,7 @@ pub struct Auth {
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Auth")
-            .field("client_id", &self.inner.config.client_id)
-            .finish_non_exhaustive()
+        f.debug_struct("Auth").field("client_id", &self.inner.config.client_id).finish_non_exhaustive()
     }
 }
 
@@ -99,11 +97,7 @@ impl Auth {
     /// # Errors
     /// [`Error::InvalidConfig`] for an unusable client id or redirect URI.
     pub fn new(config: Config) -> Result<Auth, Error> {
-        let client = Client::new(
-            config.region.clone(),
-            &config.client_id,
-            &config.redirect_uri,
-        )?;
+        let client = Client::new(config.region.clone(), &config.client_id, &config.redirect_uri)?;
         let auth = Auth {
             inner: Rc::new(Inner {
                 client,
@@ -160,18 +154,10 @@ impl Auth {
             }
             None => browser::storage_remove(kind, &self.key(TOKENS)),
         }
-        let state = AuthState {
-            authenticated: tokens.is_some(),
-            expires_at_ms: tokens.as_ref().map(|t| t.expires_at_ms),
-        };
+        let state =
+            AuthState { authenticated: tokens.is_some(), expires_at_ms: tokens.as_ref().map(|t| t.expires_at_ms) };
         *self.inner.tokens.borrow_mut() = tokens;
-        let listeners: Vec<Listener> = self
-            .inner
-            .listeners
-            .borrow()
-            .iter()
-            .map(|(_, l)| l.clone())
-            .collect();
+        let listeners: Vec<Listener> = self.inner.listeners.borrow().iter().map(|(_, l)| l.clone()).collect();
         for l in listeners {
             l(state);
         }
@@ -180,10 +166,7 @@ impl Auth {
     /// The current state.
     pub fn state(&self) -> AuthState {
         let tokens = self.inner.tokens.borrow();
-        AuthState {
-            authenticated: tokens.is_some(),
-            expires_at_ms: tokens.as_ref().map(|t| t.expires_at_ms),
-        }
+        AuthState { authenticated: tokens.is_some(), expires_at_ms: tokens.as_ref().map(|t| t.expires_at_ms) }
     }
 
     /// True while tokens are held (the access token may need a refresh: [`Auth::access_token`] does that).
@@ -195,10 +178,7 @@ impl Auth {
     pub fn subscribe(&self, listener: impl Fn(AuthState) + 'static) -> u32 {
         let id = self.inner.next_listener.get();
         self.inner.next_listener.set(id.wrapping_add(1));
-        self.inner
-            .listeners
-            .borrow_mut()
-            .push((id, Rc::new(listener)));
+        self.inner.listeners.borrow_mut().push((id, Rc::new(listener)));
         id
     }
 
@@ -245,11 +225,7 @@ impl Auth {
         }
         let (url, pending) = request.build(&mut OsRng, now_ms())?;
         // The pending login must survive the redirect, so it goes to sessionStorage whatever the token storage.
-        browser::storage_set(
-            StorageKind::Session,
-            &self.key(PENDING),
-            &pending.to_storage(),
-        )?;
+        browser::storage_set(StorageKind::Session, &self.key(PENDING), &pending.to_storage())?;
         Ok(url)
     }
 
@@ -271,8 +247,7 @@ impl Auth {
         let pending = PendingLogin::from_storage(&stored.ok_or(Error::NoPendingLogin)?)?;
         let return_to = pending.return_to().map(str::to_string);
         let request = pending.complete(&href, now_ms())?;
-        let tokens =
-            http::token_request(&request, &self.inner.config.retry, &self.retry_hook()).await?;
+        let tokens = http::token_request(&request, &self.inner.config.retry, &self.retry_hook()).await?;
         self.set_tokens(Some(tokens));
         if let Some(path) = &return_to {
             browser::replace_url(path)?;
@@ -282,19 +257,11 @@ impl Auth {
 
     /// Removes the OAuth parameters from the address bar, keeping the app's own.
     fn clean_address_bar(&self, href: &str) -> Result<(), Error> {
-        let (before_hash, hash) = href
-            .split_once('#')
-            .map_or((href, None), |(a, b)| (a, Some(b)));
+        let (before_hash, hash) = href.split_once('#').map_or((href, None), |(a, b)| (a, Some(b)));
         let (base, query) = before_hash.split_once('?').unwrap_or((before_hash, ""));
-        let kept = form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| {
-            !matches!(
-                k.as_ref(),
-                "code" | "state" | "error" | "error_description" | "error_uri"
-            )
-        });
-        let query = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(kept)
-            .finish();
+        let kept = form_urlencoded::parse(query.as_bytes())
+            .filter(|(k, _)| !matches!(k.as_ref(), "code" | "state" | "error" | "error_description" | "error_uri"));
+        let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
         let mut url = base.to_string();
         if !query.is_empty() {
             url.push('?');
@@ -320,12 +287,7 @@ impl Auth {
         if needs {
             self.refresh().await?;
         }
-        self.inner
-            .tokens
-            .borrow()
-            .as_ref()
-            .map(|t| t.access.secret().to_string())
-            .ok_or(Error::LoginRequired)
+        self.inner.tokens.borrow().as_ref().map(|t| t.access.secret().to_string()).ok_or(Error::LoginRequired)
     }
 
     /// Refreshes now (single flight: joins a refresh already running).
@@ -334,12 +296,7 @@ impl Auth {
     /// [`Error::LoginRequired`] when there is no refresh token or the server refused it (the session is cleared
     /// then); other errors leave the session as it was.
     pub async fn refresh(&self) -> Result<(), Error> {
-        let existing = self
-            .inner
-            .refreshing
-            .borrow()
-            .clone()
-            .filter(|f| !f.is_done());
+        let existing = self.inner.refreshing.borrow().clone().filter(|f| !f.is_done());
         let flight = match existing {
             Some(f) => f,
             None => {
@@ -367,10 +324,7 @@ impl Auth {
                 self.set_tokens(Some(tokens));
                 Ok(())
             }
-            Err(Error::OAuth {
-                code: OAuthErrorCode::InvalidGrant | OAuthErrorCode::UnauthorizedClient,
-                ..
-            }) => {
+            Err(Error::OAuth { code: OAuthErrorCode::InvalidGrant | OAuthErrorCode::UnauthorizedClient, .. }) => {
                 self.set_tokens(None);
                 Err(Error::LoginRequired)
             }
@@ -419,32 +373,14 @@ impl Auth {
                     let copy = js_sys::Object::assign(&js_sys::Object::new(), init.unchecked_ref());
                     copy.unchecked_into()
                 };
-                let request =
-                    Request::new_with_str_and_init(&url, &init).map_err(|e| from_js(&e))?;
-                request
-                    .headers()
-                    .set("Authorization", &format!("Bearer {token}"))
-                    .map_err(|e| from_js(&e))?;
+                let request = Request::new_with_str_and_init(&url, &init).map_err(|e| from_js(&e))?;
+                request.headers().set("Authorization", &format!("Bearer {token}")).map_err(|e| from_js(&e))?;
                 Ok(request)
             };
-            let response = http::send_with_retry(
-                &url,
-                &make,
-                &self.inner.config.retry,
-                false,
-                &self.retry_hook(),
-            )
-            .await?;
+            let response =
+                http::send_with_retry(&url, &make, &self.inner.config.retry, false, &self.retry_hook()).await?;
             let status = response.status();
-            if status == 401
-                && !refreshed
-                && self
-                    .inner
-                    .tokens
-                    .borrow()
-                    .as_ref()
-                    .is_some_and(|t| t.refresh.is_some())
-            {
+            if status == 401 && !refreshed && self.inner.tokens.borrow().as_ref().is_some_and(|t| t.refresh.is_some()) {
                 refreshed = true;
                 self.refresh().await?;
                 continue;
@@ -469,10 +405,7 @@ impl Auth {
     pub async fn current_user(&self, expand: Option<&str>) -> Result<JsValue, Error> {
         let path = match expand {
             Some(e) if !e.is_empty() => {
-                format!(
-                    "/api/v2/users/me?expand={}",
-                    form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>()
-                )
+                format!("/api/v2/users/me?expand={}", form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>())
             }
             _ => "/api/v2/users/me".to_string(),
         };
@@ -496,22 +429,13 @@ impl Auth {
     /// # Errors
     /// Only navigation failures; a failed revocation still clears the local session.
     pub async fn logout(&self, sso_redirect: Option<&str>) -> Result<(), Error> {
-        let token = self
-            .inner
-            .tokens
-            .borrow()
-            .as_ref()
-            .map(|t| t.access.secret().to_string());
+        let token = self.inner.tokens.borrow().as_ref().map(|t| t.access.secret().to_string());
         if let (Some(token), Ok(url)) = (token, self.api_url("/api/v2/tokens/me")) {
             let make = || -> Result<Request, Error> {
                 let init = RequestInit::new();
                 init.set_method("DELETE");
-                let request =
-                    Request::new_with_str_and_init(&url, &init).map_err(|e| from_js(&e))?;
-                request
-                    .headers()
-                    .set("Authorization", &format!("Bearer {token}"))
-                    .map_err(|e| from_js(&e))?;
+                let request = Request::new_with_str_and_init(&url, &init).map_err(|e| from_js(&e))?;
+                request.headers().set("Authorization", &format!("Bearer {token}")).map_err(|e| from_js(&e))?;
                 Ok(request)
             };
             // Best effort: the local session ends whatever the server says.

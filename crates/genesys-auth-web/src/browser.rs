@@ -25,9 +25,7 @@ pub(crate) fn href() -> Result<String, Error> {
 /// Replaces the address bar URL without navigating (removes `code` and `state` after a callback).
 pub(crate) fn replace_url(url: &str) -> Result<(), Error> {
     let history = window()?.history().map_err(|e| from_js(&e))?;
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(url))
-        .map_err(|e| from_js(&e))
+    history.replace_state_with_url(&JsValue::NULL, "", Some(url)).map_err(|e| from_js(&e))
 }
 
 /// Navigates the whole page.
@@ -39,10 +37,7 @@ pub(crate) fn navigate(url: &str) -> Result<(), Error> {
 pub(crate) async fn sleep(ms: u64) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
-                &resolve,
-                ms.min(i32::MAX as u64) as i32,
-            );
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms.min(i32::MAX as u64) as i32);
         }
     });
     let _ = JsFuture::from(promise).await;

@@ -17,14 +17,10 @@ pub fn to_js(err: &Error) -> JsValue {
         set("oauthError", c.as_str().into());
     }
     match err {
-        Error::OAuth { status, .. }
-        | Error::Server { status }
-        | Error::Malformed { status, .. } => {
+        Error::OAuth { status, .. } | Error::Server { status } | Error::Malformed { status, .. } => {
             set("status", (*status).into());
         }
-        Error::RateLimited {
-            retry_after_ms: Some(ms),
-        } => set("retryAfterMs", (*ms as f64).into()),
+        Error::RateLimited { retry_after_ms: Some(ms) } => set("retryAfterMs", (*ms as f64).into()),
         Error::Unauthorized { code } => set("apiCode", code.as_str().into()),
         _ => {}
     }
@@ -38,7 +34,5 @@ pub(crate) fn from_js(value: &JsValue) -> Error {
         .map(|e| String::from(e.message()))
         .or_else(|| value.as_string())
         .unwrap_or_else(|| "unknown browser error".into());
-    Error::Network {
-        detail: detail.chars().take(200).collect(),
-    }
+    Error::Network { detail: detail.chars().take(200).collect() }
 }

@@ -24,10 +24,7 @@ impl<T: Clone> Clone for Flight<T> {
 impl<T: Clone + 'static> Flight<T> {
     /// Starts `work` on the browser's task queue; every clone's [`wait`](Self::wait) gets its result.
     pub(crate) fn start(work: impl Future<Output = T> + 'static) -> Self {
-        let flight = Flight(Rc::new(RefCell::new(Slot {
-            result: None,
-            wakers: Vec::new(),
-        })));
+        let flight = Flight(Rc::new(RefCell::new(Slot { result: None, wakers: Vec::new() })));
         let slot = flight.0.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let result = work.await;

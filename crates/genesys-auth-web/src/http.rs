@@ -1,8 +1,6 @@
 //! HTTP through the browser's `fetch`, with the core's [`RetryPolicy`] applied.
 
-use genesys_auth::{
-    Error, Failure, OsRng, RetryPolicy, Rng, TokenRequest, TokenSet, parse_token_response,
-};
+use genesys_auth::{Error, Failure, OsRng, RetryPolicy, Rng, TokenRequest, TokenSet, parse_token_response};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
@@ -45,17 +43,11 @@ pub(crate) async fn send_with_retry(
             }
             Err(e) => (0, Err(from_js(&e))),
         };
-        let retry_after = result
-            .as_ref()
-            .ok()
-            .and_then(|r| r.headers().get("retry-after").ok().flatten());
+        let retry_after = result.as_ref().ok().and_then(|r| r.headers().get("retry-after").ok().flatten());
         let failure = if failure_status == 0 {
             Failure::Network
         } else {
-            Failure::Status {
-                status: failure_status,
-                retry_after: retry_after.as_deref(),
-            }
+            Failure::Status { status: failure_status, retry_after: retry_after.as_deref() }
         };
         let retryable = failure_status == 0 || matches!(failure_status, 429 | 502 | 503 | 504);
         let mut random = [0u8; 4];
@@ -74,12 +66,7 @@ pub(crate) async fn send_with_retry(
         };
         match decision {
             Some(delay_ms) => {
-                on_retry(&RetryEvent {
-                    url: url.to_string(),
-                    attempt: attempts,
-                    status: failure_status,
-                    delay_ms,
-                });
+                on_retry(&RetryEvent { url: url.to_string(), attempt: attempts, status: failure_status, delay_ms });
                 sleep(delay_ms).await;
             }
             None => return result,

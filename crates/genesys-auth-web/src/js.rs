@@ -58,10 +58,7 @@ fn get_string(options: &JsValue, key: &str) -> Option<String> {
 }
 
 fn get_u64(options: &JsValue, key: &str) -> Option<u64> {
-    get(options, key)
-        .as_f64()
-        .filter(|n| n.is_finite() && *n >= 0.0)
-        .map(|n| n as u64)
+    get(options, key).as_f64().filter(|n| n.is_finite() && *n >= 0.0).map(|n| n as u64)
 }
 
 fn parse_options(options: &JsValue) -> Result<Config, Error> {
@@ -84,11 +81,7 @@ fn parse_options(options: &JsValue) -> Result<Config, Error> {
         None => {
             let w = browser::window()?;
             let loc = w.location();
-            format!(
-                "{}{}",
-                loc.origin().unwrap_or_default(),
-                loc.pathname().unwrap_or_default()
-            )
+            format!("{}{}", loc.origin().unwrap_or_default(), loc.pathname().unwrap_or_default())
         }
     };
     let mut config = Config::new(Region::from_config(&region)?, &client_id, &redirect_uri);
@@ -96,10 +89,7 @@ fn parse_options(options: &JsValue) -> Result<Config, Error> {
     config.scope = if let Some(s) = scopes.as_string() {
         Some(s)
     } else if js_sys::Array::is_array(&scopes) {
-        let list: Vec<String> = js_sys::Array::from(&scopes)
-            .iter()
-            .filter_map(|v| v.as_string())
-            .collect();
+        let list: Vec<String> = js_sys::Array::from(&scopes).iter().filter_map(|v| v.as_string()).collect();
         Some(list.join(" "))
     } else {
         None
@@ -114,8 +104,7 @@ fn parse_options(options: &JsValue) -> Result<Config, Error> {
     if retry.is_object() {
         let d = RetryPolicy::default();
         config.retry = RetryPolicy {
-            max_attempts: get_u64(&retry, "maxAttempts")
-                .map_or(d.max_attempts, |n| n.clamp(1, 20) as u32),
+            max_attempts: get_u64(&retry, "maxAttempts").map_or(d.max_attempts, |n| n.clamp(1, 20) as u32),
             base_delay_ms: get_u64(&retry, "baseDelayMs").unwrap_or(d.base_delay_ms),
             max_delay_ms: get_u64(&retry, "maxDelayMs").unwrap_or(d.max_delay_ms),
             max_retry_after_ms: get_u64(&retry, "maxRetryAfterMs").unwrap_or(d.max_retry_after_ms),
@@ -128,9 +117,7 @@ fn parse_options(options: &JsValue) -> Result<Config, Error> {
 fn state_to_js(state: AuthState) -> JsValue {
     let o = js_sys::Object::new();
     let _ = Reflect::set(&o, &"authenticated".into(), &state.authenticated.into());
-    let expires = state
-        .expires_at_ms
-        .map_or(JsValue::NULL, |ms| JsValue::from_f64(ms as f64));
+    let expires = state.expires_at_ms.map_or(JsValue::NULL, |ms| JsValue::from_f64(ms as f64));
     let _ = Reflect::set(&o, &"expiresAt".into(), &expires);
     o.into()
 }
@@ -144,32 +131,30 @@ fn retry_to_js(e: &RetryEvent) -> JsValue {
     o.into()
 }
 
-fn promise<F, T>(work: F) -> Promise
-where
-    F: std::future::Future<Output = Result<T, Error>> + 'static,
-    T: Into<JsValue>,
-{
-    future_to_promise(async move { work.await.map(Into::into).map_err(|e| to_js(&e)) })
+type Work = std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, Error>>>>;
+
+/// One `future_to_promise` for every method: boxing costs nothing noticeable and saves a copy of the promise
+/// machinery per method in the bundle.
+fn promise(work: Work) -> Promise {
+    future_to_promise(async move { work.await.map_err(|e| to_js(&e)) })
 }
 
 #[wasm_bindgen(js_class = GenesysAuth)]
 impl JsAuth {
     /// Creates the client. Throws a GenesysAuthError (code `invalid_config` / `unknown_region`) for bad options.
     #[wasm_bindgen(unchecked_return_type = "Promise<GenesysAuth>")]
-    pub fn create(
-        #[wasm_bindgen(unchecked_param_type = "GenesysAuthOptions")] options: JsValue,
-    ) -> Promise {
+    pub fn create(#[wasm_bindgen(unchecked_param_type = "GenesysAuthOptions")] options: JsValue) -> Promise {
         let result = parse_options(&options).and_then(Auth::new);
         let on_retry = as_function(&get(&options, "onRetry"));
-        future_to_promise(async move {
-            let auth = result.map_err(|e| to_js(&e))?;
+        promise(Box::pin(async move {
+            let auth = result?;
             if let Some(f) = on_retry {
                 auth.on_retry(move |e| {
                     let _ = f.call1(&JsValue::NULL, &retry_to_js(e));
                 });
             }
             Ok(JsAuth { auth }.into())
-        })
+        }))
     }
 
     /// Finishes a login when this page is the callback: resolves to the return path, or `undefined` when the
@@ -177,11 +162,9 @@ impl JsAuth {
     #[wasm_bindgen(js_name = handleRedirectCallback, unchecked_return_type = "Promise<string | undefined>")]
     pub fn handle_redirect_callback(&self) -> Promise {
         let auth = self.auth.clone();
-        promise(async move {
-            auth.handle_redirect_callback()
-                .await
-                .map(|r| r.map_or(JsValue::UNDEFINED, JsValue::from))
-        })
+        promise(Box::pin(async move {
+            auth.handle_redirect_callback().await.map(|r| r.map_or(JsValue::UNDEFINED, JsValue::from))
+        }))
     }
 
     /// True while the user is signed in.
@@ -198,13 +181,10 @@ impl JsAuth {
 
     /// Sends the browser to the Genesys login page. `options.returnTo`: a same-origin path to come back to.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn login(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "{ returnTo?: string }")] options: JsValue,
-    ) -> Promise {
+    pub fn login(&self, #[wasm_bindgen(unchecked_param_type = "{ returnTo?: string }")] options: JsValue) -> Promise {
         let return_to = get_string(&options, "returnTo");
         let result = self.auth.login(return_to.as_deref());
-        promise(async move { result.map(|()| JsValue::UNDEFINED) })
+        promise(Box::pin(async move { result.map(|()| JsValue::UNDEFINED) }))
     }
 
     /// A valid access token (refreshed when close to expiry; one refresh shared by all callers). For the
@@ -212,14 +192,14 @@ impl JsAuth {
     #[wasm_bindgen(js_name = accessToken, unchecked_return_type = "Promise<string>")]
     pub fn access_token(&self) -> Promise {
         let auth = self.auth.clone();
-        promise(async move { auth.access_token().await })
+        promise(Box::pin(async move { auth.access_token().await.map(JsValue::from) }))
     }
 
     /// Refreshes the tokens now.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn refresh(&self) -> Promise {
         let auth = self.auth.clone();
-        promise(async move { auth.refresh().await.map(|()| JsValue::UNDEFINED) })
+        promise(Box::pin(async move { auth.refresh().await.map(|()| JsValue::UNDEFINED) }))
     }
 
     /// `fetch` against the region's API host with the Bearer token: a path (`/api/v2/users/me`) or a URL on
@@ -231,14 +211,14 @@ impl JsAuth {
         #[wasm_bindgen(unchecked_param_type = "RequestInit")] init: JsValue,
     ) -> Promise {
         let auth = self.auth.clone();
-        promise(async move { auth.fetch(&path_or_url, &init).await })
+        promise(Box::pin(async move { auth.fetch(&path_or_url, &init).await.map(JsValue::from) }))
     }
 
     /// `GET /api/v2/users/me`, optionally with `expand` (e.g. "presence,routingStatus").
     #[wasm_bindgen(js_name = currentUser, unchecked_return_type = "Promise<any>")]
     pub fn current_user(&self, expand: Option<String>) -> Promise {
         let auth = self.auth.clone();
-        promise(async move { auth.current_user(expand.as_deref()).await })
+        promise(Box::pin(async move { auth.current_user(expand.as_deref()).await }))
     }
 
     /// Signs out: revokes the token, clears storage. `{ sso: true }` also ends the Genesys login session and
@@ -246,18 +226,12 @@ impl JsAuth {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn logout(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "{ sso?: boolean; returnTo?: string }")]
-        options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "{ sso?: boolean; returnTo?: string }")] options: JsValue,
     ) -> Promise {
         let auth = self.auth.clone();
         let sso = get(&options, "sso").as_bool().unwrap_or(false);
-        let back =
-            get_string(&options, "returnTo").unwrap_or_else(|| auth.config().redirect_uri.clone());
-        promise(async move {
-            auth.logout(sso.then_some(back.as_str()))
-                .await
-                .map(|()| JsValue::UNDEFINED)
-        })
+        let back = get_string(&options, "returnTo").unwrap_or_else(|| auth.config().redirect_uri.clone());
+        promise(Box::pin(async move { auth.logout(sso.then_some(back.as_str())).await.map(|()| JsValue::UNDEFINED) }))
     }
 
     /// Calls `listener({ authenticated, expiresAt })` on each login, refresh and logout. Returns an id for
@@ -265,8 +239,7 @@ impl JsAuth {
     #[wasm_bindgen(js_name = onTokenChange)]
     pub fn on_token_change(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "(state: AuthState) => void")]
-        listener: js_sys::Function,
+        #[wasm_bindgen(unchecked_param_type = "(state: AuthState) => void")] listener: js_sys::Function,
     ) -> u32 {
         self.auth.subscribe(move |state| {
             let _ = listener.call1(&JsValue::NULL, &state_to_js(state));
@@ -282,8 +255,6 @@ impl JsAuth {
     /// Why tokens found in storage were discarded at start (tampered or corrupt), if they were.
     #[wasm_bindgen(js_name = discardedStorage, unchecked_return_type = "GenesysAuthError | undefined")]
     pub fn discarded_storage(&self) -> JsValue {
-        self.auth
-            .discarded_storage()
-            .map_or(JsValue::UNDEFINED, |e| to_js(&e))
+        self.auth.discarded_storage().map_or(JsValue::UNDEFINED, |e| to_js(&e))
     }
 }

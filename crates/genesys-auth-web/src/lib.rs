@@ -26,6 +26,10 @@
 //! `code` and `state` are removed from the address bar after the callback; `fetch` sends the token only to the
 //! region's API host.
 
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 mod auth;
 mod browser;
 mod error;

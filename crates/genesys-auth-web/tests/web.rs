@@ -13,33 +13,23 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 fn config(client_id: &str, storage: StorageKind) -> Config {
     let region = Region::custom("http://127.0.0.1:9").unwrap_or_else(|e| panic!("{e}"));
-    let origin = web_sys::window()
-        .and_then(|w| w.location().origin().ok())
-        .unwrap_or_default();
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
     let mut c = Config::new(region, client_id, &format!("{origin}/"));
     c.storage = storage;
     c
 }
 
 fn session() -> web_sys::Storage {
-    web_sys::window()
-        .and_then(|w| w.session_storage().ok().flatten())
-        .unwrap_or_else(|| panic!("no sessionStorage"))
+    web_sys::window().and_then(|w| w.session_storage().ok().flatten()).unwrap_or_else(|| panic!("no sessionStorage"))
 }
 
 fn set_url(url: &str) {
-    let history = web_sys::window()
-        .and_then(|w| w.history().ok())
-        .unwrap_or_else(|| panic!("no history"));
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(url))
-        .unwrap_or_else(|_| panic!("replaceState"));
+    let history = web_sys::window().and_then(|w| w.history().ok()).unwrap_or_else(|| panic!("no history"));
+    history.replace_state_with_url(&JsValue::NULL, "", Some(url)).unwrap_or_else(|_| panic!("replaceState"));
 }
 
 fn href() -> String {
-    web_sys::window()
-        .and_then(|w| w.location().href().ok())
-        .unwrap_or_default()
+    web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default()
 }
 
 fn eval(js: &str) -> JsValue {
@@ -56,30 +46,16 @@ fn stored_tokens(expires_at_ms: u64, refresh: bool) -> String {
 
 #[wasm_bindgen_test]
 fn tampered_storage_is_discarded_not_trusted() {
-    for (i, bad) in [
-        "v=1&access=a b&expires_at=1&token_type=bearer",
-        "{\"access\":\"x\"}",
-        &"x".repeat(200_000),
-    ]
-    .iter()
-    .enumerate()
+    for (i, bad) in
+        ["v=1&access=a b&expires_at=1&token_type=bearer", "{\"access\":\"x\"}", &"x".repeat(200_000)].iter().enumerate()
     {
         let id = format!("tamper-{i}");
         let key = format!("genesys-auth:{id}:tokens");
-        session()
-            .set_item(&key, bad)
-            .unwrap_or_else(|_| panic!("set"));
+        session().set_item(&key, bad).unwrap_or_else(|_| panic!("set"));
         let auth = Auth::new(config(&id, StorageKind::Session)).unwrap_or_else(|e| panic!("{e}"));
         assert!(!auth.is_authenticated());
-        assert!(matches!(
-            auth.discarded_storage(),
-            Some(Error::CorruptStorage { .. })
-        ));
-        assert_eq!(
-            session().get_item(&key).ok().flatten(),
-            None,
-            "discarded content is removed"
-        );
+        assert!(matches!(auth.discarded_storage(), Some(Error::CorruptStorage { .. })));
+        assert_eq!(session().get_item(&key).ok().flatten(), None, "discarded content is removed");
     }
 }
 
@@ -87,16 +63,12 @@ fn tampered_storage_is_discarded_not_trusted() {
 fn valid_session_storage_restores_the_login() {
     let key = "genesys-auth:restore:tokens";
     session()
-        .set_item(
-            key,
-            &stored_tokens(js_sys::Date::now() as u64 + 3_600_000, false),
-        )
+        .set_item(key, &stored_tokens(js_sys::Date::now() as u64 + 3_600_000, false))
         .unwrap_or_else(|_| panic!("set"));
     let auth = Auth::new(config("restore", StorageKind::Session)).unwrap_or_else(|e| panic!("{e}"));
     assert!(auth.is_authenticated());
     // Memory storage never reads storage.
-    let memory =
-        Auth::new(config("restore", StorageKind::Memory)).unwrap_or_else(|e| panic!("{e}"));
+    let memory = Auth::new(config("restore", StorageKind::Memory)).unwrap_or_else(|e| panic!("{e}"));
     assert!(!memory.is_authenticated());
 }
 
@@ -111,45 +83,21 @@ async fn a_url_without_callback_is_left_alone() {
 #[wasm_bindgen_test]
 async fn callback_without_pending_login_is_refused_and_cleaned_from_the_address_bar() {
     set_url("/?code=abc&state=xyz&tab=2");
-    let auth =
-        Auth::new(config("nopending", StorageKind::Memory)).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        auth.handle_redirect_callback().await,
-        Err(Error::NoPendingLogin)
-    );
+    let auth = Auth::new(config("nopending", StorageKind::Memory)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(auth.handle_redirect_callback().await, Err(Error::NoPendingLogin));
     let url = href();
-    assert!(
-        !url.contains("code=") && !url.contains("state=") && url.contains("tab=2"),
-        "{url}"
-    );
+    assert!(!url.contains("code=") && !url.contains("state=") && url.contains("tab=2"), "{url}");
 }
 
 #[wasm_bindgen_test]
 async fn callback_with_a_foreign_state_is_refused_and_the_pending_login_used_up() {
     let auth = Auth::new(config("state", StorageKind::Memory)).unwrap_or_else(|e| panic!("{e}"));
-    let url = auth
-        .prepare_login(Some("/back"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let url = auth.prepare_login(Some("/back")).unwrap_or_else(|e| panic!("{e}"));
     assert!(url.starts_with("http://127.0.0.1:9/oauth/authorize?"));
-    assert!(
-        session()
-            .get_item("genesys-auth:state:pending")
-            .ok()
-            .flatten()
-            .is_some()
-    );
+    assert!(session().get_item("genesys-auth:state:pending").ok().flatten().is_some());
     set_url("/?code=abc&state=forged");
-    assert_eq!(
-        auth.handle_redirect_callback().await,
-        Err(Error::StateMismatch)
-    );
-    assert_eq!(
-        session()
-            .get_item("genesys-auth:state:pending")
-            .ok()
-            .flatten(),
-        None
-    );
+    assert_eq!(auth.handle_redirect_callback().await, Err(Error::StateMismatch));
+    assert_eq!(session().get_item("genesys-auth:state:pending").ok().flatten(), None);
     assert!(!auth.is_authenticated());
 }
 
@@ -157,36 +105,20 @@ async fn callback_with_a_foreign_state_is_refused_and_the_pending_login_used_up(
 async fn fetch_never_sends_the_token_to_another_host() {
     let key = "genesys-auth:foreign:tokens";
     session()
-        .set_item(
-            key,
-            &stored_tokens(js_sys::Date::now() as u64 + 3_600_000, false),
-        )
+        .set_item(key, &stored_tokens(js_sys::Date::now() as u64 + 3_600_000, false))
         .unwrap_or_else(|_| panic!("set"));
     let auth = Auth::new(config("foreign", StorageKind::Session)).unwrap_or_else(|e| panic!("{e}"));
-    for url in [
-        "https://evil.example/api/v2/users/me",
-        "//evil.example/x",
-        "http://127.0.0.1:9.evil.example/",
-    ] {
+    for url in ["https://evil.example/api/v2/users/me", "//evil.example/x", "http://127.0.0.1:9.evil.example/"] {
         let err = auth.fetch(url, &JsValue::UNDEFINED).await.err();
-        assert!(
-            matches!(err, Some(Error::InvalidConfig { field: "url", .. })),
-            "{url}: {err:?}"
-        );
+        assert!(matches!(err, Some(Error::InvalidConfig { field: "url", .. })), "{url}: {err:?}");
     }
 }
 
 #[wasm_bindgen_test]
 async fn no_session_means_login_required() {
-    let auth =
-        Auth::new(config("nosession", StorageKind::Memory)).unwrap_or_else(|e| panic!("{e}"));
+    let auth = Auth::new(config("nosession", StorageKind::Memory)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(auth.access_token().await, Err(Error::LoginRequired));
-    assert_eq!(
-        auth.fetch("/api/v2/users/me", &JsValue::UNDEFINED)
-            .await
-            .err(),
-        Some(Error::LoginRequired)
-    );
+    assert_eq!(auth.fetch("/api/v2/users/me", &JsValue::UNDEFINED).await.err(), Some(Error::LoginRequired));
 }
 
 #[wasm_bindgen_test]
@@ -198,12 +130,7 @@ async fn concurrent_callers_share_one_refresh() {
             {status: 200, headers: {'content-type': 'application/json'}})), 30)); };"#,
     );
     let key = "genesys-auth:flight:tokens";
-    session()
-        .set_item(
-            key,
-            &stored_tokens(js_sys::Date::now() as u64 + 1_000, true),
-        )
-        .unwrap_or_else(|_| panic!("set"));
+    session().set_item(key, &stored_tokens(js_sys::Date::now() as u64 + 1_000, true)).unwrap_or_else(|_| panic!("set"));
     let auth = Auth::new(config("flight", StorageKind::Session)).unwrap_or_else(|e| panic!("{e}"));
     let calls: Vec<_> = (0..10).map(|_| auth.access_token()).collect();
     let mut results = Vec::new();
@@ -211,15 +138,8 @@ async fn concurrent_callers_share_one_refresh() {
         results.push(c.await);
     }
     let _ = js_sys::Reflect::set(&js_sys::global(), &"fetch".into(), &real_fetch);
-    assert!(
-        results.iter().all(|r| r.as_deref() == Ok("AT-new-1")),
-        "{results:?}"
-    );
-    assert_eq!(
-        eval("window.__calls").as_f64(),
-        Some(1.0),
-        "one refresh request for ten callers"
-    );
+    assert!(results.iter().all(|r| r.as_deref() == Ok("AT-new-1")), "{results:?}");
+    assert_eq!(eval("window.__calls").as_f64(), Some(1.0), "one refresh request for ten callers");
     let stored = session().get_item(key).ok().flatten().unwrap_or_default();
     let tokens = TokenSet::from_storage(&stored).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -236,12 +156,7 @@ async fn refused_refresh_clears_the_session() {
         r#"window.fetch = () => Promise.resolve(new Response(JSON.stringify({error: 'invalid_grant', description: 'x', error_description: 'x'}), {status: 400}));"#,
     );
     let key = "genesys-auth:refused:tokens";
-    session()
-        .set_item(
-            key,
-            &stored_tokens(js_sys::Date::now() as u64 + 1_000, true),
-        )
-        .unwrap_or_else(|_| panic!("set"));
+    session().set_item(key, &stored_tokens(js_sys::Date::now() as u64 + 1_000, true)).unwrap_or_else(|_| panic!("set"));
     let auth = Auth::new(config("refused", StorageKind::Session)).unwrap_or_else(|e| panic!("{e}"));
     let result = auth.access_token().await;
     let _ = js_sys::Reflect::set(&js_sys::global(), &"fetch".into(), &real_fetch);

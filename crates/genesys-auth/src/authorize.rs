@@ -24,17 +24,13 @@ impl Client {
     /// an absolute `http(s)` URL without a fragment (RFC 6749 §3.1.2).
     pub fn new(region: Region, client_id: &str, redirect_uri: &str) -> Result<Self, Error> {
         let client_id = client_id.trim();
-        if client_id.is_empty()
-            || client_id.len() > 128
-            || !client_id.bytes().all(|b| b.is_ascii_graphic())
-        {
+        if client_id.is_empty() || client_id.len() > 128 || !client_id.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(Error::InvalidConfig {
                 field: "clientId",
                 reason: "the client id must be the OAuth client's id from Genesys Cloud admin (printable ASCII)",
             });
         }
-        let valid_uri = (redirect_uri.starts_with("https://")
-            || redirect_uri.starts_with("http://"))
+        let valid_uri = (redirect_uri.starts_with("https://") || redirect_uri.starts_with("http://"))
             && redirect_uri.len() <= 2048
             && !redirect_uri.contains('#')
             && redirect_uri.bytes().all(|b| b.is_ascii_graphic());
@@ -44,11 +40,7 @@ impl Client {
                 reason: "the redirect URI must be an absolute http(s) URL without a fragment, exactly as registered on the OAuth client",
             });
         }
-        Ok(Client {
-            region,
-            client_id: client_id.to_string(),
-            redirect_uri: redirect_uri.to_string(),
-        })
+        Ok(Client { region, client_id: client_id.to_string(), redirect_uri: redirect_uri.to_string() })
     }
 
     /// The region.
@@ -152,9 +144,7 @@ impl AuthorizeRequest<'_> {
     pub fn build(self, rng: &mut dyn Rng, now_ms: u64) -> Result<(String, PendingLogin), Error> {
         let verifier = Verifier::generate(rng)?;
         let state = State::new(random_token(rng, 32)?);
-        let redirect_uri = self
-            .redirect_uri
-            .unwrap_or_else(|| self.client.redirect_uri.clone());
+        let redirect_uri = self.redirect_uri.unwrap_or_else(|| self.client.redirect_uri.clone());
         let mut q = Serializer::new(String::new());
         q.append_pair("response_type", "code")
             .append_pair("client_id", &self.client.client_id)
@@ -174,11 +164,7 @@ impl AuthorizeRequest<'_> {
         if let Some((org, provider)) = &self.org {
             q.append_pair("org", org).append_pair("provider", provider);
         }
-        let url = format!(
-            "{}/oauth/authorize?{}",
-            self.client.region.login_base(),
-            q.finish()
-        );
+        let url = format!("{}/oauth/authorize?{}", self.client.region.login_base(), q.finish());
         let pending = PendingLogin {
             client_id: self.client.client_id.clone(),
             token_url: self.client.token_url(),
@@ -266,9 +252,7 @@ impl PendingLogin {
             return Err(Error::PendingLoginExpired);
         }
         match callback {
-            Callback::Error {
-                code, description, ..
-            } => Err(Error::Authorization { code, description }),
+            Callback::Error { code, description, .. } => Err(Error::Authorization { code, description }),
             Callback::Code { code, .. } => Ok(TokenRequest::authorization_code(
                 &self.token_url,
                 &self.client_id,
@@ -301,32 +285,16 @@ impl PendingLogin {
     /// # Errors
     /// [`Error::CorruptStorage`] for anything unexpected.
     pub fn from_storage(text: &str) -> Result<Self, Error> {
-        let corrupt = || Error::CorruptStorage {
-            what: "pending login",
-        };
+        let corrupt = || Error::CorruptStorage { what: "pending login" };
         if text.len() > 8192 {
             return Err(corrupt());
         }
         let fields = crate::callback::unique_pairs(
             text,
-            &[
-                "v",
-                "client_id",
-                "token_url",
-                "redirect_uri",
-                "state",
-                "verifier",
-                "created_at",
-                "return_to",
-            ],
+            &["v", "client_id", "token_url", "redirect_uri", "state", "verifier", "created_at", "return_to"],
         )
         .map_err(|_| corrupt())?;
-        let get = |k: &str| {
-            fields
-                .iter()
-                .find(|(name, _)| *name == k)
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |k: &str| fields.iter().find(|(name, _)| *name == k).map(|(_, v)| v.as_str());
         if get("v") != Some(Self::FORMAT) {
             return Err(corrupt());
         }
@@ -354,12 +322,8 @@ mod tests {
     use crate::region::Environment;
 
     fn client() -> Client {
-        Client::new(
-            Region::Cloud(Environment::EuWest1),
-            "cid-1",
-            "http://localhost:3000/",
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
+        Client::new(Region::Cloud(Environment::EuWest1), "cid-1", "http://localhost:3000/")
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn query(url: &str) -> Vec<(String, String)> {
@@ -369,23 +333,14 @@ mod tests {
 
     #[test]
     fn authorize_url_goes_to_the_login_host_with_s256() {
-        let (url, pending) = client()
-            .authorize()
-            .return_to("/inbox")
-            .build(&mut OsRng, 1_000)
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            url.starts_with("https://login.mypurecloud.ie/oauth/authorize?"),
-            "{url}"
-        );
+        let (url, pending) =
+            client().authorize().return_to("/inbox").build(&mut OsRng, 1_000).unwrap_or_else(|e| panic!("{e}"));
+        assert!(url.starts_with("https://login.mypurecloud.ie/oauth/authorize?"), "{url}");
         let q = query(&url);
         let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         assert_eq!(get("response_type").as_deref(), Some("code"));
         assert_eq!(get("code_challenge_method").as_deref(), Some("S256"));
-        assert_eq!(
-            get("redirect_uri").as_deref(),
-            Some("http://localhost:3000/")
-        );
+        assert_eq!(get("redirect_uri").as_deref(), Some("http://localhost:3000/"));
         assert_eq!(get("state").as_deref(), Some(pending.state().secret()));
         assert_eq!(get("scope"), None);
         assert_eq!(get("code_challenge").map(|c| c.len()), Some(43));
@@ -394,30 +349,17 @@ mod tests {
 
     #[test]
     fn unsafe_return_paths_are_dropped() {
-        for bad in [
-            "//evil.example",
-            "/\\evil.example",
-            "https://evil.example",
-            "javascript:alert(1)",
-            "",
-            "/a\nb",
-            "/a\\b",
-        ] {
+        for bad in
+            ["//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)", "", "/a\nb", "/a\\b"]
+        {
             assert_eq!(safe_return_path(bad), None, "{bad:?}");
         }
-        assert_eq!(
-            safe_return_path("/app?x=1#y").as_deref(),
-            Some("/app?x=1#y")
-        );
+        assert_eq!(safe_return_path("/app?x=1#y").as_deref(), Some("/app?x=1#y"));
     }
 
     #[test]
     fn pending_login_survives_storage() {
-        let (_, pending) = client()
-            .authorize()
-            .return_to("/x")
-            .build(&mut OsRng, 5)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (_, pending) = client().authorize().return_to("/x").build(&mut OsRng, 5).unwrap_or_else(|e| panic!("{e}"));
         let text = pending.to_storage();
         let back = PendingLogin::from_storage(&text).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back.to_storage(), text);
@@ -430,60 +372,29 @@ mod tests {
     #[test]
     fn callback_completes_only_with_the_right_state_in_time() {
         let c = client();
-        let (_, p) = c
-            .authorize()
-            .build(&mut OsRng, 1_000)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (_, p) = c.authorize().build(&mut OsRng, 1_000).unwrap_or_else(|e| panic!("{e}"));
         let state = p.state().secret().to_string();
-        let req = p.complete(
-            &format!("http://localhost:3000/?code=abc&state={state}"),
-            2_000,
-        );
+        let req = p.complete(&format!("http://localhost:3000/?code=abc&state={state}"), 2_000);
         let req = req.unwrap_or_else(|e| panic!("{e}"));
         assert!(req.body().contains("grant_type=authorization_code"));
         assert!(req.spends_code());
 
-        let (_, p) = c
-            .authorize()
-            .build(&mut OsRng, 1_000)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let err = p
-            .complete("http://localhost:3000/?code=abc&state=forged", 2_000)
-            .err();
+        let (_, p) = c.authorize().build(&mut OsRng, 1_000).unwrap_or_else(|e| panic!("{e}"));
+        let err = p.complete("http://localhost:3000/?code=abc&state=forged", 2_000).err();
         assert_eq!(err, Some(Error::StateMismatch));
 
-        let (_, p) = c
-            .authorize()
-            .build(&mut OsRng, 1_000)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (_, p) = c.authorize().build(&mut OsRng, 1_000).unwrap_or_else(|e| panic!("{e}"));
         let state = p.state().secret().to_string();
         let late = 1_000 + PendingLogin::MAX_AGE_MS + 1;
-        let err = p
-            .complete(
-                &format!("http://localhost:3000/?code=abc&state={state}"),
-                late,
-            )
-            .err();
+        let err = p.complete(&format!("http://localhost:3000/?code=abc&state={state}"), late).err();
         assert_eq!(err, Some(Error::PendingLoginExpired));
 
-        let (_, p) = c
-            .authorize()
-            .build(&mut OsRng, 1_000)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (_, p) = c.authorize().build(&mut OsRng, 1_000).unwrap_or_else(|e| panic!("{e}"));
         let state = p.state().secret().to_string();
         let err = p
-            .complete(
-                &format!(
-                    "http://localhost:3000/?error=access_denied&error_description=no&state={state}"
-                ),
-                2_000,
-            )
+            .complete(&format!("http://localhost:3000/?error=access_denied&error_description=no&state={state}"), 2_000)
             .err();
         assert_eq!(err.as_ref().map(Error::code), Some("authorization_error"));
-        assert!(
-            err.map(|e| e.to_string())
-                .unwrap_or_default()
-                .contains("access_denied")
-        );
+        assert!(err.map(|e| e.to_string()).unwrap_or_default().contains("access_denied"));
     }
 }

@@ -38,27 +38,15 @@ impl Callback {
     /// [`Error::MissingParameter`] for a code without state.
     pub fn parse(url: &str) -> Result<Callback, Error> {
         let without_fragment = url.split('#').next().unwrap_or("");
-        let query = without_fragment
-            .split_once('?')
-            .map(|(_, q)| q)
-            .unwrap_or("");
+        let query = without_fragment.split_once('?').map(|(_, q)| q).unwrap_or("");
         let pairs = unique_pairs(query, &PARAMS)?;
-        let get = |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.clone())
-        };
+        let get = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
         let code = get("code");
         let state = get("state").filter(|s| !s.is_empty()).map(State::new);
         let error = get("error");
         let description = get("error_description").map(|d| d.chars().take(300).collect());
         match (error, code) {
-            (Some(error), _) => Ok(Callback::Error {
-                code: OAuthErrorCode::parse(&error),
-                description,
-                state,
-            }),
+            (Some(error), _) => Ok(Callback::Error { code: OAuthErrorCode::parse(&error), description, state }),
             (None, Some(code)) if !code.is_empty() => Ok(Callback::Code {
                 code: AuthorizationCode::new(code),
                 state: state.ok_or(Error::MissingParameter { name: "state" })?,
@@ -70,13 +58,7 @@ impl Callback {
 
     /// True when `url`'s query carries `code` or `error` (a cheap check before [`Callback::parse`]).
     pub fn is_callback(url: &str) -> bool {
-        let query = url
-            .split('#')
-            .next()
-            .unwrap_or("")
-            .split_once('?')
-            .map(|(_, q)| q)
-            .unwrap_or("");
+        let query = url.split('#').next().unwrap_or("").split_once('?').map(|(_, q)| q).unwrap_or("");
         form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "code" || k == "error")
     }
 
@@ -90,10 +72,7 @@ impl Callback {
 }
 
 /// The pairs of a form-encoded string whose names are in `known`, refusing any known name given twice.
-pub(crate) fn unique_pairs(
-    query: &str,
-    known: &[&'static str],
-) -> Result<Vec<(&'static str, String)>, Error> {
+pub(crate) fn unique_pairs(query: &str, known: &[&'static str]) -> Result<Vec<(&'static str, String)>, Error> {
     let mut out: Vec<(&'static str, String)> = Vec::new();
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         if let Some(name) = known.iter().find(|n| **n == k) {
@@ -113,9 +92,7 @@ mod tests {
     #[test]
     fn code_and_state_are_read() {
         let cb = Callback::parse("http://localhost:3000/cb?code=c%2B1&state=s1&app=x#frag");
-        let Ok(Callback::Code { code, state }) = cb else {
-            panic!("{cb:?}")
-        };
+        let Ok(Callback::Code { code, state }) = cb else { panic!("{cb:?}") };
         assert_eq!(code.secret(), "c+1");
         assert_eq!(state.secret(), "s1");
     }
@@ -126,30 +103,16 @@ mod tests {
             Callback::parse("/?code=a&state=s&state=t").err(),
             Some(Error::DuplicateParameter { name: "state" })
         );
-        assert_eq!(
-            Callback::parse("/?code=a&code=b&state=s").err(),
-            Some(Error::DuplicateParameter { name: "code" })
-        );
-        assert_eq!(
-            Callback::parse("/?code=a").err(),
-            Some(Error::MissingParameter { name: "state" })
-        );
-        assert_eq!(
-            Callback::parse("/?state=a").err(),
-            Some(Error::NotACallback)
-        );
+        assert_eq!(Callback::parse("/?code=a&code=b&state=s").err(), Some(Error::DuplicateParameter { name: "code" }));
+        assert_eq!(Callback::parse("/?code=a").err(), Some(Error::MissingParameter { name: "state" }));
+        assert_eq!(Callback::parse("/?state=a").err(), Some(Error::NotACallback));
         assert_eq!(Callback::parse("/").err(), Some(Error::NotACallback));
     }
 
     #[test]
     fn genesys_error_codes_are_typed() {
         let cb = Callback::parse("/?error=invalid_pkce_package&error_description=bad+pkce&state=s");
-        let Ok(Callback::Error {
-            code, description, ..
-        }) = cb
-        else {
-            panic!("{cb:?}")
-        };
+        let Ok(Callback::Error { code, description, .. }) = cb else { panic!("{cb:?}") };
         assert_eq!(code, OAuthErrorCode::InvalidPkcePackage);
         assert_eq!(description.as_deref(), Some("bad pkce"));
     }

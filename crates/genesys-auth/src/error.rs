@@ -78,21 +78,15 @@ impl OAuthErrorCode {
             Self::InvalidGrant => {
                 "the code or refresh token is invalid, expired or already used, or redirect_uri/code_verifier do not match the authorize request: sign in again"
             }
-            Self::UnauthorizedClient
-            | Self::UnsupportedResponseType
-            | Self::UnsupportedGrantType => {
+            Self::UnauthorizedClient | Self::UnsupportedResponseType | Self::UnsupportedGrantType => {
                 "set the OAuth client's grant type to 'Code Authorization' with PKCE in Genesys Cloud admin"
             }
             Self::InvalidScope => "request only scopes that are enabled on the OAuth client",
-            Self::AccessDenied => {
-                "the user declined, or lacks permission for this app: sign in again and approve"
-            }
+            Self::AccessDenied => "the user declined, or lacks permission for this app: sign in again and approve",
             Self::InvalidPkcePackage => {
                 "the PKCE parameters were refused: use S256 and a 43..128 character verifier (this library does)"
             }
-            Self::ServerError | Self::TemporarilyUnavailable => {
-                "Genesys Cloud had a problem: try again shortly"
-            }
+            Self::ServerError | Self::TemporarilyUnavailable => "Genesys Cloud had a problem: try again shortly",
             Self::InvalidRequest | Self::Other(_) => {
                 "check the client id, the exact redirect URI registered on the OAuth client, and the region"
             }
@@ -238,7 +232,7 @@ impl fmt::Display for Error {
         match self {
             Error::UnknownRegion { input } => write!(
                 f,
-                "unknown Genesys Cloud region {input:?}: use one of {}, or a full origin such as https://apps.mypurecloud.ie",
+                "unknown Genesys Cloud region \"{input}\": use one of {}, or a full origin such as https://apps.mypurecloud.ie",
                 crate::region::valid_names()
             ),
             Error::InvalidConfig { field, reason } => write!(f, "invalid {field}: {reason}"),

@@ -11,8 +11,9 @@ pub enum Json {
     Null,
     /// `true` / `false`
     Bool(bool),
-    /// A number.
-    Number(f64),
+    /// A number, kept as its text: the token endpoint's numbers are integers, and parsing floats would add the
+    /// float-parsing tables to the browser bundle. See [`Json::as_i64`].
+    Number(String),
     /// A string, unescaped.
     String(String),
     /// An array.
@@ -48,10 +49,10 @@ impl Json {
         }
     }
 
-    /// The number, if this is a number.
-    pub fn as_f64(&self) -> Option<f64> {
+    /// The number, if this is a number written as an integer that fits an `i64` (`3600`, `-5`; not `3600.0`).
+    pub fn as_i64(&self) -> Option<i64> {
         match self {
-            Json::Number(n) => Some(*n),
+            Json::Number(n) => n.parse().ok(),
             _ => None,
         }
     }
@@ -173,8 +174,9 @@ impl Parser<'_> {
             }
             self.digits();
         }
+        // Only ASCII digits, sign, '.', 'e' were consumed, so this is valid UTF-8.
         let text = core::str::from_utf8(&self.s[start..self.i]).ok()?;
-        text.parse::<f64>().ok().map(Json::Number)
+        Some(Json::Number(text.to_string()))
     }
 
     fn digits(&mut self) {
@@ -253,12 +255,12 @@ mod tests {
 
     #[test]
     fn reads_a_token_response() {
-        let v = Json::parse(
-            br#" {"access_token":"a\"b","expires_in":86400,"x":[1,-2.5e3,true,null,{}]} "#,
-        );
+        let v = Json::parse(br#" {"access_token":"a\"b","expires_in":86400,"x":[1,-2.5e3,true,null,{}]} "#);
         let v = v.unwrap_or(Json::Null);
         assert_eq!(v.get("access_token").and_then(Json::as_str), Some("a\"b"));
-        assert_eq!(v.get("expires_in").and_then(Json::as_f64), Some(86400.0));
+        assert_eq!(v.get("expires_in").and_then(Json::as_i64), Some(86400));
+        assert_eq!(Json::parse(b"-2.5e3").and_then(|n| n.as_i64()), None);
+        assert_eq!(Json::parse(b"-25").and_then(|n| n.as_i64()), Some(-25));
     }
 
     #[test]

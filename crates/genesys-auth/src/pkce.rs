@@ -39,11 +39,7 @@ pub fn base64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..=chunk.len() {
             out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
@@ -80,10 +76,7 @@ impl Verifier {
             Some("shorter than 43 characters")
         } else if value.len() > 128 {
             Some("longer than 128 characters")
-        } else if !value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
-        {
+        } else if !value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')) {
             Some("contains a character outside the unreserved alphabet")
         } else {
             None
@@ -155,10 +148,7 @@ mod tests {
     fn rfc7636_appendix_b_vector() {
         let v = Verifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").ok();
         let c = v.as_ref().map(|v| v.challenge().as_str().to_string());
-        assert_eq!(
-            c.as_deref(),
-            Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
-        );
+        assert_eq!(c.as_deref(), Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
     }
 
     #[test]
@@ -181,9 +171,7 @@ mod tests {
     fn generated_verifiers_are_valid_and_distinct() {
         let a = Verifier::generate(&mut OsRng).ok();
         let b = Verifier::generate(&mut OsRng).ok();
-        let (Some(a), Some(b)) = (a, b) else {
-            panic!("rng failed")
-        };
+        let (Some(a), Some(b)) = (a, b) else { panic!("rng failed") };
         assert_eq!(a.secret().len(), 128);
         assert!(Verifier::new(a.secret()).is_ok());
         assert!(a != b);

@@ -115,9 +115,7 @@ impl Region {
     /// # Errors
     /// [`Error::UnknownRegion`], whose message lists the valid names.
     pub fn parse(input: &str) -> Result<Region, Error> {
-        let unknown = || Error::UnknownRegion {
-            input: truncate(input, 80),
-        };
+        let unknown = || Error::UnknownRegion { input: truncate(input, 80) };
         let text = input.trim().to_ascii_lowercase();
         if text.is_empty() || text.len() > 200 {
             return Err(unknown());
@@ -128,11 +126,7 @@ impl Region {
             if authority.contains(['@', ':']) {
                 return Err(unknown());
             }
-            ["apps.", "login.", "api."]
-                .iter()
-                .find_map(|p| authority.strip_prefix(p))
-                .unwrap_or(authority)
-                .to_string()
+            ["apps.", "login.", "api."].iter().find_map(|p| authority.strip_prefix(p)).unwrap_or(authority).to_string()
         } else if text.contains("://") {
             return Err(unknown());
         } else {
@@ -160,10 +154,7 @@ impl Region {
     /// # Errors
     /// [`Error::InvalidConfig`] when either is not an acceptable origin.
     pub fn custom_pair(login_base: &str, api_base: &str) -> Result<Region, Error> {
-        Ok(Region::Custom {
-            login_base: origin(login_base)?,
-            api_base: origin(api_base)?,
-        })
+        Ok(Region::Custom { login_base: origin(login_base)?, api_base: origin(api_base)? })
     }
 
     /// A known region name, or else a custom base URL: what an app's own configuration may say.
@@ -217,42 +208,29 @@ pub(crate) fn valid_names() -> String {
 }
 
 fn origin(input: &str) -> Result<String, Error> {
-    let bad = |reason: &'static str| Error::InvalidConfig {
-        field: "region",
-        reason,
-    };
+    let bad = |reason: &'static str| Error::InvalidConfig { field: "region", reason };
     let t = input.trim().trim_end_matches('/');
     let (secure, authority) = if let Some(a) = t.strip_prefix("https://") {
         (true, a)
     } else if let Some(a) = t.strip_prefix("http://") {
         (false, a)
     } else {
-        return Err(bad(
-            "a custom base URL must start with https:// (or http:// on a loopback host)",
-        ));
+        return Err(bad("a custom base URL must start with https:// (or http:// on a loopback host)"));
     };
     if authority.is_empty()
         || authority.len() > 253
         || authority.contains(['/', '?', '#', '@', ' ', '\\'])
         || !authority.is_ascii()
     {
-        return Err(bad(
-            "a custom base URL must be an origin: scheme, host and optional port, no path",
-        ));
+        return Err(bad("a custom base URL must be an origin: scheme, host and optional port, no path"));
     }
     let host = if authority.starts_with('[') {
-        authority
-            .split(']')
-            .next()
-            .map(|h| format!("{h}]"))
-            .unwrap_or_default()
+        authority.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
     } else {
         authority.split(':').next().unwrap_or("").to_string()
     };
     if !secure && !matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]") {
-        return Err(bad(
-            "plain http:// is allowed only on loopback hosts (localhost, 127.0.0.1, [::1])",
-        ));
+        return Err(bad("plain http:// is allowed only on loopback hosts (localhost, 127.0.0.1, [::1])"));
     }
     Ok(t.to_string())
 }
@@ -286,20 +264,13 @@ mod tests {
             "https://api.mypurecloud.ie/api/v2",
             " https://mypurecloud.ie ",
         ] {
-            assert_eq!(
-                Region::parse(input).ok(),
-                Some(Region::Cloud(E::EuWest1)),
-                "{input}"
-            );
+            assert_eq!(Region::parse(input).ok(), Some(Region::Cloud(E::EuWest1)), "{input}");
         }
     }
 
     #[test]
     fn unknown_region_lists_the_valid_names() {
-        let err = Region::parse("mypurecloud.fr")
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let err = Region::parse("mypurecloud.fr").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("eu_west_1 (mypurecloud.ie)"), "{err}");
         assert!(err.contains("mypurecloud.fr"), "{err}");
     }
@@ -330,9 +301,6 @@ mod tests {
         assert!(Region::custom("https://host/path").is_err());
         assert!(Region::custom("ftp://host").is_err());
         let r = Region::from_config("http://127.0.0.1:9/").ok();
-        assert_eq!(
-            r.map(|r| r.api_base()),
-            Some("http://127.0.0.1:9".to_string())
-        );
+        assert_eq!(r.map(|r| r.api_base()), Some("http://127.0.0.1:9".to_string()));
     }
 }

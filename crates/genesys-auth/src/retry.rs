@@ -48,10 +48,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Never retry.
     pub fn none() -> Self {
-        RetryPolicy {
-            max_attempts: 1,
-            ..Self::default()
-        }
+        RetryPolicy { max_attempts: 1, ..Self::default() }
     }
 
     /// Whether to retry after `attempts` failed attempts, `elapsed_ms` after the first began; `Some(delay_ms)`
@@ -69,18 +66,8 @@ impl RetryPolicy {
             return None;
         }
         let retry_after = match failure {
-            Failure::Status {
-                status: 429,
-                retry_after,
-            } => retry_after.and_then(|v| parse_retry_after(v, now_ms)),
-            Failure::Status {
-                status: 502..=504, ..
-            }
-            | Failure::Network
-                if !spends_code =>
-            {
-                None
-            }
+            Failure::Status { status: 429, retry_after } => retry_after.and_then(|v| parse_retry_after(v, now_ms)),
+            Failure::Status { status: 502..=504, .. } | Failure::Network if !spends_code => None,
             _ => return None,
         };
         let delay = match retry_after {
@@ -106,12 +93,47 @@ pub fn parse_retry_after(value: &str, now_ms: u64) -> Option<u64> {
     let ms = if let Ok(secs) = value.parse::<u64>() {
         secs.checked_mul(1000)?
     } else {
-        let at = httpdate::parse_http_date(value).ok()?;
-        let at_ms =
-            u64::try_from(at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis()).ok()?;
-        at_ms.saturating_sub(now_ms)
+        imf_fixdate_ms(value)?.saturating_sub(now_ms)
     };
     (ms <= 86_400_000).then_some(ms)
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, the form RFC 9110 requires senders to use) into epoch
+/// milliseconds. Written here rather than taken from a date crate: it is the only date format we read, and a
+/// date crate costs ≈ 5 KB in the browser bundle.
+fn imf_fixdate_ms(value: &str) -> Option<u64> {
+    const MONTHS: [&[u8]; 12] =
+        [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+    let b = value.as_bytes();
+    let shape_ok = b.len() == 29
+        && &b[3..5] == b", "
+        && b[7] == b' '
+        && b[11] == b' '
+        && b[16] == b' '
+        && b[19] == b':'
+        && b[22] == b':'
+        && &b[25..] == b" GMT";
+    if !shape_ok {
+        return None;
+    }
+    let num = |r: core::ops::Range<usize>| -> Option<u64> {
+        b[r].iter().try_fold(0u64, |n, &c| c.is_ascii_digit().then(|| n * 10 + u64::from(c - b'0')))
+    };
+    let month = MONTHS.iter().position(|m| *m == &b[8..11])? as u64 + 1;
+    let (day, year) = (num(5..7)?, num(12..16)?);
+    let (h, m, s) = (num(17..19)?, num(20..22)?, num(23..25)?);
+    if !(1..=31).contains(&day) || year < 1970 || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm), for years from 1970 on.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    Some((days * 86_400 + h * 3600 + m * 60 + s) * 1000)
 }
 
 #[cfg(test)]
@@ -127,25 +149,21 @@ mod tests {
     };
 
     fn status(status: u16, retry_after: Option<&str>) -> Failure<'_> {
-        Failure::Status {
-            status,
-            retry_after,
-        }
+        Failure::Status { status, retry_after }
     }
 
     #[test]
     fn retry_after_is_honoured_in_seconds_and_dates() {
-        assert_eq!(
-            P.decide(status(429, Some("3")), false, 1, 0, 7, 0),
-            Some(3000)
-        );
+        assert_eq!(P.decide(status(429, Some("3")), false, 1, 0, 7, 0), Some(3000));
         // Thu, 01 Jan 1970 00:00:10 GMT is 10 s after the epoch.
-        assert_eq!(
-            parse_retry_after("Thu, 01 Jan 1970 00:00:10 GMT", 4_000),
-            Some(6_000)
-        );
+        assert_eq!(parse_retry_after("Thu, 01 Jan 1970 00:00:10 GMT", 4_000), Some(6_000));
         assert_eq!(parse_retry_after("soon", 0), None);
         assert_eq!(parse_retry_after("99999999999999999999", 0), None);
+        assert_eq!(imf_fixdate_ms("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777_000));
+        assert_eq!(imf_fixdate_ms("Tue, 29 Feb 2028 00:00:00 GMT"), Some(1_835_395_200_000));
+        assert_eq!(imf_fixdate_ms("Sun, 06 Nov 1994 08:49:37 UTC"), None);
+        assert_eq!(imf_fixdate_ms("Sun, 06 Xyz 1994 08:49:37 GMT"), None);
+        assert_eq!(imf_fixdate_ms("Sun, 6 Nov 1994 08:49:37 GMT"), None);
     }
 
     #[test]
@@ -158,9 +176,7 @@ mod tests {
         for attempt in 1..4 {
             let exp = (1000u64 << (attempt - 1)).min(8000);
             for random in [0, 1, 999, u32::MAX] {
-                let d = P
-                    .decide(status(503, None), false, attempt, 0, random, 0)
-                    .unwrap_or(0);
+                let d = P.decide(status(503, None), false, attempt, 0, random, 0).unwrap_or(0);
                 assert!(d >= exp / 2 && d <= exp, "attempt {attempt}: {d}");
             }
         }
@@ -170,20 +186,14 @@ mod tests {
     fn attempts_and_total_time_are_bounded() {
         assert_eq!(P.decide(status(503, None), false, 4, 0, 0, 0), None);
         assert_eq!(P.decide(status(503, None), false, 1, 59_999, 0, 0), None);
-        assert_eq!(
-            RetryPolicy::none().decide(status(503, None), false, 1, 0, 0, 0),
-            None
-        );
+        assert_eq!(RetryPolicy::none().decide(status(503, None), false, 1, 0, 0, 0), None);
     }
 
     #[test]
     fn code_spending_requests_retry_only_on_429() {
         assert_eq!(P.decide(status(503, None), true, 1, 0, 0, 0), None);
         assert_eq!(P.decide(Failure::Network, true, 1, 0, 0, 0), None);
-        assert_eq!(
-            P.decide(status(429, Some("1")), true, 1, 0, 0, 0),
-            Some(1000)
-        );
+        assert_eq!(P.decide(status(429, Some("1")), true, 1, 0, 0, 0), Some(1000));
     }
 
     #[test]

@@ -31,10 +31,8 @@ pub struct TokenRequest {
 
 impl TokenRequest {
     /// The headers to send (form body, JSON answer).
-    pub const HEADERS: [(&'static str, &'static str); 2] = [
-        ("Content-Type", "application/x-www-form-urlencoded"),
-        ("Accept", "application/json"),
-    ];
+    pub const HEADERS: [(&'static str, &'static str); 2] =
+        [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")];
 
     pub(crate) fn authorization_code(
         url: &str,
@@ -50,11 +48,7 @@ impl TokenRequest {
             .append_pair("client_id", client_id)
             .append_pair("redirect_uri", redirect_uri)
             .finish();
-        TokenRequest {
-            url: url.to_string(),
-            body,
-            grant: Grant::AuthorizationCode,
-        }
+        TokenRequest { url: url.to_string(), body, grant: Grant::AuthorizationCode }
     }
 
     /// A refresh-token grant for a public client.
@@ -64,11 +58,7 @@ impl TokenRequest {
             .append_pair("refresh_token", refresh.secret())
             .append_pair("client_id", client.client_id())
             .finish();
-        TokenRequest {
-            url: client.token_url(),
-            body,
-            grant: Grant::RefreshToken,
-        }
+        TokenRequest { url: client.token_url(), body, grant: Grant::RefreshToken }
     }
 
     /// Always `POST`.
@@ -144,7 +134,7 @@ pub struct TokenSet {
 }
 
 /// Longest token lifetime accepted: Genesys allows 48 h; beyond 30 days the answer is not believable.
-const MAX_EXPIRES_IN_S: f64 = 30.0 * 86_400.0;
+const MAX_EXPIRES_IN_S: i64 = 30 * 86_400;
 /// Largest token response read (Genesys answers are < 4 KB).
 const MAX_BODY: usize = 64 * 1024;
 
@@ -186,44 +176,24 @@ impl TokenSet {
         if text.len() > 3 * MAX_BODY / 2 {
             return Err(corrupt());
         }
-        let fields = crate::callback::unique_pairs(
-            text,
-            &[
-                "v",
-                "access",
-                "refresh",
-                "expires_at",
-                "token_type",
-                "scope",
-            ],
-        )
-        .map_err(|_| corrupt())?;
-        let get = |k: &str| {
-            fields
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.as_str())
-        };
+        let fields =
+            crate::callback::unique_pairs(text, &["v", "access", "refresh", "expires_at", "token_type", "scope"])
+                .map_err(|_| corrupt())?;
+        let get = |k: &str| fields.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
         if get("v") != Some(Self::FORMAT) {
             return Err(corrupt());
         }
-        let access = get("access")
-            .filter(|a| is_token_text(a))
-            .ok_or_else(corrupt)?;
+        let access = get("access").filter(|a| is_token_text(a)).ok_or_else(corrupt)?;
         let refresh = match get("refresh") {
             Some(r) if is_token_text(r) => Some(RefreshToken::new(r)),
             Some(_) => return Err(corrupt()),
             None => None,
         };
-        let token_type = get("token_type")
-            .filter(|t| t.eq_ignore_ascii_case("bearer"))
-            .ok_or_else(corrupt)?;
+        let token_type = get("token_type").filter(|t| t.eq_ignore_ascii_case("bearer")).ok_or_else(corrupt)?;
         Ok(TokenSet {
             access: AccessToken::new(access),
             refresh,
-            expires_at_ms: get("expires_at")
-                .and_then(|e| e.parse().ok())
-                .ok_or_else(corrupt)?,
+            expires_at_ms: get("expires_at").and_then(|e| e.parse().ok()).ok_or_else(corrupt)?,
             scope: get("scope").map(str::to_string),
             token_type: token_type.to_string(),
         })
@@ -251,37 +221,19 @@ pub fn parse_token_response(
     body: &[u8],
     now_ms: u64,
 ) -> Result<TokenSet, Error> {
-    let malformed = |reason: &'static str| Error::Malformed {
-        status,
-        reason,
-        body: redacted_excerpt(body),
-    };
+    let malformed = |reason: &'static str| Error::Malformed { status, reason, body: redacted_excerpt(body) };
     if status == 429 {
-        return Err(Error::RateLimited {
-            retry_after_ms: retry_after.and_then(|v| parse_retry_after(v, now_ms)),
-        });
+        return Err(Error::RateLimited { retry_after_ms: retry_after.and_then(|v| parse_retry_after(v, now_ms)) });
     }
-    let json = if body.len() <= MAX_BODY {
-        Json::parse(body)
-    } else {
-        None
-    };
+    let json = if body.len() <= MAX_BODY { Json::parse(body) } else { None };
     if status != 200 {
-        if let Some(code) = json
-            .as_ref()
-            .and_then(|j| j.get("error"))
-            .and_then(Json::as_str)
-        {
+        if let Some(code) = json.as_ref().and_then(|j| j.get("error")).and_then(Json::as_str) {
             let description = json
                 .as_ref()
                 .and_then(|j| j.get("error_description").or_else(|| j.get("description")))
                 .and_then(Json::as_str)
                 .map(|d| d.chars().take(300).collect());
-            return Err(Error::OAuth {
-                code: OAuthErrorCode::parse(code),
-                description,
-                status,
-            });
+            return Err(Error::OAuth { code: OAuthErrorCode::parse(code), description, status });
         }
         return Err(if status >= 500 {
             Error::Server { status }
@@ -298,34 +250,26 @@ pub fn parse_token_response(
         .and_then(Json::as_str)
         .filter(|a| is_token_text(a))
         .ok_or_else(|| malformed("no usable access_token"))?;
-    let token_type = json
-        .get("token_type")
-        .and_then(Json::as_str)
-        .unwrap_or("bearer");
+    let token_type = json.get("token_type").and_then(Json::as_str).unwrap_or("bearer");
     if !token_type.eq_ignore_ascii_case("bearer") {
         return Err(malformed("token_type is not bearer"));
     }
     let expires_in = json
         .get("expires_in")
-        .and_then(Json::as_f64)
-        .filter(|e| e.fract() == 0.0 && *e >= 1.0 && *e <= MAX_EXPIRES_IN_S)
-        .ok_or_else(|| {
-            malformed("expires_in is missing, not a whole number of seconds, or absurd")
-        })?;
+        .and_then(Json::as_i64)
+        .filter(|e| (1..=MAX_EXPIRES_IN_S).contains(e))
+        .ok_or_else(|| malformed("expires_in is missing, not a whole number of seconds, or absurd"))?;
     let refresh = match json.get("refresh_token") {
         None | Some(Json::Null) => None,
         Some(r) => Some(RefreshToken::new(
-            r.as_str()
-                .filter(|r| is_token_text(r))
-                .ok_or_else(|| malformed("refresh_token is not a token"))?,
+            r.as_str().filter(|r| is_token_text(r)).ok_or_else(|| malformed("refresh_token is not a token"))?,
         )),
     };
     let scope = json.get("scope").and_then(Json::as_str).map(str::to_string);
     Ok(TokenSet {
         access: AccessToken::new(access),
         refresh,
-        // expires_in is a whole number in 1..=2_592_000 here, so the cast is exact.
-        expires_at_ms: now_ms.saturating_add(expires_in as u64 * 1000),
+        expires_at_ms: now_ms.saturating_add(expires_in.unsigned_abs() * 1000),
         scope,
         token_type: "bearer".to_string(),
     })
@@ -336,21 +280,15 @@ pub fn parse_token_response(
 pub fn api_error(status: u16, retry_after: Option<&str>, body: &[u8], now_ms: u64) -> Error {
     match status {
         401 => {
-            let code = if body.len() <= MAX_BODY {
-                Json::parse(body)
-            } else {
-                None
-            }
-            .as_ref()
-            .and_then(|j| j.get("code"))
-            .and_then(Json::as_str)
-            .map(|c| c.chars().take(64).collect())
-            .unwrap_or_else(|| "authentication.required".to_string());
+            let code = if body.len() <= MAX_BODY { Json::parse(body) } else { None }
+                .as_ref()
+                .and_then(|j| j.get("code"))
+                .and_then(Json::as_str)
+                .map(|c| c.chars().take(64).collect())
+                .unwrap_or_else(|| "authentication.required".to_string());
             Error::Unauthorized { code }
         }
-        429 => Error::RateLimited {
-            retry_after_ms: retry_after.and_then(|v| parse_retry_after(v, now_ms)),
-        },
+        429 => Error::RateLimited { retry_after_ms: retry_after.and_then(|v| parse_retry_after(v, now_ms)) },
         _ => Error::Server { status },
     }
 }
@@ -388,7 +326,8 @@ mod tests {
 
     #[test]
     fn a_good_answer_becomes_a_token_set() {
-        let body = br#"{"access_token":"AT-1234567890","token_type":"bearer","expires_in":86400,"refresh_token":"RT-1"}"#;
+        let body =
+            br#"{"access_token":"AT-1234567890","token_type":"bearer","expires_in":86400,"refresh_token":"RT-1"}"#;
         let t = parse_token_response(200, None, body, 1_000).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(t.access.secret(), "AT-1234567890");
         assert_eq!(t.refresh.as_ref().map(RefreshToken::secret), Some("RT-1"));
@@ -401,7 +340,8 @@ mod tests {
 
     #[test]
     fn genesys_error_bodies_are_typed() {
-        let body = br#"{"error":"invalid_client","description":"client not found","error_description":"client not found"}"#;
+        let body =
+            br#"{"error":"invalid_client","description":"client not found","error_description":"client not found"}"#;
         let err = parse_token_response(400, None, body, 0).err();
         assert_eq!(
             err,
@@ -416,50 +356,18 @@ mod tests {
     #[test]
     fn bad_answers_are_malformed_and_redacted() {
         let cases: [(u16, &[u8], &str); 7] = [
-            (
-                502,
-                b"<html><body>502 Bad Gateway</body></html>",
-                "server_error",
-            ),
+            (502, b"<html><body>502 Bad Gateway</body></html>", "server_error"),
             (200, b"<html>oops</html>", "malformed_response"),
-            (
-                200,
-                br#"{"access_token":"abcdefghijklmnopqrstuvwxyz","expires_in":3"#,
-                "malformed_response",
-            ),
-            (
-                200,
-                br#"{"token_type":"bearer","expires_in":3}"#,
-                "malformed_response",
-            ),
-            (
-                200,
-                br#"{"access_token":"a","expires_in":-5}"#,
-                "malformed_response",
-            ),
-            (
-                200,
-                br#"{"access_token":"a","expires_in":1e12}"#,
-                "malformed_response",
-            ),
-            (
-                200,
-                br#"{"access_token":"a","expires_in":"3600"}"#,
-                "malformed_response",
-            ),
+            (200, br#"{"access_token":"abcdefghijklmnopqrstuvwxyz","expires_in":3"#, "malformed_response"),
+            (200, br#"{"token_type":"bearer","expires_in":3}"#, "malformed_response"),
+            (200, br#"{"access_token":"a","expires_in":-5}"#, "malformed_response"),
+            (200, br#"{"access_token":"a","expires_in":1e12}"#, "malformed_response"),
+            (200, br#"{"access_token":"a","expires_in":"3600"}"#, "malformed_response"),
         ];
         for (status, body, code) in cases {
             let err = parse_token_response(status, None, body, 0).err();
-            assert_eq!(
-                err.as_ref().map(Error::code),
-                Some(code),
-                "{}",
-                String::from_utf8_lossy(body)
-            );
-            let shown = format!(
-                "{err:?} {}",
-                err.as_ref().map(|e| e.to_string()).unwrap_or_default()
-            );
+            assert_eq!(err.as_ref().map(Error::code), Some(code), "{}", String::from_utf8_lossy(body));
+            let shown = format!("{err:?} {}", err.as_ref().map(|e| e.to_string()).unwrap_or_default());
             assert!(!shown.contains("abcdefghijklmnopqrstuvwxyz"), "{shown}");
         }
     }
@@ -467,12 +375,7 @@ mod tests {
     #[test]
     fn rate_limit_reads_retry_after() {
         let err = parse_token_response(429, Some("3"), b"{}", 0).err();
-        assert_eq!(
-            err,
-            Some(Error::RateLimited {
-                retry_after_ms: Some(3_000)
-            })
-        );
+        assert_eq!(err, Some(Error::RateLimited { retry_after_ms: Some(3_000) }));
     }
 
     #[test]
@@ -487,21 +390,13 @@ mod tests {
         ] {
             assert!(TokenSet::from_storage(bad).is_err(), "{bad}");
         }
-        let huge = format!(
-            "v=1&access={}&expires_at=5&token_type=bearer",
-            "a".repeat(200_000)
-        );
+        let huge = format!("v=1&access={}&expires_at=5&token_type=bearer", "a".repeat(200_000));
         assert!(TokenSet::from_storage(&huge).is_err());
     }
 
     #[test]
     fn api_401_carries_the_genesys_code() {
         let body = br#"{"message":"x","code":"bad.credentials","status":401}"#;
-        assert_eq!(
-            api_error(401, None, body, 0),
-            Error::Unauthorized {
-                code: "bad.credentials".into()
-            }
-        );
+        assert_eq!(api_error(401, None, body, 0), Error::Unauthorized { code: "bad.credentials".into() });
     }
 }

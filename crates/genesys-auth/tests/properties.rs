@@ -2,8 +2,8 @@
 
 use genesys_auth::json::Json;
 use genesys_auth::{
-    Callback, Client, OsRng, PendingLogin, Region, RetryPolicy, TokenSet, Verifier,
-    parse_retry_after, parse_token_response, safe_return_path,
+    Callback, Client, OsRng, PendingLogin, Region, RetryPolicy, TokenSet, Verifier, parse_retry_after,
+    parse_token_response, safe_return_path,
 };
 use proptest::prelude::*;
 

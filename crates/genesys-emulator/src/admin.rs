@@ -75,11 +75,7 @@ impl Fault {
         if call.path != self.route || call.method == Method::OPTIONS {
             return false;
         }
-        if self
-            .method
-            .as_deref()
-            .is_some_and(|m| !m.eq_ignore_ascii_case(call.method.as_str()))
-        {
+        if self.method.as_deref().is_some_and(|m| !m.eq_ignore_ascii_case(call.method.as_str())) {
             return false;
         }
         match &self.grant_type {
@@ -93,8 +89,7 @@ impl Fault {
 
     /// The answer this rule gives.
     pub fn reply(&self) -> Reply {
-        let status = StatusCode::from_u16(self.status.unwrap_or(200))
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.status.unwrap_or(200)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = match (&self.body, self.malformed_json) {
             (_, true) => r#"{"access_token":"eyJhbGciOi"#.to_string(),
             (Some(b), false) => b.clone(),
@@ -114,18 +109,10 @@ impl Fault {
         if let Ok(v) = HeaderValue::from_str(ct) {
             response.headers_mut().insert(header::CONTENT_TYPE, v);
         }
-        if let Some(ra) = self
-            .retry_after
-            .as_deref()
-            .and_then(|v| HeaderValue::from_str(v).ok())
-        {
+        if let Some(ra) = self.retry_after.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
             response.headers_mut().insert(header::RETRY_AFTER, ra);
         }
-        Reply {
-            response,
-            delay_ms: self.delay_ms.unwrap_or(0),
-            drop_connection: self.drop_connection,
-        }
+        Reply { response, delay_ms: self.delay_ms.unwrap_or(0), drop_connection: self.drop_connection }
     }
 }
 
@@ -152,10 +139,7 @@ pub(crate) fn take_fault(faults: &mut Vec<Fault>, call: &Call<'_>) -> Option<Fau
 }
 
 fn bad(message: impl Into<String>) -> Reply {
-    Reply::from(json_response(
-        StatusCode::BAD_REQUEST,
-        &json!({"message": message.into()}),
-    ))
+    Reply::from(json_response(StatusCode::BAD_REQUEST, &json!({"message": message.into()})))
 }
 
 fn empty(status: StatusCode) -> Reply {
@@ -167,8 +151,7 @@ fn empty(status: StatusCode) -> Reply {
 /// Answers `/__emulator/...` requests; `None` for every other path.
 pub(crate) fn handle(inner: &mut Inner, call: &Call<'_>) -> Option<Reply> {
     let rest = call.path.strip_prefix("/__emulator/")?;
-    let body =
-        || serde_json::from_slice::<Value>(call.body).map_err(|e| format!("body is not JSON: {e}"));
+    let body = || serde_json::from_slice::<Value>(call.body).map_err(|e| format!("body is not JSON: {e}"));
     Some(match (call.method.as_str(), rest) {
         ("POST", "faults") => match body().and_then(new_fault) {
             Ok(f) => {
@@ -190,10 +173,7 @@ pub(crate) fn handle(inner: &mut Inner, call: &Call<'_>) -> Option<Reply> {
         ("POST", "clock") => match body().map(|v| v.get("advance_ms").and_then(Value::as_u64)) {
             Ok(Some(ms)) => {
                 inner.clock_offset_ms = inner.clock_offset_ms.saturating_add(ms);
-                Reply::from(json_response(
-                    StatusCode::OK,
-                    &json!({"offset_ms": inner.clock_offset_ms}),
-                ))
+                Reply::from(json_response(StatusCode::OK, &json!({"offset_ms": inner.clock_offset_ms})))
             }
             Ok(None) => bad("expected {\"advance_ms\": <non-negative integer>}"),
             Err(e) => bad(e),
@@ -212,10 +192,7 @@ pub(crate) fn handle(inner: &mut Inner, call: &Call<'_>) -> Option<Reply> {
             inner.clock_offset_ms = 0;
             empty(StatusCode::NO_CONTENT)
         }
-        _ => Reply::from(json_response(
-            StatusCode::NOT_FOUND,
-            &json!({"message": "unknown admin route"}),
-        )),
+        _ => Reply::from(json_response(StatusCode::NOT_FOUND, &json!({"message": "unknown admin route"}))),
     })
 }
 

@@ -31,15 +31,9 @@ pub(crate) fn handle(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
     };
     // Rate limit: a fixed one-minute window per token, as `token.rate.per.minute`.
     let allowed = ctx.config.rate_limit_per_minute;
-    let window = ctx.store.rate.entry(token.clone()).or_insert(RateWindow {
-        started_ms: call.now_ms,
-        count: 0,
-    });
+    let window = ctx.store.rate.entry(token.clone()).or_insert(RateWindow { started_ms: call.now_ms, count: 0 });
     if call.now_ms.saturating_sub(window.started_ms) >= 60_000 {
-        *window = RateWindow {
-            started_ms: call.now_ms,
-            count: 0,
-        };
+        *window = RateWindow { started_ms: call.now_ms, count: 0 };
     }
     window.count = window.count.saturating_add(1);
     let reset_s = (60_000 - call.now_ms.saturating_sub(window.started_ms)).div_ceil(1000);
@@ -50,17 +44,13 @@ pub(crate) fn handle(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
             "too.many.requests",
             &format!("Rate limit exceeded the maximum. Retry the request in [{reset_s}] seconds"),
         );
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(reset_s));
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(reset_s));
         r
     } else {
         endpoint(ctx, call, &token)
     };
     let h = r.headers_mut();
-    h.insert(
-        "inin-ratelimit-count",
-        HeaderValue::from(count.min(allowed)),
-    );
+    h.insert("inin-ratelimit-count", HeaderValue::from(count.min(allowed)));
     h.insert("inin-ratelimit-allowed", HeaderValue::from(allowed));
     h.insert("inin-ratelimit-reset", HeaderValue::from(reset_s));
     r
@@ -68,14 +58,8 @@ pub(crate) fn handle(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
 
 /// The Bearer token, if it is valid now; marks it used (idle timeout).
 fn authenticate(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<String, Response<Bytes>> {
-    let header = call
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let Some(token) = header.and_then(|h| {
-        h.strip_prefix("Bearer ")
-            .or_else(|| h.strip_prefix("bearer "))
-    }) else {
+    let header = call.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
         return Err(error(
             StatusCode::UNAUTHORIZED,
             "authentication.required",
@@ -84,25 +68,13 @@ fn authenticate(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<String, Response<B
     };
     let idle_ms = ctx.config.idle_timeout_s * 1000;
     let Some(access) = ctx.store.access.get_mut(token) else {
-        return Err(error(
-            StatusCode::UNAUTHORIZED,
-            "bad.credentials",
-            "Invalid login credentials.",
-        ));
+        return Err(error(StatusCode::UNAUTHORIZED, "bad.credentials", "Invalid login credentials."));
     };
     if access.revoked {
-        return Err(error(
-            StatusCode::UNAUTHORIZED,
-            "bad.credentials",
-            "Invalid login credentials.",
-        ));
+        return Err(error(StatusCode::UNAUTHORIZED, "bad.credentials", "Invalid login credentials."));
     }
     if access.expires_at_ms <= call.now_ms {
-        return Err(error(
-            StatusCode::UNAUTHORIZED,
-            "credentials.expired",
-            "The token has expired.",
-        ));
+        return Err(error(StatusCode::UNAUTHORIZED, "credentials.expired", "The token has expired."));
     }
     if idle_ms > 0 && call.now_ms.saturating_sub(access.last_used_ms) > idle_ms {
         let family = access.family;
@@ -119,37 +91,21 @@ fn authenticate(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<String, Response<B
 
 fn endpoint(ctx: &mut Ctx<'_>, call: &Call<'_>, token: &str) -> Response<Bytes> {
     let Some(access) = ctx.store.access.get(token) else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "bad.credentials",
-            "Invalid login credentials.",
-        );
+        return error(StatusCode::UNAUTHORIZED, "bad.credentials", "Invalid login credentials.");
     };
-    let (family, expires_at_ms, issued_at_ms) =
-        (access.family, access.expires_at_ms, access.issued_at_ms);
+    let (family, expires_at_ms, issued_at_ms) = (access.family, access.expires_at_ms, access.issued_at_ms);
     let Some(f) = ctx.store.families.get(&family) else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "bad.credentials",
-            "Invalid login credentials.",
-        );
+        return error(StatusCode::UNAUTHORIZED, "bad.credentials", "Invalid login credentials.");
     };
     let (user_id, client_id) = (f.user_id.clone(), f.client_id.clone());
     let Some(user) = ctx.config.users.iter().find(|u| u.id == user_id) else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "bad.credentials",
-            "Invalid login credentials.",
-        );
+        return error(StatusCode::UNAUTHORIZED, "bad.credentials", "Invalid login credentials.");
     };
     match (call.method, call.path) {
         (&Method::GET, "/api/v2/users/me") => {
             let pairs = form(call.query.as_bytes()).unwrap_or_default();
             let expand = param(&pairs, "expand").unwrap_or("");
-            json_response(
-                StatusCode::OK,
-                &user_body(ctx.config, user, expand, issued_at_ms),
-            )
+            json_response(StatusCode::OK, &user_body(ctx.config, user, expand, issued_at_ms))
         }
         (&Method::GET | &Method::HEAD, "/api/v2/tokens/me") => {
             let client = ctx.config.client(&client_id);
@@ -175,14 +131,8 @@ fn endpoint(ctx: &mut Ctx<'_>, call: &Call<'_>, token: &str) -> Response<Bytes> 
             *r.status_mut() = StatusCode::NO_CONTENT;
             r
         }
-        (&Method::GET, "/api/v2/organizations/me") => {
-            json_response(StatusCode::OK, &org_body(ctx.config))
-        }
-        _ => error(
-            StatusCode::NOT_FOUND,
-            "not.found",
-            "The requested resource was not found.",
-        ),
+        (&Method::GET, "/api/v2/organizations/me") => json_response(StatusCode::OK, &org_body(ctx.config)),
+        _ => error(StatusCode::NOT_FOUND, "not.found", "The requested resource was not found."),
     }
 }
 
@@ -258,13 +208,7 @@ fn iso8601(ms: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms % 1000
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
 }
 
 #[cfg(test)]
@@ -272,10 +216,7 @@ mod tests {
     #[test]
     fn iso8601_formats_known_instants() {
         assert_eq!(super::iso8601(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            super::iso8601(1_700_000_000_123),
-            "2023-11-14T22:13:20.123Z"
-        );
+        assert_eq!(super::iso8601(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
         assert_eq!(super::iso8601(951_782_400_000), "2000-02-29T00:00:00.000Z");
     }
 }

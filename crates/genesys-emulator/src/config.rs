@@ -110,16 +110,13 @@ impl ClientConfig {
     /// Whether `uri` matches a registered redirect URI: exactly, or a loopback URI registered without a port
     /// (RFC 8252 §7.3, as Genesys does) with any port and the same path.
     pub fn accepts_redirect(&self, uri: &str) -> bool {
-        self.redirect_uris
-            .iter()
-            .any(|r| r == uri || loopback_any_port(r, uri))
+        self.redirect_uris.iter().any(|r| r == uri || loopback_any_port(r, uri))
     }
 }
 
 fn loopback_any_port(registered: &str, uri: &str) -> bool {
     for host in ["http://127.0.0.1", "http://[::1]", "http://localhost"] {
-        let (Some(reg_path), Some(rest)) = (registered.strip_prefix(host), uri.strip_prefix(host))
-        else {
+        let (Some(reg_path), Some(rest)) = (registered.strip_prefix(host), uri.strip_prefix(host)) else {
             continue;
         };
         if reg_path.starts_with(':') {
@@ -172,16 +169,8 @@ impl User {
         !who.is_empty()
             && (self.id == who
                 || self.email.eq_ignore_ascii_case(who)
-                || self
-                    .email
-                    .split('@')
-                    .next()
-                    .is_some_and(|local| local.eq_ignore_ascii_case(who))
-                || self
-                    .name
-                    .split(' ')
-                    .next()
-                    .is_some_and(|first| first.eq_ignore_ascii_case(who)))
+                || self.email.split('@').next().is_some_and(|local| local.eq_ignore_ascii_case(who))
+                || self.name.split(' ').next().is_some_and(|first| first.eq_ignore_ascii_case(who)))
     }
 }
 
@@ -198,22 +187,13 @@ impl Default for RefreshConfig {
 
 impl Default for Org {
     fn default() -> Self {
-        Org {
-            id: "5c0f3f1e-98b4-4c61-a4a2-0d4f1b7e2c10".into(),
-            name: "Emulated Contact Center".into(),
-        }
+        Org { id: "5c0f3f1e-98b4-4c61-a4a2-0d4f1b7e2c10".into(), name: "Emulated Contact Center".into() }
     }
 }
 
 impl Default for Config {
     fn default() -> Self {
-        let user = |id: &str,
-                    name: &str,
-                    email: &str,
-                    title: &str,
-                    dept: &str,
-                    presence: &str,
-                    routing: &str| User {
+        let user = |id: &str, name: &str, email: &str, title: &str, dept: &str, presence: &str, routing: &str| User {
             id: id.into(),
             name: name.into(),
             email: email.into(),
@@ -296,13 +276,11 @@ impl Config {
     /// # Errors
     /// A message saying which value is out of range.
     pub fn validate(&self) -> Result<(), String> {
-        let durations = std::iter::once(self.token_duration_s)
-            .chain(self.clients.iter().filter_map(|c| c.token_duration_s));
+        let durations =
+            std::iter::once(self.token_duration_s).chain(self.clients.iter().filter_map(|c| c.token_duration_s));
         for d in durations {
             if !(300..=172_800).contains(&d) {
-                return Err(format!(
-                    "token duration {d} s is outside Genesys' 300..=172800"
-                ));
+                return Err(format!("token duration {d} s is outside Genesys' 300..=172800"));
             }
         }
         if self.users.is_empty() {
@@ -310,9 +288,7 @@ impl Config {
         }
         if let Some(who) = &self.auto_login {
             if !self.users.iter().any(|u| u.is(who)) {
-                return Err(format!(
-                    "auto_login names {who:?}, which is not a configured user"
-                ));
+                return Err(format!("auto_login names {who:?}, which is not a configured user"));
             }
         }
         for c in &self.clients {
@@ -320,10 +296,7 @@ impl Config {
                 return Err(format!("confidential client {} needs a secret", c.id));
             }
             if c.kind != "public" && c.kind != "confidential" {
-                return Err(format!(
-                    "client {}: kind must be public or confidential",
-                    c.id
-                ));
+                return Err(format!("client {}: kind must be public or confidential", c.id));
             }
         }
         Ok(())

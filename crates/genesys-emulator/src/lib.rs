@@ -52,11 +52,7 @@ pub struct Reply {
 
 impl From<Response<Bytes>> for Reply {
     fn from(response: Response<Bytes>) -> Self {
-        Reply {
-            response,
-            delay_ms: 0,
-            drop_connection: false,
-        }
+        Reply { response, delay_ms: 0, drop_connection: false }
     }
 }
 
@@ -174,9 +170,7 @@ impl Emulator {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding the lock must not take the emulator down with it: the state is still usable.
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A copy of the configuration.
@@ -232,14 +226,8 @@ impl Emulator {
         let query = parts.uri.query().unwrap_or("").to_string();
         let mut inner = self.lock();
         let now_ms = now_ms.saturating_add(inner.clock_offset_ms);
-        let call = Call {
-            method: &parts.method,
-            path: &path,
-            query: &query,
-            headers: &parts.headers,
-            body: &body,
-            now_ms,
-        };
+        let call =
+            Call { method: &parts.method, path: &path, query: &query, headers: &parts.headers, body: &body, now_ms };
 
         if let Some(reply) = admin::handle(&mut inner, &call) {
             return reply;
@@ -274,11 +262,7 @@ impl Emulator {
             at_ms: now_ms,
             method: call.method.to_string(),
             path,
-            status: if reply.drop_connection {
-                0
-            } else {
-                reply.response.status().as_u16()
-            },
+            status: if reply.drop_connection { 0 } else { reply.response.status().as_u16() },
             grant_type,
             error,
             fault: fault.is_some(),
@@ -299,30 +283,18 @@ fn route(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
         ("GET", "/oauth/authorize") => oauth::authorize(ctx, call),
         ("POST", "/oauth/authorize") => oauth::decision(ctx, call),
         ("POST", "/oauth/token") => oauth::token(ctx, call),
-        (_, "/oauth/token") => oauth::oauth_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "invalid_request",
-            "use POST",
-        ),
+        (_, "/oauth/token") => oauth::oauth_error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", "use POST"),
         ("GET", "/logout") => oauth::logout(ctx, call),
         ("GET", "/") => page::html(StatusCode::OK, &page::home(ctx.config)),
         (_, p) if p.starts_with("/api/v2/") => api::handle(ctx, call),
-        _ => api::error(
-            StatusCode::NOT_FOUND,
-            "not.found",
-            "The requested resource was not found.",
-        ),
+        _ => api::error(StatusCode::NOT_FOUND, "not.found", "The requested resource was not found."),
     }
 }
 
 /// The origin of the request when a registered client allows it.
 fn allowed_origin<'a>(config: &Config, call: &'a Call<'_>) -> Option<&'a str> {
     let origin = call.headers.get(header::ORIGIN)?.to_str().ok()?;
-    config
-        .clients
-        .iter()
-        .any(|c| c.allowed_origins.iter().any(|o| o == origin))
-        .then_some(origin)
+    config.clients.iter().any(|c| c.allowed_origins.iter().any(|o| o == origin)).then_some(origin)
 }
 
 fn preflight(config: &Config, call: &Call<'_>) -> Response<Bytes> {
@@ -340,16 +312,11 @@ fn preflight(config: &Config, call: &Call<'_>) -> Response<Bytes> {
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
                 HeaderValue::from_static("authorization, content-type, accept, inin-client-path"),
             );
-            h.insert(
-                header::ACCESS_CONTROL_MAX_AGE,
-                HeaderValue::from_static("600"),
-            );
+            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
             r
         }
         _ => {
-            let mut r = Response::new(Bytes::from_static(
-                b"CORS preflight refused: origin not allowed",
-            ));
+            let mut r = Response::new(Bytes::from_static(b"CORS preflight refused: origin not allowed"));
             *r.status_mut() = StatusCode::FORBIDDEN;
             r
         }
@@ -392,10 +359,7 @@ pub(crate) fn form(text: &[u8]) -> Option<Vec<(String, String)>> {
 
 /// The value of `name` in parsed pairs.
 pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// A response with a JSON body.
@@ -403,9 +367,6 @@ pub(crate) fn json_response(status: StatusCode, value: &impl Serialize) -> Respo
     let body = serde_json::to_vec(value).unwrap_or_default();
     let mut r = Response::new(Bytes::from(body));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }

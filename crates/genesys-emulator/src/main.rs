@@ -28,24 +28,18 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let mut config = match &args.config {
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| Config::from_toml(&t))
-        {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!(
-                    "genesys-emulator: cannot use config {}: {e}",
-                    path.display()
-                );
-                return ExitCode::from(2);
+        Some(path) => {
+            match std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| Config::from_toml(&t)) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("genesys-emulator: cannot use config {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
             }
-        },
+        }
         None => Config::default(),
     };
     if let Some(p) = args.port {
@@ -64,10 +58,7 @@ fn main() -> ExitCode {
     let addr: SocketAddr = match format!("{}:{}", config.bind, config.port).parse() {
         Ok(a) => a,
         Err(_) => {
-            eprintln!(
-                "genesys-emulator: --bind {} is not an IP address",
-                config.bind
-            );
+            eprintln!("genesys-emulator: --bind {} is not an IP address", config.bind);
             return ExitCode::from(2);
         }
     };

@@ -13,21 +13,13 @@ const SESSION_COOKIE: &str = "gc_emulator_session";
 
 /// A Genesys OAuth error body: `{"error","description","error_description"}`.
 pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response<Bytes> {
-    let mut r = json_response(
-        status,
-        &json!({"error": error, "description": description, "error_description": description}),
-    );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut r =
+        json_response(status, &json!({"error": error, "description": description, "error_description": description}));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
-fn token_error(
-    ctx: &mut Ctx<'_>,
-    status: StatusCode,
-    error: &str,
-    description: &str,
-) -> Response<Bytes> {
+fn token_error(ctx: &mut Ctx<'_>, status: StatusCode, error: &str, description: &str) -> Response<Bytes> {
     ctx.error = Some(error.to_string());
     oauth_error(status, error, description)
 }
@@ -48,8 +40,7 @@ fn redirect(location: &str) -> Response<Bytes> {
     if let Ok(v) = HeaderValue::from_str(location) {
         r.headers_mut().insert(header::LOCATION, v);
     }
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
@@ -66,15 +57,9 @@ struct Authorize<'a> {
 
 /// Validates an authorize request. `Err` is the complete answer: an HTML page when the client or redirect URI
 /// cannot be trusted (never a redirect then), else an error sent back to the redirect URI.
-fn validate<'c>(
-    ctx: &Ctx<'c>,
-    pairs: Option<Vec<(String, String)>>,
-) -> Result<Authorize<'c>, Response<Bytes>> {
+fn validate<'c>(ctx: &Ctx<'c>, pairs: Option<Vec<(String, String)>>) -> Result<Authorize<'c>, Response<Bytes>> {
     let Some(pairs) = pairs else {
-        return Err(page::error_page(
-            StatusCode::BAD_REQUEST,
-            "A parameter is repeated in the authorize request.",
-        ));
+        return Err(page::error_page(StatusCode::BAD_REQUEST, "A parameter is repeated in the authorize request."));
     };
     let get = |k: &str| param(&pairs, k);
     let Some(client) = get("client_id").and_then(|id| ctx.config.client(id)) else {
@@ -98,10 +83,7 @@ fn validate<'c>(
         redirect_with(redirect_uri, &p)
     };
     if get("response_type") != Some("code") {
-        return Err(fail(
-            "unsupported_response_type",
-            "response_type must be code",
-        ));
+        return Err(fail("unsupported_response_type", "response_type must be code"));
     }
     let method = get("code_challenge_method").unwrap_or("plain");
     let Some(challenge) = get("code_challenge") else {
@@ -109,18 +91,12 @@ fn validate<'c>(
     };
     let method_ok = method == "S256" || (method == "plain" && ctx.config.allow_plain_pkce);
     let challenge_ok = if method == "S256" {
-        challenge.len() == 43
-            && challenge
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     } else {
         Verifier::new(challenge).is_ok()
     };
     if !method_ok || !challenge_ok {
-        return Err(fail(
-            "invalid_pkce_package",
-            "code_challenge_method must be S256 with a valid code_challenge",
-        ));
+        return Err(fail("invalid_pkce_package", "code_challenge_method must be S256 with a valid code_challenge"));
     }
     Ok(Authorize {
         client,
@@ -157,11 +133,7 @@ fn approve(ctx: &mut Ctx<'_>, a: &Authorize<'_>, user_id: &str, now_ms: u64) -> 
 
 fn session_user(ctx: &Ctx<'_>, call: &Call<'_>) -> Option<String> {
     let cookies = call.headers.get(header::COOKIE)?.to_str().ok()?;
-    let value = cookies
-        .split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)?
-        .1;
+    let value = cookies.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == SESSION_COOKIE)?.1;
     ctx.store.sessions.get(value).cloned()
 }
 
@@ -182,19 +154,13 @@ pub(crate) fn authorize(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
             return approve(ctx, &a, &user_id, call.now_ms);
         }
     }
-    page::html(
-        StatusCode::OK,
-        &page::login(ctx.config, call.query, a.client, a.login_hint.as_deref()),
-    )
+    page::html(StatusCode::OK, &page::login(ctx.config, call.query, a.client, a.login_hint.as_deref()))
 }
 
 /// `POST /oauth/authorize`: the login page's Approve / Deny.
 pub(crate) fn decision(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
     let Some(fields) = form(call.body) else {
-        return page::error_page(
-            StatusCode::BAD_REQUEST,
-            "A field is repeated in the login form.",
-        );
+        return page::error_page(StatusCode::BAD_REQUEST, "A field is repeated in the login form.");
     };
     // The original authorize query travels in a hidden field and is validated again in full.
     let query = param(&fields, "authorize_query").unwrap_or("");
@@ -203,41 +169,25 @@ pub(crate) fn decision(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
         Err(r) => return r,
     };
     if param(&fields, "decision") != Some("approve") {
-        let mut p = vec![
-            ("error", "access_denied"),
-            ("error_description", "The user denied the request"),
-        ];
+        let mut p = vec![("error", "access_denied"), ("error_description", "The user denied the request")];
         if let Some(s) = &a.state {
             p.push(("state", s));
         }
         return redirect_with(&a.redirect_uri, &p);
     }
-    let typed = param(&fields, "user_typed")
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    let who = typed
-        .or_else(|| param(&fields, "user"))
-        .unwrap_or("")
-        .trim();
+    let typed = param(&fields, "user_typed").map(str::trim).filter(|t| !t.is_empty());
+    let who = typed.or_else(|| param(&fields, "user")).unwrap_or("").trim();
     let Some(user) = ctx.config.user(who) else {
         return page::html(
             StatusCode::OK,
-            &page::login_with_error(
-                ctx.config,
-                query,
-                a.client,
-                who,
-                "No test user with that name or email.",
-            ),
+            &page::login_with_error(ctx.config, query, a.client, who, "No test user with that name or email."),
         );
     };
     let user_id = user.id.clone();
     let session = ctx.token();
     ctx.store.sessions.insert(session.clone(), user_id.clone());
     let mut r = approve(ctx, &a, &user_id, call.now_ms);
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"
-    )) {
+    if let Ok(v) = HeaderValue::from_str(&format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax")) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
@@ -250,8 +200,7 @@ pub(crate) fn logout(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
     }
     let pairs = form(call.query.as_bytes()).unwrap_or_default();
     let client = param(&pairs, "client_id").and_then(|id| ctx.config.client(id));
-    let target =
-        param(&pairs, "redirect_uri").filter(|r| client.is_some_and(|c| c.accepts_redirect(r)));
+    let target = param(&pairs, "redirect_uri").filter(|r| client.is_some_and(|c| c.accepts_redirect(r)));
     let mut r = match target {
         Some(uri) => redirect(uri),
         None => page::html(StatusCode::OK, &page::signed_out()),
@@ -264,16 +213,9 @@ pub(crate) fn logout(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
 
 /// `POST /oauth/token`.
 pub(crate) fn token(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
-    let is_form = call
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';').next().is_some_and(|m| {
-                m.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
-        });
+    let is_form = call.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    });
     if !is_form {
         return token_error(
             ctx,
@@ -283,36 +225,20 @@ pub(crate) fn token(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
         );
     }
     let Some(fields) = form(call.body) else {
-        return token_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "a parameter is repeated",
-        );
+        return token_error(ctx, StatusCode::BAD_REQUEST, "invalid_request", "a parameter is repeated");
     };
     let grant_type = param(&fields, "grant_type").unwrap_or("").to_string();
     ctx.grant_type = Some(grant_type.clone());
 
     // Client: `client_id` in the body and/or HTTP Basic (the Genesys CLI sends `base64(client_id:)`).
     let (basic_id, basic_secret) = basic_auth(call).unwrap_or_default();
-    let client_id = param(&fields, "client_id")
-        .map(str::to_string)
-        .or_else(|| (!basic_id.is_empty()).then(|| basic_id.clone()));
+    let client_id =
+        param(&fields, "client_id").map(str::to_string).or_else(|| (!basic_id.is_empty()).then(|| basic_id.clone()));
     let Some(client) = client_id.as_deref().and_then(|id| ctx.config.client(id)) else {
-        return token_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "invalid_client",
-            "client not found",
-        );
+        return token_error(ctx, StatusCode::BAD_REQUEST, "invalid_client", "client not found");
     };
     if !basic_id.is_empty() && basic_id != client.id {
-        return token_error(
-            ctx,
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "authentication failed",
-        );
+        return token_error(ctx, StatusCode::UNAUTHORIZED, "invalid_client", "authentication failed");
     }
     let secret = param(&fields, "client_secret")
         .map(str::to_string)
@@ -326,37 +252,20 @@ pub(crate) fn token(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
     if client.is_confidential() && !authenticated
         || !client.is_confidential() && secret.as_deref().is_some_and(|s| !s.is_empty())
     {
-        return token_error(
-            ctx,
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "authentication failed",
-        );
+        return token_error(ctx, StatusCode::UNAUTHORIZED, "invalid_client", "authentication failed");
     }
     let client = client.clone();
     match grant_type.as_str() {
         "authorization_code" => code_grant(ctx, &client, &fields, call.now_ms),
         "refresh_token" => refresh_grant(ctx, &client, &fields, call.now_ms),
-        "" => token_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "grant_type is required",
-        ),
-        _ => token_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "grant_type is not supported",
-        ),
+        "" => token_error(ctx, StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"),
+        _ => token_error(ctx, StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant_type is not supported"),
     }
 }
 
 fn basic_auth(call: &Call<'_>) -> Option<(String, String)> {
     let v = call.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let b64 = v
-        .strip_prefix("Basic ")
-        .or_else(|| v.strip_prefix("basic "))?;
+    let b64 = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
     let raw = base64_decode(b64.trim())?;
     let text = String::from_utf8(raw).ok()?;
     let (id, secret) = text.split_once(':')?;
@@ -387,9 +296,7 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 }
 
 fn token_duration_s(ctx: &Ctx<'_>, client: &ClientConfig) -> u64 {
-    client
-        .token_duration_s
-        .unwrap_or(ctx.config.token_duration_s)
+    client.token_duration_s.unwrap_or(ctx.config.token_duration_s)
 }
 
 fn refresh_allowed(ctx: &Ctx<'_>, client: &ClientConfig) -> bool {
@@ -424,52 +331,23 @@ fn issue(
     if let Some(kept) = kept_refresh {
         body["refresh_token"] = json!(kept);
     } else if refresh_allowed(ctx, client) {
-        let family_expiry = ctx
-            .store
-            .families
-            .get(&family)
-            .map_or(now_ms, |f| f.expires_at_ms);
+        let family_expiry = ctx.store.families.get(&family).map_or(now_ms, |f| f.expires_at_ms);
         let refresh = ctx.token();
-        ctx.store.refresh.insert(
-            refresh.clone(),
-            Refresh {
-                family,
-                expires_at_ms: family_expiry,
-                used: false,
-            },
-        );
+        ctx.store.refresh.insert(refresh.clone(), Refresh { family, expires_at_ms: family_expiry, used: false });
         body["refresh_token"] = json!(refresh);
     }
     let mut r = json_response(StatusCode::OK, &body);
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
-fn code_grant(
-    ctx: &mut Ctx<'_>,
-    client: &ClientConfig,
-    fields: &[(String, String)],
-    now_ms: u64,
-) -> Response<Bytes> {
-    let bad_grant = |ctx: &mut Ctx<'_>, why: &str| {
-        token_error(ctx, StatusCode::BAD_REQUEST, "invalid_grant", why)
-    };
+fn code_grant(ctx: &mut Ctx<'_>, client: &ClientConfig, fields: &[(String, String)], now_ms: u64) -> Response<Bytes> {
+    let bad_grant = |ctx: &mut Ctx<'_>, why: &str| token_error(ctx, StatusCode::BAD_REQUEST, "invalid_grant", why);
     let Some(code) = param(fields, "code") else {
-        return token_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "code is required",
-        );
+        return token_error(ctx, StatusCode::BAD_REQUEST, "invalid_request", "code is required");
     };
     let Some(verifier) = param(fields, "code_verifier") else {
-        return token_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "code_verifier is required (PKCE)",
-        );
+        return token_error(ctx, StatusCode::BAD_REQUEST, "invalid_request", "code_verifier is required (PKCE)");
     };
     let Some(grant) = ctx.store.codes.get(code) else {
         return bad_grant(ctx, "authorization code is invalid or expired");
@@ -520,12 +398,7 @@ fn refresh_grant(
         );
     }
     let Some(token) = param(fields, "refresh_token") else {
-        return token_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "refresh_token is required",
-        );
+        return token_error(ctx, StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required");
     };
     let Some(r) = ctx.store.refresh.get(token) else {
         return token_error(
@@ -536,11 +409,7 @@ fn refresh_grant(
         );
     };
     let family = r.family;
-    let family_client_ok = ctx
-        .store
-        .families
-        .get(&family)
-        .is_some_and(|f| f.client_id == client.id);
+    let family_client_ok = ctx.store.families.get(&family).is_some_and(|f| f.client_id == client.id);
     if !family_client_ok {
         return token_error(
             ctx,
@@ -553,12 +422,7 @@ fn refresh_grant(
         if ctx.config.refresh.reuse_detection {
             ctx.store.revoke_family(family);
         }
-        return token_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "refresh token was already used",
-        );
+        return token_error(ctx, StatusCode::BAD_REQUEST, "invalid_grant", "refresh token was already used");
     }
     if r.expires_at_ms <= now_ms || !ctx.store.family_alive(family) {
         return token_error(

@@ -10,10 +10,7 @@ pub(crate) fn html(status: StatusCode, body: &str) -> Response<Bytes> {
     let mut r = Response::new(Bytes::from(body.to_string()));
     *r.status_mut() = status;
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     // The login page must not be framed by other sites (clickjacking), like the real one.
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
@@ -52,12 +49,7 @@ button.approve{{background:#2a60c8;color:#fff}} button.deny{{background:#fff;col
     )
 }
 
-pub(crate) fn login(
-    config: &Config,
-    query: &str,
-    client: &ClientConfig,
-    hint: Option<&str>,
-) -> String {
+pub(crate) fn login(config: &Config, query: &str, client: &ClientConfig, hint: Option<&str>) -> String {
     login_form(config, query, client, hint, None)
 }
 
@@ -71,21 +63,11 @@ pub(crate) fn login_with_error(
     login_form(config, query, client, Some(typed), Some(error))
 }
 
-fn login_form(
-    config: &Config,
-    query: &str,
-    client: &ClientConfig,
-    hint: Option<&str>,
-    error: Option<&str>,
-) -> String {
+fn login_form(config: &Config, query: &str, client: &ClientConfig, hint: Option<&str>, error: Option<&str>) -> String {
     let hinted = hint.and_then(|h| config.user(h)).map(|u| u.id.as_str());
     let mut users = String::new();
     for (i, u) in config.users.iter().enumerate() {
-        let checked = if hinted.map_or(i == 0, |id| id == u.id) {
-            " checked"
-        } else {
-            ""
-        };
+        let checked = if hinted.map_or(i == 0, |id| id == u.id) { " checked" } else { "" };
         users.push_str(&format!(
             r#"<label class="user"><input type="radio" name="user" value="{email}"{checked}><span><b>{name}</b><br><span class="email">{email} · {title}</span></span></label>"#,
             email = escape(&u.email),
@@ -93,13 +75,8 @@ fn login_form(
             title = escape(&u.title),
         ));
     }
-    let error = error
-        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)))
-        .unwrap_or_default();
-    let typed = hint
-        .filter(|_| hinted.is_none())
-        .map(escape)
-        .unwrap_or_default();
+    let error = error.map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e))).unwrap_or_default();
+    let typed = hint.filter(|_| hinted.is_none()).map(escape).unwrap_or_default();
     layout(
         "Sign in",
         &format!(
@@ -110,11 +87,7 @@ fn login_form(
 <div class="buttons"><button class="approve" name="decision" value="approve" id="approve">Approve</button>
 <button class="deny" name="decision" value="deny" id="deny">Deny</button></div></form>"#,
             org = escape(&config.org.name),
-            app = escape(if client.name.is_empty() {
-                &client.id
-            } else {
-                &client.name
-            }),
+            app = escape(if client.name.is_empty() { &client.id } else { &client.name }),
             query = escape(query),
         ),
     )
@@ -134,10 +107,7 @@ pub(crate) fn error_page(status: StatusCode, message: &str) -> Response<Bytes> {
 }
 
 pub(crate) fn signed_out() -> String {
-    layout(
-        "Signed out",
-        "<h1>You are signed out</h1><p class=\"sub\">You can close this window.</p>",
-    )
+    layout("Signed out", "<h1>You are signed out</h1><p class=\"sub\">You can close this window.</p>")
 }
 
 pub(crate) fn home(config: &Config) -> String {
@@ -147,11 +117,7 @@ pub(crate) fn home(config: &Config) -> String {
             "<li><code>{}</code> ({}) — redirect URIs: {}</li>",
             escape(&c.id),
             escape(&c.kind),
-            c.redirect_uris
-                .iter()
-                .map(|r| format!("<code>{}</code>", escape(r)))
-                .collect::<Vec<_>>()
-                .join(", ")
+            c.redirect_uris.iter().map(|r| format!("<code>{}</code>", escape(r))).collect::<Vec<_>>().join(", ")
         ));
     }
     layout(

@@ -24,9 +24,7 @@ const MAX_BODY: usize = 64 * 1024;
 
 /// Wall-clock time in epoch milliseconds.
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// A running server; dropping it (or calling [`Running::stop`]) stops accepting connections.
@@ -100,9 +98,7 @@ async fn serve_one(
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
-            let mut r = http::Response::new(Full::new(Bytes::from_static(
-                b"request body too large or unreadable",
-            )));
+            let mut r = http::Response::new(Full::new(Bytes::from_static(b"request body too large or unreadable")));
             *r.status_mut() = http::StatusCode::PAYLOAD_TOO_LARGE;
             return Ok(r);
         }

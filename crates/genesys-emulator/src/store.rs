@@ -71,12 +71,7 @@ impl Store {
         self.next_family += 1;
         self.families.insert(
             self.next_family,
-            Family {
-                client_id: client_id.into(),
-                user_id: user_id.into(),
-                expires_at_ms,
-                revoked: false,
-            },
+            Family { client_id: client_id.into(), user_id: user_id.into(), expires_at_ms, revoked: false },
         );
         self.next_family
     }
@@ -104,21 +99,13 @@ impl Store {
             return;
         }
         // Used codes are kept until expiry (reuse detection), then forgotten.
-        self.codes
-            .retain(|_, c| c.expires_at_ms + code_lifetime_ms > now_ms);
+        self.codes.retain(|_, c| c.expires_at_ms + code_lifetime_ms > now_ms);
         self.access.retain(|_, a| a.expires_at_ms > now_ms);
         self.refresh.retain(|_, r| r.expires_at_ms > now_ms);
-        self.rate
-            .retain(|_, w| now_ms.saturating_sub(w.started_ms) < 60_000);
-        let live: std::collections::HashSet<u64> = self
-            .access
-            .values()
-            .map(|a| a.family)
-            .chain(self.refresh.values().map(|r| r.family))
-            .collect();
-        let codes: std::collections::HashSet<u64> =
-            self.codes.values().filter_map(|c| c.family).collect();
-        self.families
-            .retain(|id, _| live.contains(id) || codes.contains(id));
+        self.rate.retain(|_, w| now_ms.saturating_sub(w.started_ms) < 60_000);
+        let live: std::collections::HashSet<u64> =
+            self.access.values().map(|a| a.family).chain(self.refresh.values().map(|r| r.family)).collect();
+        let codes: std::collections::HashSet<u64> = self.codes.values().filter_map(|c| c.family).collect();
+        self.families.retain(|id, _| live.contains(id) || codes.contains(id));
     }
 }

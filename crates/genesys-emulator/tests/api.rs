@@ -9,19 +9,18 @@ use genesys_emulator::Fault;
 fn users_me_expands_what_is_asked() {
     let h = Harness::new(auto_config());
     let (token, _) = h.login();
-    let me = h.api("GET", "/api/v2/users/me?expand=presence,routingStatus,organization,station,authorization,dateLastLogin", &token).json();
-    assert_eq!(
-        me["presence"]["presenceDefinition"]["systemPresence"],
-        "Available"
-    );
+    let me = h
+        .api(
+            "GET",
+            "/api/v2/users/me?expand=presence,routingStatus,organization,station,authorization,dateLastLogin",
+            &token,
+        )
+        .json();
+    assert_eq!(me["presence"]["presenceDefinition"]["systemPresence"], "Available");
     assert_eq!(me["routingStatus"]["status"], "IDLE");
     assert_eq!(me["organization"]["name"], "Emulated Contact Center");
     assert!(me["station"].is_object() && me["authorization"]["roles"].is_array());
-    assert!(
-        me["dateLastLogin"]
-            .as_str()
-            .is_some_and(|d| d.ends_with('Z'))
-    );
+    assert!(me["dateLastLogin"].as_str().is_some_and(|d| d.ends_with('Z')));
     for field in [
         "id",
         "name",
@@ -45,14 +44,8 @@ fn users_me_expands_what_is_asked() {
 fn missing_bad_and_revoked_tokens_get_genesys_401s() {
     let h = Harness::new(auto_config());
     let a = h.get("/api/v2/users/me");
-    assert_eq!(
-        (a.status, a.json()["code"].as_str()),
-        (401, Some("authentication.required"))
-    );
-    assert_eq!(
-        h.api("GET", "/api/v2/users/me", "forged").json()["code"],
-        "bad.credentials"
-    );
+    assert_eq!((a.status, a.json()["code"].as_str()), (401, Some("authentication.required")));
+    assert_eq!(h.api("GET", "/api/v2/users/me", "forged").json()["code"], "bad.credentials");
     let (token, _) = h.login();
     assert_eq!(h.api("HEAD", "/api/v2/tokens/me", &token).status, 200);
     assert!(h.api("HEAD", "/api/v2/tokens/me", &token).body.is_empty());
@@ -67,10 +60,7 @@ fn expired_token_says_credentials_expired() {
     let mut h = Harness::new(auto_config());
     let (token, _) = h.login();
     h.now += 86_400_000;
-    assert_eq!(
-        h.api("GET", "/api/v2/users/me", &token).json()["code"],
-        "credentials.expired"
-    );
+    assert_eq!(h.api("GET", "/api/v2/users/me", &token).json()["code"], "credentials.expired");
 }
 
 #[test]
@@ -86,11 +76,7 @@ fn idle_timeout_revokes_an_unused_token_early() {
     h.now += 301_000;
     assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 401);
     h.now += 1;
-    assert_eq!(
-        h.api("GET", "/api/v2/users/me", &token).status,
-        401,
-        "stays revoked"
-    );
+    assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 401, "stays revoked");
 }
 
 #[test]
@@ -132,11 +118,7 @@ fn cors_preflight_is_allowed_only_for_registered_origins() {
             .body(bytes::Bytes::new());
         let a = h.send(req.unwrap_or_default());
         assert_eq!(a.status == 204, ok, "{origin} {path}");
-        assert_eq!(
-            a.header("access-control-allow-origin").as_deref() == Some(origin),
-            ok,
-            "{origin} {path}"
-        );
+        assert_eq!(a.header("access-control-allow-origin").as_deref() == Some(origin), ok, "{origin} {path}");
     }
 }
 
@@ -144,12 +126,7 @@ fn cors_preflight_is_allowed_only_for_registered_origins() {
 fn faults_apply_once_n_times_or_always_and_are_logged_without_secrets() {
     let h = Harness::new(auto_config());
     let (token, _) = h.login();
-    h.emu.add_fault(Fault {
-        route: "/api/v2/users/me".into(),
-        status: Some(503),
-        times: 2,
-        ..Fault::default()
-    });
+    h.emu.add_fault(Fault { route: "/api/v2/users/me".into(), status: Some(503), times: 2, ..Fault::default() });
     assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 503);
     assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 503);
     assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 200);
@@ -163,31 +140,15 @@ fn faults_apply_once_n_times_or_always_and_are_logged_without_secrets() {
     });
     for _ in 0..3 {
         let a = h.post_form("/oauth/token", "grant_type=refresh_token");
-        assert_eq!(
-            (a.status, a.header("retry-after").as_deref()),
-            (429, Some("7"))
-        );
+        assert_eq!((a.status, a.header("retry-after").as_deref()), (429, Some("7")));
     }
     h.emu.clear_faults();
     let reply = {
-        h.emu.add_fault(Fault {
-            route: "/api/v2/users/me".into(),
-            drop_connection: true,
-            ..Fault::default()
-        });
-        h.emu.handle(
-            http::Request::get("/api/v2/users/me")
-                .body(bytes::Bytes::new())
-                .unwrap_or_default(),
-            common::T0,
-        )
+        h.emu.add_fault(Fault { route: "/api/v2/users/me".into(), drop_connection: true, ..Fault::default() });
+        h.emu.handle(http::Request::get("/api/v2/users/me").body(bytes::Bytes::new()).unwrap_or_default(), common::T0)
     };
     assert!(reply.drop_connection);
-    h.emu.add_fault(Fault {
-        route: "/oauth/token".into(),
-        malformed_json: true,
-        ..Fault::default()
-    });
+    h.emu.add_fault(Fault { route: "/oauth/token".into(), malformed_json: true, ..Fault::default() });
     let a = h.post_form("/oauth/token", "grant_type=refresh_token");
     assert_eq!(a.status, 200);
     assert!(serde_json::from_slice::<serde_json::Value>(&a.body).is_err());
@@ -209,50 +170,29 @@ fn admin_api_controls_faults_clock_config_and_reset() {
                 .unwrap_or_default(),
         )
     };
-    assert_eq!(post("/__emulator/faults", "POST", r#"{"route":"/oauth/token","status":502,"body":"<html>502</html>","content_type":"text/html"}"#).status, 201);
-    let a = h.post_form("/oauth/token", "grant_type=authorization_code");
-    assert_eq!((a.status, a.text().as_str()), (502, "<html>502</html>"));
-    assert_eq!(
-        post("/__emulator/faults", "POST", r#"{"nonsense":1}"#).status,
-        400
-    );
-
-    let (token, _) = h.login();
-    assert_eq!(
-        post("/__emulator/clock", "POST", r#"{"advance_ms":86400000}"#).status,
-        200
-    );
-    assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 401);
-
     assert_eq!(
         post(
-            "/__emulator/config",
-            "PATCH",
-            r#"{"refresh":{"policy":"none"}}"#
+            "/__emulator/faults",
+            "POST",
+            r#"{"route":"/oauth/token","status":502,"body":"<html>502</html>","content_type":"text/html"}"#
         )
         .status,
-        204
+        201
     );
-    assert_eq!(
-        h.refresh("x").oauth_error().as_deref(),
-        Some("unauthorized_client")
-    );
-    assert_eq!(
-        post("/__emulator/config", "PATCH", r#"{"token_duration_s":5}"#).status,
-        400
-    );
+    let a = h.post_form("/oauth/token", "grant_type=authorization_code");
+    assert_eq!((a.status, a.text().as_str()), (502, "<html>502</html>"));
+    assert_eq!(post("/__emulator/faults", "POST", r#"{"nonsense":1}"#).status, 400);
+
+    let (token, _) = h.login();
+    assert_eq!(post("/__emulator/clock", "POST", r#"{"advance_ms":86400000}"#).status, 200);
+    assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 401);
+
+    assert_eq!(post("/__emulator/config", "PATCH", r#"{"refresh":{"policy":"none"}}"#).status, 204);
+    assert_eq!(h.refresh("x").oauth_error().as_deref(), Some("unauthorized_client"));
+    assert_eq!(post("/__emulator/config", "PATCH", r#"{"token_duration_s":5}"#).status, 400);
 
     let log = h.get("/__emulator/requests").json();
-    assert!(
-        log.as_array()
-            .is_some_and(|l| l.iter().any(|e| e["grant_type"] == "refresh_token"))
-    );
+    assert!(log.as_array().is_some_and(|l| l.iter().any(|e| e["grant_type"] == "refresh_token")));
     assert_eq!(post("/__emulator/reset", "POST", "").status, 204);
-    assert_eq!(
-        h.get("/__emulator/requests")
-            .json()
-            .as_array()
-            .map(Vec::len),
-        Some(0)
-    );
+    assert_eq!(h.get("/__emulator/requests").json().as_array().map(Vec::len), Some(0));
 }

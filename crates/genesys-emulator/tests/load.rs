@@ -9,29 +9,14 @@ use genesys_emulator::{Config, DEMO_CLIENT_ID, Emulator, Fault, server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mixed_load_with_faults_stays_correct_and_bounded() {
-    let total: u64 = std::env::var("GENESYS_LOAD_REQUESTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let config = Config {
-        auto_login: Some("alex".into()),
-        token_duration_s: 300,
-        ..Config::default()
-    };
+    let total: u64 = std::env::var("GENESYS_LOAD_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let config = Config { auto_login: Some("alex".into()), token_duration_s: 300, ..Config::default() };
     let rss_before = rss_kib();
     let emu = Arc::new(Emulator::new(config));
-    emu.add_fault(Fault {
-        route: "/api/v2/organizations/me".into(),
-        status: Some(503),
-        times: 0,
-        ..Fault::default()
-    });
-    let running = server::start(
-        emu.clone(),
-        "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    emu.add_fault(Fault { route: "/api/v2/organizations/me".into(), status: Some(503), times: 0, ..Fault::default() });
+    let running = server::start(emu.clone(), "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let base = running.base_url();
     let sent = Arc::new(AtomicU64::new(0));
     let unexpected = Arc::new(AtomicU64::new(0));
@@ -41,13 +26,8 @@ async fn mixed_load_with_faults_stays_correct_and_bounded() {
         .unwrap_or_else(|e| panic!("{e}"));
     let mut workers = Vec::new();
     for _ in 0..16 {
-        let (http, base, sent, unexpected, emu) = (
-            http.clone(),
-            base.clone(),
-            sent.clone(),
-            unexpected.clone(),
-            emu.clone(),
-        );
+        let (http, base, sent, unexpected, emu) =
+            (http.clone(), base.clone(), sent.clone(), unexpected.clone(), emu.clone());
         workers.push(tokio::spawn(async move {
             let check = |ok: bool| {
                 if !ok {
@@ -107,10 +87,7 @@ async fn mixed_load_with_faults_stays_correct_and_bounded() {
         rss_after.saturating_sub(rss_before) < 256 * 1024,
         "resident memory grew from {rss_before} to {rss_after} KiB"
     );
-    assert!(
-        stats.access_tokens < 12_000 && stats.codes < 12_000,
-        "state not bounded: {stats:?}"
-    );
+    assert!(stats.access_tokens < 12_000 && stats.codes < 12_000, "state not bounded: {stats:?}");
 }
 
 /// Resident set size of this process in KiB (Linux), 0 elsewhere.
@@ -118,9 +95,7 @@ fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
 }

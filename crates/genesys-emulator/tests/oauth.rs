@@ -15,11 +15,7 @@ fn full_pkce_grant_issues_bearer_tokens_that_work_on_the_api() {
     let j = t.json();
     assert_eq!(j["token_type"], "bearer");
     assert_eq!(j["expires_in"], 86400);
-    let me = h.api(
-        "GET",
-        "/api/v2/users/me",
-        j["access_token"].as_str().unwrap_or(""),
-    );
+    let me = h.api("GET", "/api/v2/users/me", j["access_token"].as_str().unwrap_or(""));
     assert_eq!(me.status, 200);
     assert_eq!(me.json()["email"], "alex.agent@example.com");
 }
@@ -29,10 +25,7 @@ fn wrong_verifier_is_rejected() {
     let h = Harness::new(auto_config());
     let (code, _) = h.code();
     let t = h.exchange(&code, &"x".repeat(64));
-    assert_eq!(
-        (t.status, t.oauth_error().as_deref()),
-        (400, Some("invalid_grant"))
-    );
+    assert_eq!((t.status, t.oauth_error().as_deref()), (400, Some("invalid_grant")));
 }
 
 #[test]
@@ -46,10 +39,7 @@ fn missing_verifier_is_rejected() {
         ("redirect_uri", REDIRECT),
     ]);
     let t = h.post_form("/oauth/token", &body);
-    assert_eq!(
-        (t.status, t.oauth_error().as_deref()),
-        (400, Some("invalid_request"))
-    );
+    assert_eq!((t.status, t.oauth_error().as_deref()), (400, Some("invalid_request")));
 }
 
 #[test]
@@ -57,15 +47,9 @@ fn replayed_code_is_rejected_and_revokes_what_it_issued() {
     let h = Harness::new(auto_config());
     let (code, verifier) = h.code();
     let first = h.exchange(&code, &verifier);
-    let access = first.json()["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let access = first.json()["access_token"].as_str().unwrap_or_default().to_string();
     let again = h.exchange(&code, &verifier);
-    assert_eq!(
-        (again.status, again.oauth_error().as_deref()),
-        (400, Some("invalid_grant"))
-    );
+    assert_eq!((again.status, again.oauth_error().as_deref()), (400, Some("invalid_grant")));
     assert_eq!(h.api("GET", "/api/v2/users/me", &access).status, 401);
 }
 
@@ -99,12 +83,7 @@ fn code_is_bound_to_client_and_redirect_uri() {
         ("client_id", "other-client"),
         ("redirect_uri", REDIRECT),
     ]);
-    assert_eq!(
-        h.post_form("/oauth/token", &other_client)
-            .oauth_error()
-            .as_deref(),
-        Some("invalid_grant")
-    );
+    assert_eq!(h.post_form("/oauth/token", &other_client).oauth_error().as_deref(), Some("invalid_grant"));
 
     let (code, verifier) = h.code_for("other-client", "http://localhost:3000/other");
     let other_redirect = form(&[
@@ -114,12 +93,7 @@ fn code_is_bound_to_client_and_redirect_uri() {
         ("client_id", "other-client"),
         ("redirect_uri", REDIRECT),
     ]);
-    assert_eq!(
-        h.post_form("/oauth/token", &other_redirect)
-            .oauth_error()
-            .as_deref(),
-        Some("invalid_grant")
-    );
+    assert_eq!(h.post_form("/oauth/token", &other_redirect).oauth_error().as_deref(), Some("invalid_grant"));
 }
 
 #[test]
@@ -134,82 +108,45 @@ fn unregistered_redirect_or_unknown_client_gets_an_html_page_never_a_redirect() 
         let a = h.get(&format!("/oauth/authorize?{q}"));
         assert_eq!(a.status, 400, "{q}");
         assert_eq!(a.header("location"), None);
-        assert!(
-            a.header("content-type")
-                .unwrap_or_default()
-                .starts_with("text/html")
-        );
+        assert!(a.header("content-type").unwrap_or_default().starts_with("text/html"));
     }
 }
 
 #[test]
 fn missing_or_plain_pkce_is_sent_back_as_an_error() {
     let h = Harness::new(auto_config());
-    let no_challenge = form(&[
-        ("response_type", "code"),
-        ("client_id", DEMO_CLIENT_ID),
-        ("redirect_uri", REDIRECT),
-        ("state", "s1"),
-    ]);
+    let no_challenge =
+        form(&[("response_type", "code"), ("client_id", DEMO_CLIENT_ID), ("redirect_uri", REDIRECT), ("state", "s1")]);
     let a = h.get(&format!("/oauth/authorize?{no_challenge}"));
-    assert_eq!(
-        a.location_param("error").as_deref(),
-        Some("invalid_request")
-    );
+    assert_eq!(a.location_param("error").as_deref(), Some("invalid_request"));
     assert_eq!(a.location_param("state").as_deref(), Some("s1"));
-    let plain = Harness::authorize_query(DEMO_CLIENT_ID, REDIRECT, &"a".repeat(43), "s")
-        .replace("S256", "plain");
+    let plain = Harness::authorize_query(DEMO_CLIENT_ID, REDIRECT, &"a".repeat(43), "s").replace("S256", "plain");
     let a = h.get(&format!("/oauth/authorize?{plain}"));
-    assert_eq!(
-        a.location_param("error").as_deref(),
-        Some("invalid_pkce_package")
-    );
+    assert_eq!(a.location_param("error").as_deref(), Some("invalid_pkce_package"));
     assert_eq!(a.location_param("code"), None);
 }
 
 #[test]
 fn login_page_approve_and_deny() {
     let h = Harness::new(Config::default());
-    let q = Harness::authorize_query(
-        DEMO_CLIENT_ID,
-        REDIRECT,
-        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        "s9",
-    );
+    let q = Harness::authorize_query(DEMO_CLIENT_ID, REDIRECT, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "s9");
     let page = h.get(&format!("/oauth/authorize?{q}"));
     assert_eq!(page.status, 200);
     assert!(page.text().contains("Sam Supervisor") && page.text().contains("Approve"));
 
-    let deny = h.post_form(
-        "/oauth/authorize",
-        &form(&[
-            ("authorize_query", &q),
-            ("decision", "deny"),
-            ("user", "sam"),
-        ]),
-    );
-    assert_eq!(
-        deny.location_param("error").as_deref(),
-        Some("access_denied")
-    );
+    let deny =
+        h.post_form("/oauth/authorize", &form(&[("authorize_query", &q), ("decision", "deny"), ("user", "sam")]));
+    assert_eq!(deny.location_param("error").as_deref(), Some("access_denied"));
     assert_eq!(deny.location_param("state").as_deref(), Some("s9"));
 
-    let approve = h.post_form(
-        "/oauth/authorize",
-        &form(&[
-            ("authorize_query", &q),
-            ("decision", "approve"),
-            ("user", "sam"),
-        ]),
-    );
+    let approve =
+        h.post_form("/oauth/authorize", &form(&[("authorize_query", &q), ("decision", "approve"), ("user", "sam")]));
     assert!(approve.location_param("code").is_some());
     let cookie = approve.header("set-cookie").unwrap_or_default();
     let session = cookie.split(';').next().unwrap_or("").to_string();
 
     // The login session makes the next authorize silent, as a Genesys login session does...
-    let req = http::Request::get(format!("/oauth/authorize?{q}"))
-        .header("cookie", &session)
-        .body(bytes::Bytes::new());
+    let req = http::Request::get(format!("/oauth/authorize?{q}")).header("cookie", &session).body(bytes::Bytes::new());
     let silent = h.send(req.unwrap_or_default());
     assert!(silent.location_param("code").is_some());
     // ...unless prompt=login, and not after /logout.
@@ -217,15 +154,11 @@ fn login_page_approve_and_deny() {
         .header("cookie", &session)
         .body(bytes::Bytes::new());
     assert_eq!(h.send(req.unwrap_or_default()).status, 200);
-    let req = http::Request::get(format!(
-        "/logout?client_id={DEMO_CLIENT_ID}&redirect_uri={REDIRECT}"
-    ))
-    .header("cookie", &session);
+    let req = http::Request::get(format!("/logout?client_id={DEMO_CLIENT_ID}&redirect_uri={REDIRECT}"))
+        .header("cookie", &session);
     let out = h.send(req.body(bytes::Bytes::new()).unwrap_or_default());
     assert_eq!(out.header("location").as_deref(), Some(REDIRECT));
-    let req = http::Request::get(format!("/oauth/authorize?{q}"))
-        .header("cookie", &session)
-        .body(bytes::Bytes::new());
+    let req = http::Request::get(format!("/oauth/authorize?{q}")).header("cookie", &session).body(bytes::Bytes::new());
     assert_eq!(h.send(req.unwrap_or_default()).status, 200);
 }
 
@@ -236,25 +169,13 @@ fn refresh_rotates_and_reuse_revokes_the_family() {
     let refresh1 = refresh1.unwrap_or_default();
     let r = h.refresh(&refresh1);
     assert_eq!(r.status, 200);
-    let refresh2 = r.json()["refresh_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let access2 = r.json()["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let refresh2 = r.json()["refresh_token"].as_str().unwrap_or_default().to_string();
+    let access2 = r.json()["access_token"].as_str().unwrap_or_default().to_string();
     assert_ne!(refresh1, refresh2);
     assert_eq!(h.api("GET", "/api/v2/users/me", &access2).status, 200);
     // Reuse of the retired token: invalid_grant, and the whole family dies.
-    assert_eq!(
-        h.refresh(&refresh1).oauth_error().as_deref(),
-        Some("invalid_grant")
-    );
-    assert_eq!(
-        h.refresh(&refresh2).oauth_error().as_deref(),
-        Some("invalid_grant")
-    );
+    assert_eq!(h.refresh(&refresh1).oauth_error().as_deref(), Some("invalid_grant"));
+    assert_eq!(h.refresh(&refresh2).oauth_error().as_deref(), Some("invalid_grant"));
     assert_eq!(h.api("GET", "/api/v2/users/me", &access1).status, 401);
     assert_eq!(h.api("GET", "/api/v2/users/me", &access2).status, 401);
 }
@@ -266,10 +187,7 @@ fn refresh_policy_none_issues_no_refresh_token_and_refuses_the_grant() {
     let h = Harness::new(config);
     let (_, refresh) = h.login();
     assert_eq!(refresh, None);
-    assert_eq!(
-        h.refresh("anything").oauth_error().as_deref(),
-        Some("unauthorized_client")
-    );
+    assert_eq!(h.refresh("anything").oauth_error().as_deref(), Some("unauthorized_client"));
 }
 
 #[test]
@@ -280,15 +198,9 @@ fn rotated_refresh_tokens_never_outlive_the_family() {
     let (_, refresh) = h.login();
     h.now += 3_000_000;
     let r = h.refresh(&refresh.unwrap_or_default());
-    let next = r.json()["refresh_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let next = r.json()["refresh_token"].as_str().unwrap_or_default().to_string();
     h.now += 700_000;
-    assert_eq!(
-        h.refresh(&next).oauth_error().as_deref(),
-        Some("invalid_grant")
-    );
+    assert_eq!(h.refresh(&next).oauth_error().as_deref(), Some("invalid_grant"));
 }
 
 #[test]
@@ -296,18 +208,10 @@ fn token_endpoint_is_form_encoded_only_and_names_unknown_clients() {
     let h = Harness::new(auto_config());
     let req = http::Request::post("/oauth/token")
         .header("content-type", "application/json")
-        .body(bytes::Bytes::from_static(
-            b"{\"grant_type\":\"authorization_code\"}",
-        ));
+        .body(bytes::Bytes::from_static(b"{\"grant_type\":\"authorization_code\"}"));
     let a = h.send(req.unwrap_or_default());
-    assert_eq!(
-        (a.status, a.oauth_error().as_deref()),
-        (400, Some("invalid_request"))
-    );
-    let a = h.post_form(
-        "/oauth/token",
-        "grant_type=authorization_code&client_id=nope&code=x&code_verifier=y",
-    );
+    assert_eq!((a.status, a.oauth_error().as_deref()), (400, Some("invalid_request")));
+    let a = h.post_form("/oauth/token", "grant_type=authorization_code&client_id=nope&code=x&code_verifier=y");
     assert_eq!(a.json()["description"], "client not found");
     let a = h.post_form("/oauth/token", "grant_type=password&client_id=nope");
     assert_eq!(a.oauth_error().as_deref(), Some("invalid_client"));

@@ -30,10 +30,7 @@ impl Answer {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
     }
     /// The query parameters of the Location header.
     pub fn location_params(&self) -> Vec<(String, String)> {
@@ -42,33 +39,20 @@ impl Answer {
         form_urlencoded::parse(q.as_bytes()).into_owned().collect()
     }
     pub fn location_param(&self, name: &str) -> Option<String> {
-        self.location_params()
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
+        self.location_params().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
     pub fn oauth_error(&self) -> Option<String> {
-        self.json()
-            .get("error")
-            .and_then(Value::as_str)
-            .map(str::to_string)
+        self.json().get("error").and_then(Value::as_str).map(str::to_string)
     }
 }
 
 fn answer(r: Response<Bytes>) -> Answer {
     let (parts, body) = r.into_parts();
-    Answer {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body,
-    }
+    Answer { status: parts.status.as_u16(), headers: parts.headers, body }
 }
 
 pub fn auto_config() -> Config {
-    Config {
-        auto_login: Some("alex".into()),
-        ..Config::default()
-    }
+    Config { auto_login: Some("alex".into()), ..Config::default() }
 }
 
 pub fn form(pairs: &[(&str, &str)]) -> String {
@@ -81,10 +65,7 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
 
 impl Harness {
     pub fn new(config: Config) -> Self {
-        Harness {
-            emu: Emulator::new(config),
-            now: T0,
-        }
+        Harness { emu: Emulator::new(config), now: T0 }
     }
 
     pub fn send(&self, req: Request<Bytes>) -> Answer {
@@ -113,12 +94,7 @@ impl Harness {
         self.send(req)
     }
 
-    pub fn authorize_query(
-        client_id: &str,
-        redirect: &str,
-        challenge: &str,
-        state: &str,
-    ) -> String {
+    pub fn authorize_query(client_id: &str, redirect: &str, challenge: &str, state: &str) -> String {
         form(&[
             ("response_type", "code"),
             ("client_id", client_id),
@@ -139,9 +115,7 @@ impl Harness {
         let q = Self::authorize_query(client_id, redirect, v.challenge().as_str(), "st");
         let a = self.get(&format!("/oauth/authorize?{q}"));
         assert_eq!(a.status, 302, "{}", a.text());
-        let code = a
-            .location_param("code")
-            .unwrap_or_else(|| panic!("no code in {:?}", a.header("location")));
+        let code = a.location_param("code").unwrap_or_else(|| panic!("no code in {:?}", a.header("location")));
         (code, v.secret().to_string())
     }
 
@@ -161,11 +135,7 @@ impl Harness {
     pub fn refresh(&self, refresh: &str) -> Answer {
         self.post_form(
             "/oauth/token",
-            &form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh),
-                ("client_id", DEMO_CLIENT_ID),
-            ]),
+            &form(&[("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", DEMO_CLIENT_ID)]),
         )
     }
 
@@ -175,9 +145,6 @@ impl Harness {
         let t = self.exchange(&code, &verifier);
         assert_eq!(t.status, 200, "{}", t.text());
         let j = t.json();
-        (
-            j["access_token"].as_str().unwrap_or_default().to_string(),
-            j["refresh_token"].as_str().map(str::to_string),
-        )
+        (j["access_token"].as_str().unwrap_or_default().to_string(), j["refresh_token"].as_str().map(str::to_string))
     }
 }
