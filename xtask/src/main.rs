@@ -8,6 +8,7 @@
 //! Each command installs what it is missing (the wasm32 target, cargo-fuzz, Chromium when run as root, npm
 //! packages from the committed lock files) or stops and says exactly what to install.
 
+mod bench;
 mod e2e;
 mod serve;
 mod setup;
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         Some("demo") => serve::demo(&args[1..]),
         Some("build-web") => web::build().map(|_| ()),
         Some("e2e") => e2e::command(&args[1..]),
+        Some("bench") => bench::command(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <test|demo|build-web|e2e|bench>");
             return ExitCode::from(2);
