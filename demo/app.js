@@ -36,7 +36,7 @@ function showError(err) {
 let auth;
 let timer;
 const settings = loadSettings();
-window.demo = { screen: 'loading', error: null, settings };
+window.demo = { screen: 'loading', error: null, settings, retries: [] };
 
 function fillSettingsForm() {
   const form = $('settings-form');
@@ -93,11 +93,19 @@ async function main() {
       clientId: settings.clientId,
       redirectUri: location.origin + '/',
       storage: settings.storage,
-      onRetry: (e) => { $('events').textContent = `retrying ${e.url} after HTTP ${e.status || 'network error'} in ${e.delayMs} ms`; },
+      onRetry: (e) => {
+        window.demo.retries.push(e);
+        $('events').textContent = `retrying ${new URL(e.url).pathname} after ${e.status ? 'HTTP ' + e.status : 'a network error'} in ${e.delayMs} ms`;
+      },
     });
   } catch (e) { showError(e); return; }
   window.demo.auth = auth;
-  auth.onTokenChange((s) => { window.demo.authenticated = s.authenticated; tickTokenTime(); });
+  auth.onTokenChange((s) => {
+    window.demo.authenticated = s.authenticated;
+    tickTokenTime();
+    // Signed out here or in another tab (shared storage): back to the login screen.
+    if (!s.authenticated && window.demo.screen === 'dashboard') { clearInterval(timer); show('login'); }
+  });
   const discarded = auth.discardedStorage();
   if (discarded) { $('notice').textContent = discarded.message; $('notice').hidden = false; window.demo.discarded = discarded.code; }
 

@@ -36,9 +36,14 @@ export async function launch() {
   return browser;
 }
 
+const contexts = [];
+
 /** A fresh browser context (its own storage and cookies) and a page that records errors. */
 export async function newPage(context) {
-  context ??= await browser.newContext();
+  if (!context) {
+    context = await browser.newContext();
+    contexts.push(context);
+  }
   const page = await context.newPage();
   page.problems = [];
   page.consoleText = [];
@@ -67,6 +72,16 @@ export async function signIn(page, { user = 'alex.agent@example.com', decision =
   return screen(page);
 }
 
+/** Polls `fn` until it returns a truthy value (10 s at most). */
+export async function waitFor(fn, what) {
+  for (let i = 0; i < 200; i++) {
+    const v = await fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 export async function shot(page, name) { await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true }); }
 
 export async function storageKeys(page, kind = 'sessionStorage') {
@@ -89,6 +104,8 @@ export async function run() {
       failed++;
       console.log(`  FAIL  ${t.name}\n        ${String(e.stack || e).split('\n').slice(0, 4).join('\n        ')}`);
     }
+    // Pages of a finished test must not keep talking to the emulator during the next one.
+    for (const c of contexts.splice(0)) await c.close();
   }
   await browser.close();
   console.log(`e2e: ${tests.length - failed} passed, ${failed} failed; screenshots in ${SHOTS}`);

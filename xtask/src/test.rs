@@ -9,6 +9,17 @@ pub fn all(args: &[String]) -> Result {
     setup::wasm_target()?;
     run(&mut cargo(&["fmt", "--all", "--", "--check"]))?;
     run(&mut cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(&mut cargo(&[
+        "clippy",
+        "-p",
+        "genesys-auth-web",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     run(&mut cargo(&["test", "--workspace"]))?;
     core_builds_for_wasm_without_url()?;
     setup::npm_packages()?;

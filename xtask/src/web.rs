@@ -14,7 +14,6 @@ pub fn package_dir() -> PathBuf {
 /// machinery for panic messages), no `Debug` output and no source locations in the bundle. Measured here: the
 /// package shrinks by about a third against the stable build (see TOOLCHAIN.md and `cargo xtask bench`).
 const SIZE_RUSTFLAGS: &[&str] = &[
-    "--cfg=web_sys_unstable_apis",
     "-Zunstable-options",
     "-Cpanic=immediate-abort",
     "-Zlocation-detail=none",

@@ -7,6 +7,7 @@ use genesys_auth::{
     Callback, Client, Error, OAuthErrorCode, OsRng, PendingLogin, Region, RetryPolicy, TokenRequest, TokenSet,
     api_error,
 };
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Request, RequestInit, Response};
 
@@ -32,6 +33,10 @@ pub struct Config {
     pub refresh_skew_ms: u64,
     /// Retries for 429, 502/503/504 and network failures.
     pub retry: RetryPolicy,
+    /// When the session can no longer be refreshed (no refresh token, refused, revoked, idle timeout), sign in
+    /// again by redirect, back to the current page (the Genesys login session makes it silent for a signed-in
+    /// user). At most once a minute: a second failure ends in [`Error::ReloginLoop`] instead of a loop.
+    pub relogin: bool,
 }
 
 impl Config {
@@ -45,6 +50,7 @@ impl Config {
             storage: StorageKind::Memory,
             refresh_skew_ms: 60_000,
             retry: RetryPolicy::default(),
+            relogin: true,
         }
     }
 }
@@ -59,6 +65,7 @@ pub struct AuthState {
 }
 
 type Listener = Rc<dyn Fn(AuthState)>;
+type MessageHandler = Closure<dyn FnMut(web_sys::MessageEvent)>;
 type RetryHook = Rc<dyn Fn(&RetryEvent)>;
 
 struct Inner {
@@ -71,6 +78,18 @@ struct Inner {
     on_retry: RefCell<Option<RetryHook>>,
     /// Why stored tokens were thrown away at start, if they were (tampered or corrupt storage).
     discarded: RefCell<Option<Error>>,
+    /// With shared (local) storage: the channel on which tabs announce new tokens and logouts.
+    channel: Option<web_sys::BroadcastChannel>,
+    on_message: RefCell<Option<MessageHandler>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(c) = &self.channel {
+            c.set_onmessage(None);
+            c.close();
+        }
+    }
 }
 
 /// Signs a person in to Genesys Cloud from the browser, and keeps their access token valid.
@@ -89,6 +108,11 @@ impl std::fmt::Debug for Auth {
 
 const PENDING: &str = "pending";
 const TOKENS: &str = "tokens";
+const RELOGIN: &str = "relogin";
+/// Two automatic sign-ins closer than this are a loop.
+const RELOGIN_GUARD_MS: u64 = 60_000;
+const ANNOUNCE_TOKENS: &str = "tokens";
+const ANNOUNCE_LOGOUT: &str = "logout";
 
 impl Auth {
     /// Sets up sign-in. Reads tokens back from session/local storage when configured; storage content is
@@ -98,6 +122,9 @@ impl Auth {
     /// [`Error::InvalidConfig`] for an unusable client id or redirect URI.
     pub fn new(config: Config) -> Result<Auth, Error> {
         let client = Client::new(config.region.clone(), &config.client_id, &config.redirect_uri)?;
+        let channel = (config.storage == StorageKind::Local)
+            .then(|| browser::channel(&format!("genesys-auth:{}", config.client_id)))
+            .flatten();
         let auth = Auth {
             inner: Rc::new(Inner {
                 client,
@@ -108,9 +135,12 @@ impl Auth {
                 next_listener: Cell::new(1),
                 on_retry: RefCell::new(None),
                 discarded: RefCell::new(None),
+                channel,
+                on_message: RefCell::new(None),
             }),
         };
         auth.load_tokens();
+        auth.listen_to_other_tabs();
         Ok(auth)
     }
 
@@ -145,6 +175,47 @@ impl Auth {
         &self.inner.config
     }
 
+    /// Other tabs' announcements: new tokens are read from the shared storage (never sent on the channel);
+    /// a logout ends this tab's session too.
+    fn listen_to_other_tabs(&self) {
+        let Some(channel) = &self.inner.channel else { return };
+        let weak = Rc::downgrade(&self.inner);
+        let handler = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let Some(inner) = weak.upgrade() else { return };
+            let auth = Auth { inner };
+            match event.data().as_string().as_deref() {
+                Some(ANNOUNCE_TOKENS) => {
+                    *auth.inner.tokens.borrow_mut() = None;
+                    auth.load_tokens();
+                    auth.notify();
+                }
+                Some(ANNOUNCE_LOGOUT) => {
+                    *auth.inner.tokens.borrow_mut() = None;
+                    auth.notify();
+                }
+                _ => {}
+            }
+        });
+        channel.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+        *self.inner.on_message.borrow_mut() = Some(handler);
+    }
+
+    fn announce(&self, message: &str) {
+        if let Some(c) = &self.inner.channel {
+            let _ = c.post_message(&JsValue::from_str(message));
+        }
+    }
+
+    fn notify(&self) {
+        let state = self.state();
+        let listeners: Vec<Listener> = self.inner.listeners.borrow().iter().map(|(_, l)| l.clone()).collect();
+        for l in listeners {
+            l(state);
+        }
+    }
+
+    /// Keeps `tokens` (memory, and storage when configured), tells listeners and, with shared storage, the
+    /// other tabs.
     fn set_tokens(&self, tokens: Option<TokenSet>) {
         let kind = self.inner.config.storage;
         match &tokens {
@@ -154,6 +225,7 @@ impl Auth {
             }
             None => browser::storage_remove(kind, &self.key(TOKENS)),
         }
+        self.announce(if tokens.is_some() { ANNOUNCE_TOKENS } else { ANNOUNCE_LOGOUT });
         let state =
             AuthState { authenticated: tokens.is_some(), expires_at_ms: tokens.as_ref().map(|t| t.expires_at_ms) };
         *self.inner.tokens.borrow_mut() = tokens;
@@ -285,7 +357,9 @@ impl Auth {
             Some(t) => t.needs_refresh(now_ms(), self.inner.config.refresh_skew_ms),
         };
         if needs {
-            self.refresh().await?;
+            if let Err(e) = self.refresh().await {
+                return Err(self.relogin_or(e).await);
+            }
         }
         self.inner.tokens.borrow().as_ref().map(|t| t.access.secret().to_string()).ok_or(Error::LoginRequired)
     }
@@ -310,6 +384,32 @@ impl Auth {
     }
 
     async fn refresh_once(&self) -> Result<(), Error> {
+        if self.inner.config.storage != StorageKind::Local {
+            return self.refresh_now().await;
+        }
+        // Tabs sharing local storage share one rotating refresh token: one tab refreshes at a time, and a tab
+        // that waited for the lock first looks whether another tab already did the work.
+        let seen = self.inner.tokens.borrow().as_ref().map(|t| t.access.clone());
+        let this = self.clone();
+        browser::with_lock(&self.key("refresh"), async move {
+            *this.inner.tokens.borrow_mut() = None;
+            this.load_tokens();
+            let fresh = this
+                .inner
+                .tokens
+                .borrow()
+                .as_ref()
+                .is_some_and(|t| Some(&t.access) != seen.as_ref() && !t.needs_refresh(now_ms(), 0));
+            if fresh {
+                this.notify();
+                return Ok(());
+            }
+            this.refresh_now().await
+        })
+        .await
+    }
+
+    async fn refresh_now(&self) -> Result<(), Error> {
         let request = {
             let tokens = self.inner.tokens.borrow();
             let Some(refresh) = tokens.as_ref().and_then(|t| t.refresh.as_ref()) else {
@@ -330,6 +430,30 @@ impl Auth {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// When `err` means the session is over and automatic sign-in is on: signs in again by redirect to the
+    /// current page, unless the last automatic sign-in was less than a minute ago ([`Error::ReloginLoop`]).
+    /// Otherwise returns `err`.
+    async fn relogin_or(&self, err: Error) -> Error {
+        let over = matches!(err, Error::LoginRequired | Error::Unauthorized { .. });
+        if !over || !self.inner.config.relogin {
+            return err;
+        }
+        let last = browser::storage_get(StorageKind::Session, &self.key(RELOGIN)).and_then(|t| t.parse::<u64>().ok());
+        if last.is_some_and(|t| now_ms().saturating_sub(t) < RELOGIN_GUARD_MS) {
+            return Error::ReloginLoop;
+        }
+        if browser::storage_set(StorageKind::Session, &self.key(RELOGIN), &now_ms().to_string()).is_err() {
+            return err;
+        }
+        let here = browser::href().ok().and_then(|h| browser::path_of(&h));
+        if let Err(e) = self.login(here.as_deref()) {
+            return e;
+        }
+        // The page is navigating away; if it is still here after a while, something stopped the navigation.
+        browser::sleep(10_000).await;
+        err
     }
 
     /// The URL `path_or_url` resolves to: a path is relative to the region's API host; an absolute URL must be
@@ -382,7 +506,9 @@ impl Auth {
             let status = response.status();
             if status == 401 && !refreshed && self.inner.tokens.borrow().as_ref().is_some_and(|t| t.refresh.is_some()) {
                 refreshed = true;
-                self.refresh().await?;
+                if let Err(e) = self.refresh().await {
+                    return Err(self.relogin_or(e).await);
+                }
                 continue;
             }
             if status == 401 || status == 429 || status >= 500 {
@@ -391,6 +517,7 @@ impl Auth {
                 let err = api_error(status, retry_after.as_deref(), &body, now_ms());
                 if status == 401 {
                     self.set_tokens(None);
+                    return Err(self.relogin_or(err).await);
                 }
                 return Err(err);
             }

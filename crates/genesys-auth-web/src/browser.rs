@@ -22,6 +22,13 @@ pub(crate) fn href() -> Result<String, Error> {
     window()?.location().href().map_err(|e| from_js(&e))
 }
 
+/// The path, query and fragment of a same-origin URL (what to come back to after a sign-in).
+pub(crate) fn path_of(href: &str) -> Option<String> {
+    let after_scheme = href.split_once("://")?.1;
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    Some(path.to_string())
+}
+
 /// Replaces the address bar URL without navigating (removes `code` and `state` after a callback).
 pub(crate) fn replace_url(url: &str) -> Result<(), Error> {
     let history = window()?.history().map_err(|e| from_js(&e))?;
@@ -108,4 +115,68 @@ pub(crate) fn storage_remove(kind: StorageKind, key: &str) {
 /// `value` as a `js_sys::Function`, if it is one.
 pub(crate) fn as_function(value: &JsValue) -> Option<js_sys::Function> {
     value.dyn_ref::<js_sys::Function>().cloned()
+}
+
+/// Runs `work` while holding the Web Lock `name` (shared by all tabs of the origin), or without a lock where the
+/// browser has no Web Locks API (then only this tab's single flight applies).
+pub(crate) async fn with_lock(
+    name: &str,
+    work: impl std::future::Future<Output = Result<(), Error>> + 'static,
+) -> Result<(), Error> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use wasm_bindgen::closure::Closure;
+
+    type Work = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>>>>;
+    let work: Rc<RefCell<Option<Work>>> = Rc::new(RefCell::new(Some(Box::pin(work))));
+    let Some(locks) = web_sys::window().and_then(|w| w.navigator().unchecked_into::<NavigatorLocks>().locks()) else {
+        let w = work.borrow_mut().take();
+        return match w {
+            Some(w) => w.await,
+            None => Ok(()),
+        };
+    };
+    let result: Rc<RefCell<Option<Result<(), Error>>>> = Rc::new(RefCell::new(None));
+    let (pending, out) = (work.clone(), result.clone());
+    let callback = Closure::once_into_js(move |_lock: JsValue| -> js_sys::Promise {
+        let w = pending.borrow_mut().take();
+        wasm_bindgen_futures::future_to_promise(async move {
+            if let Some(w) = w {
+                *out.borrow_mut() = Some(w.await);
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    });
+    let locked = JsFuture::from(locks.request(name, callback.unchecked_ref())).await;
+    let done = result.borrow_mut().take();
+    let unstarted = work.borrow_mut().take();
+    match (done, unstarted) {
+        (Some(r), _) => r,
+        // The lock was refused before the work ran (page teardown, exotic browsers): run it unlocked.
+        (None, Some(w)) => w.await,
+        (None, None) => Err(locked
+            .err()
+            .map_or(Error::Network { detail: "the Web Lock request ended without result".into() }, |e| from_js(&e))),
+    }
+}
+
+// The Web Locks API, bound here rather than through web-sys, whose binding is behind `web_sys_unstable_apis`:
+// apps using our Rust API would otherwise have to set that cfg themselves.
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(extends = web_sys::Navigator)]
+    type NavigatorLocks;
+    /// `navigator.locks`, absent in old browsers and insecure contexts.
+    #[wasm_bindgen(method, getter)]
+    fn locks(this: &NavigatorLocks) -> Option<LockManager>;
+
+    type LockManager;
+    /// `navigator.locks.request(name, callback)`: runs `callback` holding the exclusive lock `name`.
+    #[wasm_bindgen(method)]
+    fn request(this: &LockManager, name: &str, callback: &js_sys::Function) -> js_sys::Promise;
+}
+
+/// A BroadcastChannel for the tabs of this origin, if the browser has one.
+pub(crate) fn channel(name: &str) -> Option<web_sys::BroadcastChannel> {
+    web_sys::BroadcastChannel::new(name).ok()
 }

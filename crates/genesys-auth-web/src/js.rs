@@ -24,6 +24,8 @@ export interface GenesysAuthOptions {
   scopes?: string | string[];
   /** Where tokens live: "memory" (default), "session" (this tab, survives reload) or "local" (all tabs). */
   storage?: "memory" | "session" | "local";
+  /** When the session cannot be refreshed any more, sign in again by redirect back to this page (default true; at most once a minute, then a `relogin_loop` error). */
+  reloginOnExpiry?: boolean;
   /** Refresh this many seconds before expiry (default 60). */
   refreshSkewSeconds?: number;
   /** Retry policy for 429, 502/503/504 and network failures. */
@@ -38,7 +40,7 @@ export interface RetryEvent { url: string; attempt: number; status: number; dela
 /** Errors thrown by GenesysAuth: `code` is stable, `message` says what to do. */
 export interface GenesysAuthError extends Error {
   name: "GenesysAuthError";
-  code: "unknown_region" | "invalid_config" | "invalid_verifier" | "random_failure" | "not_a_callback" | "missing_parameter" | "duplicate_parameter" | "state_mismatch" | "no_pending_login" | "pending_login_expired" | "corrupt_storage" | "authorization_error" | "oauth_error" | "rate_limited" | "server_error" | "malformed_response" | "network_error" | "unauthorized" | "login_required";
+  code: "unknown_region" | "invalid_config" | "invalid_verifier" | "random_failure" | "not_a_callback" | "missing_parameter" | "duplicate_parameter" | "state_mismatch" | "no_pending_login" | "pending_login_expired" | "corrupt_storage" | "authorization_error" | "oauth_error" | "rate_limited" | "server_error" | "malformed_response" | "network_error" | "unauthorized" | "login_required" | "relogin_loop";
   oauthError?: string; status?: number; retryAfterMs?: number; apiCode?: string;
 }
 "#;
@@ -96,6 +98,9 @@ fn parse_options(options: &JsValue) -> Result<Config, Error> {
     };
     if let Some(s) = get_string(options, "storage") {
         config.storage = StorageKind::parse(&s)?;
+    }
+    if let Some(b) = get(options, "reloginOnExpiry").as_bool() {
+        config.relogin = b;
     }
     if let Some(s) = get_u64(options, "refreshSkewSeconds") {
         config.refresh_skew_ms = s.saturating_mul(1000);

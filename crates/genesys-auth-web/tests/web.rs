@@ -16,6 +16,8 @@ fn config(client_id: &str, storage: StorageKind) -> Config {
     let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
     let mut c = Config::new(region, client_id, &format!("{origin}/"));
     c.storage = storage;
+    // A test page must not navigate away; the automatic sign-in is tested by its loop guard below and end to end.
+    c.relogin = false;
     c
 }
 
@@ -163,4 +165,26 @@ async fn refused_refresh_clears_the_session() {
     assert_eq!(result, Err(Error::LoginRequired));
     assert!(!auth.is_authenticated());
     assert_eq!(session().get_item(key).ok().flatten(), None);
+}
+
+#[wasm_bindgen_test]
+async fn automatic_sign_in_twice_within_a_minute_is_a_loop_not_a_redirect() {
+    let real_fetch = eval("window.fetch");
+    eval(
+        r#"window.fetch = () => Promise.resolve(new Response(JSON.stringify({error: 'invalid_grant', description: 'x', error_description: 'x'}), {status: 400}));"#,
+    );
+    session()
+        .set_item("genesys-auth:loop:tokens", &stored_tokens(js_sys::Date::now() as u64 + 1_000, true))
+        .unwrap_or_else(|_| panic!("set"));
+    // An automatic sign-in happened just now.
+    session()
+        .set_item("genesys-auth:loop:relogin", &(js_sys::Date::now() as u64).to_string())
+        .unwrap_or_else(|_| panic!("set"));
+    let mut c = config("loop", StorageKind::Session);
+    c.relogin = true;
+    let auth = Auth::new(c).unwrap_or_else(|e| panic!("{e}"));
+    let result = auth.access_token().await;
+    let _ = js_sys::Reflect::set(&js_sys::global(), &"fetch".into(), &real_fetch);
+    assert_eq!(result, Err(Error::ReloginLoop));
+    assert!(href().starts_with(&web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()));
 }

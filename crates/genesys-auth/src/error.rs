@@ -190,6 +190,9 @@ pub enum Error {
     },
     /// No usable session: the app must call login.
     LoginRequired,
+    /// An automatic sign-in happened moments ago and the session is already unusable again: the library stops
+    /// instead of redirecting in a loop.
+    ReloginLoop,
 }
 
 impl Error {
@@ -215,6 +218,7 @@ impl Error {
             Error::Network { .. } => "network_error",
             Error::Unauthorized { .. } => "unauthorized",
             Error::LoginRequired => "login_required",
+            Error::ReloginLoop => "relogin_loop",
         }
     }
 
@@ -298,6 +302,9 @@ impl fmt::Display for Error {
                 "Genesys Cloud refused the access token ({code}): it expired, was revoked or timed out while idle; sign in again"
             ),
             Error::LoginRequired => f.write_str("not signed in: call login() to sign in"),
+            Error::ReloginLoop => f.write_str(
+                "signing in again automatically did not give a usable session (the last automatic sign-in was moments ago): sign in manually; if it persists, check the OAuth client's token duration and the org's idle timeout",
+            ),
         }
     }
 }

@@ -9,7 +9,7 @@
 //! | `DELETE /__emulator/requests` | | clears the log |
 //! | `POST /__emulator/clock` | `{"advance_ms": n}` | moves the emulator's clock forward |
 //! | `PATCH /__emulator/config` | partial config as JSON | changes settings (e.g. `{"refresh":{"policy":"none"}}`) |
-//! | `POST /__emulator/reset` | | forgets codes, tokens, sessions, faults, log and clock offset |
+//! | `POST /__emulator/reset` | | forgets codes, tokens, sessions, faults, log, clock offset and config changes |
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode, header};
@@ -186,10 +186,7 @@ pub(crate) fn handle(inner: &mut Inner, call: &Call<'_>) -> Option<Reply> {
             Err(e) => bad(e),
         },
         ("POST", "reset") => {
-            inner.store = crate::store::Store::default();
-            inner.faults.clear();
-            inner.log.clear();
-            inner.clock_offset_ms = 0;
+            inner.reset();
             empty(StatusCode::NO_CONTENT)
         }
         _ => Reply::from(json_response(StatusCode::NOT_FOUND, &json!({"message": "unknown admin route"}))),

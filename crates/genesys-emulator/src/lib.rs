@@ -96,6 +96,8 @@ const LOG_CAPACITY: usize = 10_000;
 
 struct Inner {
     config: Config,
+    /// The configuration at start: `reset` returns to it.
+    initial_config: Config,
     store: Store,
     faults: Vec<Fault>,
     log: VecDeque<LogEntry>,
@@ -147,6 +149,16 @@ impl Ctx<'_> {
     }
 }
 
+impl Inner {
+    fn reset(&mut self) {
+        self.store = Store::default();
+        self.faults.clear();
+        self.log.clear();
+        self.clock_offset_ms = 0;
+        self.config = self.initial_config.clone();
+    }
+}
+
 impl Emulator {
     /// An emulator with this configuration and the OS random source.
     pub fn new(config: Config) -> Self {
@@ -157,6 +169,7 @@ impl Emulator {
     pub fn with_rng(config: Config, rng: Box<dyn Rng + Send>) -> Self {
         Emulator {
             inner: Mutex::new(Inner {
+                initial_config: config.clone(),
                 config,
                 store: Store::default(),
                 faults: Vec::new(),
@@ -188,13 +201,10 @@ impl Emulator {
         self.lock().faults.clear();
     }
 
-    /// Forgets every code, token, session, fault and log line, and resets the clock offset.
+    /// Forgets every code, token, session, fault and log line, resets the clock offset, and restores the
+    /// configuration the emulator started with.
     pub fn reset(&self) {
-        let mut inner = self.lock();
-        inner.store = Store::default();
-        inner.faults.clear();
-        inner.log.clear();
-        inner.clock_offset_ms = 0;
+        self.lock().reset();
     }
 
     /// Moves the emulator's clock forward (expire tokens without waiting).

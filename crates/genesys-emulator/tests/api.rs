@@ -195,4 +195,5 @@ fn admin_api_controls_faults_clock_config_and_reset() {
     assert!(log.as_array().is_some_and(|l| l.iter().any(|e| e["grant_type"] == "refresh_token")));
     assert_eq!(post("/__emulator/reset", "POST", "").status, 204);
     assert_eq!(h.get("/__emulator/requests").json().as_array().map(Vec::len), Some(0));
+    assert_eq!(h.refresh("x").oauth_error().as_deref(), Some("invalid_grant"), "reset restores the refresh policy");
 }
