@@ -21,6 +21,7 @@
 
 pub mod admin;
 mod api;
+pub mod cli;
 pub mod config;
 mod oauth;
 mod page;

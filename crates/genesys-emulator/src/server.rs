@@ -103,7 +103,10 @@ async fn serve_one(
             return Ok(r);
         }
     };
+    // Logged: method, path (never the query: it holds codes and states) and status.
+    let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
     let reply = emulator.handle(http::Request::from_parts(parts, body), now_ms());
+    tracing::debug!(%method, %path, status = reply.response.status().as_u16(), dropped = reply.drop_connection, "request");
     if reply.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(reply.delay_ms.min(120_000))).await;
     }

@@ -1,0 +1,224 @@
+//! The `genesys-auth` binary against the emulator (`auto_login`): loopback login, refresh, refusals, cache
+//! corruption, concurrency, port conflicts and timeouts.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+
+use genesys_emulator::{Config, DEMO_CLIENT_ID, Emulator, server};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+struct Env {
+    emulator: Arc<Emulator>,
+    base: String,
+    cache: PathBuf,
+    _running: server::Running,
+}
+
+async fn env(name: &str) -> Env {
+    let config = Config { auto_login: Some("alex".into()), ..Config::default() };
+    let emulator = Arc::new(Emulator::new(config));
+    let running = server::start(emulator.clone(), "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cache = std::env::temp_dir().join(format!("genesys-auth-cli-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    Env { emulator, base: running.base_url(), cache, _running: running }
+}
+
+impl Env {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_genesys-auth"));
+        c.args(args)
+            .env("GENESYS_REGION", &self.base)
+            .env("GENESYS_CLIENT_ID", DEMO_CLIENT_ID)
+            .env("GENESYS_AUTH_CACHE_DIR", &self.cache)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    }
+
+    /// Runs a command to completion: (exit code, stdout, stderr).
+    async fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.cmd(args).output().await.unwrap_or_else(|e| panic!("{e}"));
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `login --no-browser`, with the test playing the browser: it opens the printed URL.
+    async fn login(&self) -> String {
+        let mut child =
+            self.cmd(&["login", "--no-browser", "--timeout", "30"]).spawn().unwrap_or_else(|e| panic!("{e}"));
+        let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+        let mut lines = BufReader::new(stderr).lines();
+        let mut url = None;
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(start) = line.find("http://") {
+                url = Some(line[start..].trim().to_string());
+                break;
+            }
+        }
+        let url = url.unwrap_or_else(|| panic!("no URL printed"));
+        let page = reqwest::get(&url).await.unwrap_or_else(|e| panic!("{e}")).text().await.unwrap_or_default();
+        let status = child.wait().await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(status.success(), "login exit {status:?}");
+        page
+    }
+
+    fn cache_file(&self) -> PathBuf {
+        let entries = std::fs::read_dir(&self.cache).unwrap_or_else(|e| panic!("{e}"));
+        entries
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "tokens"))
+            .unwrap_or_else(|| panic!("no cache file"))
+    }
+
+    fn expire_cache(&self) {
+        let path = self.cache_file();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let expired: String = text
+            .split('&')
+            .map(|kv| if kv.starts_with("expires_at=") { "expires_at=0".to_string() } else { kv.to_string() })
+            .collect::<Vec<_>>()
+            .join("&");
+        std::fs::write(&path, expired).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn grants(&self, grant: &str) -> Vec<(u16, Option<String>)> {
+        self.emulator
+            .request_log()
+            .into_iter()
+            .filter(|r| r.grant_type.as_deref() == Some(grant))
+            .map(|r| (r.status, r.error))
+            .collect()
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0)
+}
+
+#[tokio::test]
+async fn loopback_login_caches_tokens_privately_and_token_prints_them() {
+    let e = env("login").await;
+    let page = e.login().await;
+    assert!(page.contains("Signed in"), "{page}");
+    assert_eq!(mode(&e.cache_file()), 0o600);
+    let (code, out, _) = e.run(&["token"]).await;
+    assert_eq!(code, 0);
+    assert!(out.trim().len() >= 40, "a token is printed");
+    let (code, out, _) = e.run(&["whoami"]).await;
+    assert_eq!((code, out.lines().next()), (0, Some("Alex Agent <alex.agent@example.com>")));
+    let (code, out, _) = e.run(&["whoami", "--json"]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("\"email\""));
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed() {
+    let e = env("refresh").await;
+    e.login().await;
+    e.expire_cache();
+    let (code, out, err) = e.run(&["token"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.trim().is_empty());
+    assert_eq!(e.grants("refresh_token"), vec![(200, None)]);
+}
+
+#[tokio::test]
+async fn a_refused_refresh_asks_for_login_with_exit_code_3() {
+    let e = env("refused").await;
+    e.login().await;
+    e.emulator.reset();
+    e.expire_cache();
+    let (code, _, err) = e.run(&["token"]).await;
+    assert_eq!(code, 3);
+    assert!(err.contains("run `genesys-auth login`"), "{err}");
+    assert!(
+        std::fs::read_dir(&e.cache)
+            .map(|d| d.flatten().all(|f| f.path().extension().is_none_or(|x| x != "tokens")))
+            .unwrap_or(true)
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_token_ends_in_login_required() {
+    let e = env("revoked").await;
+    e.login().await;
+    let (_, token, _) = e.run(&["token"]).await;
+    let revoked =
+        reqwest::Client::new().delete(format!("{}/api/v2/tokens/me", e.base)).bearer_auth(token.trim()).send().await;
+    assert_eq!(revoked.map(|r| r.status().as_u16()).unwrap_or(0), 204);
+    let (code, _, err) = e.run(&["whoami"]).await;
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("genesys-auth login"), "{err}");
+}
+
+#[tokio::test]
+async fn a_corrupted_cache_is_reported_not_a_crash() {
+    let e = env("corrupt").await;
+    e.login().await;
+    std::fs::write(e.cache_file(), b"\x00\xffnot a cache{{{").unwrap_or_else(|err| panic!("{err}"));
+    let (code, _, err) = e.run(&["token"]).await;
+    assert_eq!(code, 3);
+    assert!(err.contains("unreadable") && err.contains("genesys-auth login"), "{err}");
+    // A fresh login replaces it.
+    e.login().await;
+    assert_eq!(e.run(&["token"]).await.0, 0);
+}
+
+#[tokio::test]
+async fn concurrent_token_invocations_refresh_once() {
+    let e = env("concurrent").await;
+    e.login().await;
+    e.expire_cache();
+    let runs: Vec<_> = (0..4).map(|_| e.cmd(&["token"]).output()).collect();
+    let mut tokens = Vec::new();
+    for r in runs {
+        let out = r.await.unwrap_or_else(|err| panic!("{err}"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        tokens.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+    }
+    assert_eq!(e.grants("refresh_token").len(), 1, "one refresh request for four processes");
+    tokens.dedup();
+    assert_eq!(tokens.len(), 1, "all got the same token");
+}
+
+#[tokio::test]
+async fn a_port_in_use_is_a_clear_error() {
+    let e = env("port").await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|err| panic!("{err}"));
+    let port = taken.local_addr().map(|a| a.port()).unwrap_or(0).to_string();
+    let (code, _, err) = e.run(&["login", "--no-browser", "--port", &port]).await;
+    assert_eq!(code, 7);
+    assert!(err.contains(&port) && err.contains("--port"), "{err}");
+}
+
+#[tokio::test]
+async fn a_browser_that_never_returns_times_out() {
+    let e = env("timeout").await;
+    let started = std::time::Instant::now();
+    let (code, _, err) = e.run(&["login", "--no-browser", "--timeout", "1"]).await;
+    assert_eq!(code, 5);
+    assert!(err.contains("within 1 s"), "{err}");
+    assert!(started.elapsed().as_secs() < 10);
+}
+
+#[tokio::test]
+async fn missing_configuration_says_what_to_set() {
+    let out = Command::new(env!("CARGO_BIN_EXE_genesys-auth"))
+        .arg("token")
+        .env_remove("GENESYS_REGION")
+        .env_remove("GENESYS_CLIENT_ID")
+        .output()
+        .await;
+    let out = out.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GENESYS_REGION"));
+}
