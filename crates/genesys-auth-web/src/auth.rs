@@ -356,10 +356,8 @@ impl Auth {
             None => return Err(Error::LoginRequired),
             Some(t) => t.needs_refresh(now_ms(), self.inner.config.refresh_skew_ms),
         };
-        if needs {
-            if let Err(e) = self.refresh().await {
-                return Err(self.relogin_or(e).await);
-            }
+        if needs && let Err(e) = self.refresh().await {
+            return Err(self.relogin_or(e).await);
         }
         self.inner.tokens.borrow().as_ref().map(|t| t.access.secret().to_string()).ok_or(Error::LoginRequired)
     }

@@ -241,10 +241,10 @@ impl PendingLogin {
     /// parsing errors of [`Callback::parse`].
     pub fn complete(self, callback_url: &str, now_ms: u64) -> Result<TokenRequest, Error> {
         let callback = Callback::parse(callback_url)?;
-        if let Some(state) = callback.state() {
-            if *state != self.state {
-                return Err(Error::StateMismatch);
-            }
+        if let Some(state) = callback.state()
+            && *state != self.state
+        {
+            return Err(Error::StateMismatch);
         }
         if now_ms.saturating_sub(self.created_at_ms) > Self::MAX_AGE_MS
             || self.created_at_ms > now_ms.saturating_add(60_000)

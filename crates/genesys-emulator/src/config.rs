@@ -286,10 +286,10 @@ impl Config {
         if self.users.is_empty() {
             return Err("at least one user is needed".into());
         }
-        if let Some(who) = &self.auto_login {
-            if !self.users.iter().any(|u| u.is(who)) {
-                return Err(format!("auto_login names {who:?}, which is not a configured user"));
-            }
+        if let Some(who) = &self.auto_login
+            && !self.users.iter().any(|u| u.is(who))
+        {
+            return Err(format!("auto_login names {who:?}, which is not a configured user"));
         }
         for c in &self.clients {
             if c.is_confidential() && c.secret.is_none() {

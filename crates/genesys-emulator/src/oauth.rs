@@ -143,16 +143,16 @@ pub(crate) fn authorize(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Some(who) = &ctx.config.auto_login {
-        if let Some(user) = ctx.config.user(who) {
-            let id = user.id.clone();
-            return approve(ctx, &a, &id, call.now_ms);
-        }
+    if let Some(who) = &ctx.config.auto_login
+        && let Some(user) = ctx.config.user(who)
+    {
+        let id = user.id.clone();
+        return approve(ctx, &a, &id, call.now_ms);
     }
-    if !a.prompt_login {
-        if let Some(user_id) = session_user(ctx, call) {
-            return approve(ctx, &a, &user_id, call.now_ms);
-        }
+    if !a.prompt_login
+        && let Some(user_id) = session_user(ctx, call)
+    {
+        return approve(ctx, &a, &user_id, call.now_ms);
     }
     page::html(StatusCode::OK, &page::login(ctx.config, call.query, a.client, a.login_hint.as_deref()))
 }

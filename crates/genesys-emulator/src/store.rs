@@ -95,7 +95,7 @@ impl Store {
     /// Drops what has expired, every so often, so memory stays bounded under load.
     pub fn maybe_sweep(&mut self, now_ms: u64, code_lifetime_ms: u64) {
         self.ops = self.ops.wrapping_add(1);
-        if self.ops % 1024 != 0 {
+        if !self.ops.is_multiple_of(1024) {
             return;
         }
         // Used codes are kept until expiry (reuse detection), then forgotten.
