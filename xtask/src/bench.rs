@@ -95,6 +95,250 @@ fn write_svg(bars: &[(&str, usize)]) -> Result {
     std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// In headless Chromium against the emulator: callback-to-token time (ours ÷ a bare inline fetch POST of the
+/// same token request, medians of interleaved runs), 1000 authorized fetches (ours ÷ raw fetch with the header),
+/// and the number of refresh requests 50 concurrent callers cause.
+fn browser(smoke: bool, results: &mut Map<String, Value>, rows: &mut Vec<Row>) -> Result {
+    crate::e2e::chromium()?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let out = runtime.block_on(async {
+        let config = genesys_emulator::Config {
+            auto_login: Some("alex".into()),
+            rate_limit_per_minute: u32::MAX,
+            ..genesys_emulator::Config::default()
+        };
+        let demo = crate::serve::start(0, 0, config).await?;
+        let output = tokio::process::Command::new("node")
+            .arg(root().join("bench/browser.mjs"))
+            .current_dir(root())
+            .env("APP_URL", &demo.app_url)
+            .env("EMU_URL", &demo.emulator_url)
+            .env("BENCH_RUNS", if smoke { "1" } else { "30" })
+            .env("BENCH_FETCHES", if smoke { "10" } else { "1000" })
+            .output()
+            .await
+            .map_err(|e| format!("node: {e}"))?;
+        if !output.status.success() {
+            return Err(format!("bench/browser.mjs failed:\n{}", String::from_utf8_lossy(&output.stderr)));
+        }
+        Ok::<_, String>(String::from_utf8_lossy(&output.stdout).into_owned())
+    })?;
+    let line = out.lines().rev().find(|l| l.starts_with('{')).unwrap_or("{}");
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("browser bench output: {e}: {line}"))?;
+    let num = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let callback_ratio = num("callback_ours_ms") / num("callback_raw_ms");
+    let fetch_ratio = num("fetch_ours_ms") / num("fetch_raw_ms");
+    results.insert("callback_to_token_ratio".into(), json!(callback_ratio));
+    results.insert("callback_to_token_ms".into(), json!({"ours_median": num("callback_ours_ms"), "raw_fetch_median": num("callback_raw_ms"), "runs": v["callback_runs"]}));
+    results.insert("fetch_overhead_ratio".into(), json!(fetch_ratio));
+    results.insert(
+        "fetch_overhead_ms".into(),
+        json!({"ours": num("fetch_ours_ms"), "raw_fetch": num("fetch_raw_ms"), "calls": v["fetch_calls"]}),
+    );
+    results.insert("singleflight_refresh_requests".into(), v["singleflight_refresh_requests"].clone());
+    rows.push(Row {
+        name: "callback_to_token_ratio",
+        value: format!("{:.1} ms median", num("callback_ours_ms")),
+        baseline: format!("inline fetch POST {:.1} ms median", num("callback_raw_ms")),
+        ratio: format!("{callback_ratio:.2}"),
+        runs: format!("{} + {} interleaved", v["callback_runs"], v["callback_runs"]),
+    });
+    rows.push(Row {
+        name: "fetch_overhead_ratio",
+        value: format!("{:.0} ms", num("fetch_ours_ms")),
+        baseline: format!("raw fetch with header {:.0} ms", num("fetch_raw_ms")),
+        ratio: format!("{fetch_ratio:.3}"),
+        runs: format!("{} + {} calls, batches of 100 interleaved", v["fetch_calls"], v["fetch_calls"]),
+    });
+    rows.push(Row {
+        name: "singleflight_refresh_requests",
+        value: format!("{}", v["singleflight_refresh_requests"]),
+        baseline: "50 concurrent accessToken() callers".into(),
+        ratio: "-".into(),
+        runs: "1".into(),
+    });
+    Ok(())
+}
+
+/// A child process that is killed when dropped (servers under test).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cmd` and returns it with the first `http://...` URL it prints on stdout.
+fn spawn_server(cmd: &mut Command) -> Result<(Child, String)> {
+    use std::io::BufRead as _;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let child = Child(child);
+    for line in std::io::BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+        if let Some(i) = line.find("http://") {
+            let url: String = line[i..].split_whitespace().next().unwrap_or("").to_string();
+            return Ok((child, url.replace("localhost", "127.0.0.1")));
+        }
+    }
+    Err(format!("{:?} printed no URL", cmd.get_program()))
+}
+
+/// One loadgen round: (per second, p50 ms, p99 ms).
+fn loadgen(args: &[&str]) -> Result<(f64, f64, f64)> {
+    let out =
+        Command::new(root().join("target/release/loadgen")).args(args).output().map_err(|e| format!("loadgen: {e}"))?;
+    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("loadgen output: {e}"))?;
+    if v["count"].as_u64().unwrap_or(0) == 0 {
+        return Err(format!("loadgen completed nothing: {v}"));
+    }
+    Ok((v["per_s"].as_f64().unwrap_or(0.0), v["p50_ms"].as_f64().unwrap_or(0.0), v["p99_ms"].as_f64().unwrap_or(0.0)))
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+/// Emulator throughput on loopback against the mock servers users pick instead, one load generator for all,
+/// rounds interleaved: whole PKCE grants (vs oauth2-mock-server) and rotating refresh grants.
+fn emulator_throughput(smoke: bool, results: &mut Map<String, Value>, rows: &mut Vec<Row>) -> Result {
+    run(crate::setup::cargo(&["build", "--release", "-p", "genesys-emulator", "-p", "genesys-loadgen"]).arg("-q"))?;
+    let (_ours, ours_url) = spawn_server(Command::new(root().join("target/release/genesys-emulator")).args([
+        "--port",
+        "0",
+        "--auto-login",
+        "alex",
+    ]))?;
+    let (_mock, mock_url) =
+        spawn_server(Command::new("node").arg(root().join("bench/mock-server.mjs")).arg("0").current_dir(root()))?;
+    let (rounds, seconds, concurrency) = if smoke { (1, "1", "8") } else { (3, "3", "32") };
+    let client = genesys_emulator::DEMO_CLIENT_ID;
+    let redirect = "http://localhost:3000/";
+    let (mut ours, mut mock, mut ours_refresh) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        ours.push(loadgen(&[
+            "grants",
+            &ours_url,
+            "/oauth/authorize",
+            "/oauth/token",
+            client,
+            redirect,
+            concurrency,
+            seconds,
+        ])?);
+        mock.push(loadgen(&[
+            "grants",
+            &mock_url,
+            "/authorize",
+            "/token",
+            "bench-client",
+            redirect,
+            concurrency,
+            seconds,
+        ])?);
+        ours_refresh.push(loadgen(&[
+            "refresh",
+            &ours_url,
+            "/oauth/authorize",
+            "/oauth/token",
+            client,
+            redirect,
+            concurrency,
+            seconds,
+        ])?);
+    }
+    let rate = |v: &[(f64, f64, f64)]| median(v.iter().map(|r| r.0).collect());
+    let p = |v: &[(f64, f64, f64)], i: usize| median(v.iter().map(|r| if i == 1 { r.1 } else { r.2 }).collect());
+    let (ours_rate, mock_rate, refresh_rate) = (rate(&ours), rate(&mock), rate(&ours_refresh));
+    let ratio = ours_rate / mock_rate;
+    results.insert("emulator_grants_per_s".into(), json!(ours_rate));
+    results.insert("oauth2_mock_server_grants_per_s".into(), json!(mock_rate));
+    results.insert("emulator_vs_oauth2_mock_server_ratio".into(), json!(ratio));
+    results.insert("emulator_refresh_per_s".into(), json!(refresh_rate));
+    results.insert(
+        "emulator_latency_ms".into(),
+        json!({"grants_p50": p(&ours, 1), "grants_p99": p(&ours, 2), "refresh_p50": p(&ours_refresh, 1), "refresh_p99": p(&ours_refresh, 2),
+               "mock_grants_p50": p(&mock, 1), "mock_grants_p99": p(&mock, 2)}),
+    );
+    let runs = format!("{rounds} rounds × {seconds} s, {concurrency} clients, interleaved");
+    rows.push(Row {
+        name: "emulator_grants_per_s (authorize + token)",
+        value: format!("{ours_rate:.0}/s (p50 {:.2} ms, p99 {:.2} ms)", p(&ours, 1), p(&ours, 2)),
+        baseline: format!("oauth2-mock-server {mock_rate:.0}/s (p50 {:.2} ms, p99 {:.2} ms)", p(&mock, 1), p(&mock, 2)),
+        ratio: format!("{ratio:.1}×"),
+        runs: runs.clone(),
+    });
+    rows.push(Row {
+        name: "emulator_refresh_per_s (rotation on)",
+        value: format!("{refresh_rate:.0}/s (p50 {:.2} ms, p99 {:.2} ms)", p(&ours_refresh, 1), p(&ours_refresh, 2)),
+        baseline: "oidc-provider: not measured yet".into(),
+        ratio: "-".into(),
+        runs,
+    });
+    Ok(())
+}
+
+/// `genesys-auth token` with a valid cached token, against `cat` of the cache file: medians of interleaved runs.
+fn cli_token(smoke: bool, results: &mut Map<String, Value>, rows: &mut Vec<Row>) -> Result {
+    run(crate::setup::cargo(&["build", "--release", "-p", "genesys-auth-native"]).arg("-q"))?;
+    let dir = root().join("target/bench/cli-cache");
+    let _ = std::fs::remove_dir_all(&dir);
+    let region = genesys_auth::Region::custom("http://127.0.0.1:9").map_err(|e| e.to_string())?;
+    let cache = genesys_auth_native::TokenCache::new(Some(&dir), &region, "bench-client");
+    let tokens = genesys_auth::TokenSet {
+        access: genesys_auth::AccessToken::new("bench-access-token-0123456789abcdef0123456789"),
+        refresh: None,
+        expires_at_ms: u64::MAX / 2,
+        scope: None,
+        token_type: "bearer".into(),
+    };
+    cache.store(&tokens).map_err(|e| e.to_string())?;
+    let runs = if smoke { 3 } else { 200 };
+    let time = |cmd: &mut Command| -> Result<f64> {
+        let start = std::time::Instant::now();
+        let out = cmd.output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!("{:?} failed: {}", cmd.get_program(), String::from_utf8_lossy(&out.stderr)));
+        }
+        Ok(start.elapsed().as_secs_f64() * 1000.0)
+    };
+    let (mut ours, mut cat) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        ours.push(time(
+            Command::new(root().join("target/release/genesys-auth"))
+                .arg("token")
+                .env("GENESYS_REGION", "http://127.0.0.1:9")
+                .env("GENESYS_CLIENT_ID", "bench-client")
+                .env("GENESYS_AUTH_CACHE_DIR", &dir),
+        )?);
+        cat.push(time(Command::new("cat").arg(cache.path()))?);
+    }
+    let (o, c) = (median(ours), median(cat));
+    results.insert("cli_token_vs_cat_ratio".into(), json!(o / c));
+    results.insert("cli_token_ms".into(), json!({"genesys_auth_token_median": o, "cat_median": c, "runs": runs}));
+    rows.push(Row {
+        name: "cli_token_vs_cat_ratio",
+        value: format!("{o:.2} ms median"),
+        baseline: format!("cat of the cache file {c:.2} ms median"),
+        ratio: format!("{:.2}", o / c),
+        runs: format!("{runs} + {runs} interleaved"),
+    });
+    Ok(())
+}
+
 /// Runs the benchmarks, prints the table, writes `target/bench/results.json`.
 pub fn command(args: &[String]) -> Result {
     let smoke = args.iter().any(|a| a == "--smoke");
@@ -102,6 +346,9 @@ pub fn command(args: &[String]) -> Result {
     let mut results = Map::new();
     let mut rows = Vec::new();
     bundle_sizes(&mut results, &mut rows)?;
+    browser(smoke, &mut results, &mut rows)?;
+    emulator_throughput(smoke, &mut results, &mut rows)?;
+    cli_token(smoke, &mut results, &mut rows)?;
     results.insert("smoke".into(), json!(smoke));
     results.insert("date".into(), json!(date()));
     results.insert("machine".into(), json!(machine()));

@@ -30,7 +30,7 @@ pub async fn start(app_port: u16, emulator_port: u16, mut config: Config) -> std
     let app_port = site.local_addr().map_err(|e| e.to_string())?.port();
     let origin = format!("http://localhost:{app_port}");
     if let Some(client) = config.clients.iter_mut().find(|c| c.id == DEMO_CLIENT_ID) {
-        for path in ["/", "/callback.html", "/embedded/app.html"] {
+        for path in ["/", "/callback.html", "/embedded/app.html", "/bench/callback.html", "/bench/session.html"] {
             let uri = format!("{origin}{path}");
             if !client.redirect_uris.contains(&uri) {
                 client.redirect_uris.push(uri);
@@ -82,9 +82,12 @@ fn static_file(path: &str, demo_config: &str) -> http::Response<Full<Bytes>> {
     if path == "/demo-config.js" {
         return respond(200, "text/javascript", Bytes::from(demo_config.to_string()));
     }
-    let (base, rel) = match path.strip_prefix("/pkg/") {
-        Some(rel) => (crate::web::package_dir(), rel),
-        None => (root().join("demo"), path.trim_start_matches('/')),
+    let (base, rel) = if let Some(rel) = path.strip_prefix("/pkg/") {
+        (crate::web::package_dir(), rel)
+    } else if let Some(rel) = path.strip_prefix("/bench/") {
+        (root().join("bench/pages"), rel)
+    } else {
+        (root().join("demo"), path.trim_start_matches('/'))
     };
     let rel = if rel.is_empty() || rel.ends_with('/') { format!("{rel}index.html") } else { rel.to_string() };
     let Some(file) = safe_join(&base, &rel) else {

@@ -1,0 +1,52 @@
+// Browser benchmarks (headless Debian Chromium against the emulator), run by `cargo xtask bench`.
+// Prints one JSON object: callback_to_token (ours/raw medians), fetch overhead, single-flight refresh count.
+import { chromium } from 'playwright-core';
+
+const APP = process.env.APP_URL, EMU = process.env.EMU_URL;
+const RUNS = Number(process.env.BENCH_RUNS || 30), FETCHES = Number(process.env.BENCH_FETCHES || 1000);
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const admin = async (method, path, body) => {
+  const r = await fetch(`${EMU}/__emulator/${path}`, { method, body: body && JSON.stringify(body) });
+  return r.status === 200 ? r.json() : null;
+};
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+const context = await browser.newContext();
+const page = await context.newPage();
+
+async function callbackRun(mode) {
+  await page.goto(`${APP}bench/callback.html?mode=${mode}`);
+  await page.waitForFunction(() => window.benchResult, null, { timeout: 20000 });
+  const r = await page.evaluate(() => window.benchResult);
+  if (!r.ok || r.mode !== mode) throw new Error(`callback run failed: ${JSON.stringify(r)}`);
+  return r.ms;
+}
+
+const ours = [], raw = [];
+await callbackRun('ours'); await callbackRun('raw'); // warm-up: first compile, first connection
+for (let i = 0; i < RUNS; i++) {
+  ours.push(await callbackRun('ours'));
+  raw.push(await callbackRun('raw'));
+}
+
+await page.goto(`${APP}bench/session.html`);
+await page.waitForFunction(() => window.bench, null, { timeout: 20000 });
+let oursMs = 0, rawMs = 0;
+const batch = Math.max(1, Math.min(100, FETCHES));
+for (let done = 0; done < FETCHES; done += batch) {
+  oursMs += await page.evaluate((n) => window.bench.ours(n), batch);
+  rawMs += await page.evaluate((n) => window.bench.raw(n), batch);
+}
+
+await admin('DELETE', 'requests');
+const distinct = await page.evaluate(() => window.bench.storm(50));
+const log = await admin('GET', 'requests');
+const refreshes = log.filter((r) => r.path === '/oauth/token' && r.grant_type === 'refresh_token').length;
+await browser.close();
+
+console.log(JSON.stringify({
+  callback_ours_ms: median(ours), callback_raw_ms: median(raw), callback_runs: RUNS,
+  fetch_ours_ms: oursMs, fetch_raw_ms: rawMs, fetch_calls: FETCHES,
+  singleflight_callers: 50, singleflight_refresh_requests: refreshes, singleflight_distinct_tokens: distinct,
+}));

@@ -1,0 +1,196 @@
+//! `loadgen`: whole PKCE grants or chained refresh-token grants against an OAuth server on loopback, with one
+//! keep-alive connection per worker, for a bounded time. Prints one JSON line: count, per-second rate, p50/p99.
+//!
+//! ```text
+//! loadgen grants  <base> <authorize-path> <token-path> <client-id> <redirect-uri> <concurrency> <seconds>
+//! loadgen refresh <base> <authorize-path> <token-path> <client-id> <redirect-uri> <concurrency> <seconds>
+//! ```
+//! The same generator drives every server of a comparison, so their figures are comparable.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use genesys_auth::{OsRng, Verifier};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+struct Target {
+    host: String,
+    authorize: String,
+    token: String,
+    client_id: String,
+    redirect: String,
+}
+
+type Conn = SendRequest<Full<Bytes>>;
+
+async fn connect(host: &str) -> Option<Conn> {
+    let stream = TcpStream::connect(host).await.ok()?;
+    let _ = stream.set_nodelay(true);
+    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.ok()?;
+    tokio::spawn(conn);
+    Some(send)
+}
+
+async fn call(conn: &mut Conn, req: http::Request<Full<Bytes>>) -> Option<(u16, Option<String>, Bytes)> {
+    conn.ready().await.ok()?;
+    let res = conn.send_request(req).await.ok()?;
+    let status = res.status().as_u16();
+    let location = res.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let body = res.into_body().collect().await.ok()?.to_bytes();
+    Some((status, location, body))
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (k, v) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        for b in v.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
+}
+
+fn post(t: &Target, body: String) -> http::Request<Full<Bytes>> {
+    http::Request::post(&t.token)
+        .header("host", &t.host)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}
+
+/// One whole PKCE grant: authorize (immediate redirect) then token. Returns the refresh token when there is one.
+async fn grant(conn: &mut Conn, t: &Target) -> Option<Option<String>> {
+    let verifier = Verifier::generate(&mut OsRng).ok()?;
+    let q = form(&[
+        ("response_type", "code"),
+        ("client_id", &t.client_id),
+        ("redirect_uri", &t.redirect),
+        ("code_challenge", verifier.challenge().as_str()),
+        ("code_challenge_method", "S256"),
+        ("state", "bench"),
+        ("scope", "openid offline_access"),
+    ]);
+    let req = http::Request::get(format!("{}?{q}", t.authorize))
+        .header("host", &t.host)
+        .body(Full::new(Bytes::new()))
+        .ok()?;
+    let (status, location, _) = call(conn, req).await?;
+    if status != 302 && status != 303 {
+        return None;
+    }
+    let location = location?;
+    let code = location.split(['?', '&']).find_map(|kv| kv.strip_prefix("code="))?.to_string();
+    let body = form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("code_verifier", verifier.secret()),
+        ("client_id", &t.client_id),
+        ("redirect_uri", &t.redirect),
+    ]);
+    let (status, _, body) = call(conn, post(t, body)).await?;
+    if status != 200 {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    Some(json["refresh_token"].as_str().map(str::to_string))
+}
+
+async fn refresh(conn: &mut Conn, t: &Target, token: &str) -> Option<String> {
+    let body = form(&[("grant_type", "refresh_token"), ("refresh_token", token), ("client_id", &t.client_id)]);
+    let (status, _, body) = call(conn, post(t, body)).await?;
+    if status != 200 {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    json["refresh_token"].as_str().map(str::to_string)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 9 {
+        eprintln!(
+            "usage: loadgen <grants|refresh> <base> <authorize-path> <token-path> <client-id> <redirect-uri> <concurrency> <seconds>"
+        );
+        std::process::exit(2);
+    }
+    let host = args[2].trim_start_matches("http://").trim_end_matches('/').to_string();
+    if !(host.starts_with("127.0.0.1:") || host.starts_with("[::1]:") || host.starts_with("localhost:")) {
+        eprintln!("loadgen sends traffic to loopback only");
+        std::process::exit(2);
+    }
+    let target = std::sync::Arc::new(Target {
+        host: host.clone(),
+        authorize: args[3].clone(),
+        token: args[4].clone(),
+        client_id: args[5].clone(),
+        redirect: args[6].clone(),
+    });
+    let refresh_mode = args[1] == "refresh";
+    let concurrency: usize = args[7].parse().unwrap_or(16);
+    let seconds: f64 = args[8].parse().unwrap_or(3.0);
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let t = target.clone();
+        workers.push(tokio::spawn(async move {
+            let (mut latencies, mut errors) = (Vec::new(), 0u64);
+            let Some(mut conn) = connect(&t.host).await else { return (latencies, 1) };
+            // Refresh mode: each worker chains its own rotating refresh tokens from one login.
+            let mut chain = if refresh_mode { grant(&mut conn, &t).await.flatten() } else { None };
+            while Instant::now() < deadline {
+                let start = Instant::now();
+                let ok = if refresh_mode {
+                    match &chain {
+                        Some(token) => {
+                            let next = refresh(&mut conn, &t, token).await;
+                            let ok = next.is_some();
+                            chain = next.or_else(|| chain.take());
+                            ok
+                        }
+                        None => false,
+                    }
+                } else {
+                    grant(&mut conn, &t).await.is_some()
+                };
+                if ok {
+                    latencies.push(start.elapsed().as_secs_f64() * 1000.0);
+                } else {
+                    errors += 1;
+                    if let Some(c) = connect(&t.host).await {
+                        conn = c;
+                    }
+                    if refresh_mode && chain.is_none() {
+                        chain = grant(&mut conn, &t).await.flatten();
+                    }
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for w in workers {
+        if let Ok((l, e)) = w.await {
+            all.extend(l);
+            errors += e;
+        }
+    }
+    all.sort_by(f64::total_cmp);
+    let pct = |p: f64| all.get(((all.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
+    println!(
+        "{}",
+        serde_json::json!({"count": all.len(), "per_s": all.len() as f64 / seconds, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "errors": errors})
+    );
+}
