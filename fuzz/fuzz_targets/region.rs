@@ -1,5 +1,5 @@
 #![no_main]
-//! Region names, origins and custom base URLs.
+//! Region names, origins, custom base URLs and the query parameters Genesys Cloud gives embedded apps.
 
 use genesys_auth::Region;
 use libfuzzer_sys::fuzz_target;
@@ -9,4 +9,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = Region::parse(&text);
     let _ = Region::from_config(&text);
     let _ = Region::custom(&text);
+    let _ = Region::from_host_params(&text, &["http://127.0.0.1:8080"]);
 });

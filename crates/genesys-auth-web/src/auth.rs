@@ -283,11 +283,33 @@ impl Auth {
         browser::navigate(&url)
     }
 
-    /// Like [`Auth::login`] without navigating: parks the pending login and returns the authorize URL.
+    /// Signs in through a popup (for apps inside an iframe): opens it at once — call this from a click handler —
+    /// then waits for the callback, exchanges the code in this window and closes the popup. The redirect URI's
+    /// page must run this library's [`Auth::handle_redirect_callback`] (it hands the callback to this window).
     ///
     /// # Errors
-    /// As [`Auth::login`].
-    pub fn prepare_login(&self, return_to: Option<&str>) -> Result<String, Error> {
+    /// [`Error::PopupBlocked`] (not called from a click), [`Error::PopupClosed`], [`Error::PopupTimeout`],
+    /// and the login's own failures.
+    pub fn login_with_popup(&self, timeout_ms: u64) -> impl std::future::Future<Output = Result<(), Error>> + 'static {
+        // Opened synchronously, inside the user gesture; the rest happens in the returned future.
+        let opened =
+            self.authorize_request(None).and_then(|(url, pending)| crate::popup::PopupLogin::open(&url, pending));
+        let this = self.clone();
+        async move {
+            let (pending, url) = opened?.finish(timeout_ms).await?;
+            let request = pending.complete(&url, now_ms())?;
+            let tokens = http::token_request(&request, &this.inner.config.retry, &this.retry_hook()).await?;
+            this.set_tokens(Some(tokens));
+            Ok(())
+        }
+    }
+
+    /// True when the app runs inside a frame; [`Auth::login_with_popup`] is then the way to sign in.
+    pub fn is_framed(&self) -> bool {
+        crate::popup::is_framed()
+    }
+
+    fn authorize_request(&self, return_to: Option<&str>) -> Result<(String, PendingLogin), Error> {
         let mut request = self.inner.client.authorize();
         if let Some(scope) = &self.inner.config.scope {
             request = request.scope(scope);
@@ -295,7 +317,15 @@ impl Auth {
         if let Some(path) = return_to {
             request = request.return_to(path);
         }
-        let (url, pending) = request.build(&mut OsRng, now_ms())?;
+        request.build(&mut OsRng, now_ms())
+    }
+
+    /// Like [`Auth::login`] without navigating: parks the pending login and returns the authorize URL.
+    ///
+    /// # Errors
+    /// As [`Auth::login`].
+    pub fn prepare_login(&self, return_to: Option<&str>) -> Result<String, Error> {
+        let (url, pending) = self.authorize_request(return_to)?;
         // The pending login must survive the redirect, so it goes to sessionStorage whatever the token storage.
         browser::storage_set(StorageKind::Session, &self.key(PENDING), &pending.to_storage())?;
         Ok(url)
@@ -310,7 +340,7 @@ impl Auth {
     /// Every failure of the callback and the token request, typed.
     pub async fn handle_redirect_callback(&self) -> Result<Option<String>, Error> {
         let href = browser::href()?;
-        if !Callback::is_callback(&href) {
+        if !Callback::is_callback(&href) || crate::popup::hand_to_opener(&href) {
             return Ok(None);
         }
         self.clean_address_bar(&href)?;

@@ -40,7 +40,7 @@ export interface RetryEvent { url: string; attempt: number; status: number; dela
 /** Errors thrown by GenesysAuth: `code` is stable, `message` says what to do. */
 export interface GenesysAuthError extends Error {
   name: "GenesysAuthError";
-  code: "unknown_region" | "invalid_config" | "invalid_verifier" | "random_failure" | "not_a_callback" | "missing_parameter" | "duplicate_parameter" | "state_mismatch" | "no_pending_login" | "pending_login_expired" | "corrupt_storage" | "authorization_error" | "oauth_error" | "rate_limited" | "server_error" | "malformed_response" | "network_error" | "unauthorized" | "login_required" | "relogin_loop";
+  code: "unknown_region" | "invalid_config" | "invalid_verifier" | "random_failure" | "not_a_callback" | "missing_parameter" | "duplicate_parameter" | "state_mismatch" | "no_pending_login" | "pending_login_expired" | "corrupt_storage" | "authorization_error" | "oauth_error" | "rate_limited" | "server_error" | "malformed_response" | "network_error" | "unauthorized" | "login_required" | "relogin_loop" | "popup_blocked" | "popup_closed" | "popup_timeout";
   oauthError?: string; status?: number; retryAfterMs?: number; apiCode?: string;
 }
 "#;
@@ -184,12 +184,71 @@ impl JsAuth {
         state_to_js(self.auth.state())
     }
 
-    /// Sends the browser to the Genesys login page. `options.returnTo`: a same-origin path to come back to.
+    /// Signs in. By default the browser goes to the Genesys login page and comes back (`returnTo`: a same-origin
+    /// path to come back to). Inside an iframe (an app embedded in Genesys Cloud), or with `popup: true`, it
+    /// signs in through a popup instead and resolves once signed in — call it from a click handler then.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn login(&self, #[wasm_bindgen(unchecked_param_type = "{ returnTo?: string }")] options: JsValue) -> Promise {
+    pub fn login(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ returnTo?: string; popup?: boolean; timeoutMs?: number }")]
+        options: JsValue,
+    ) -> Promise {
+        let popup = get(&options, "popup").as_bool().unwrap_or_else(|| self.auth.is_framed());
+        if popup {
+            return self.login_with_popup(options);
+        }
         let return_to = get_string(&options, "returnTo");
         let result = self.auth.login(return_to.as_deref());
         promise(Box::pin(async move { result.map(|()| JsValue::UNDEFINED) }))
+    }
+
+    /// Signs in through a popup and resolves once signed in. Call it from a click handler: browsers block
+    /// popups opened without a user gesture (`popup_blocked`). `timeoutMs` defaults to 5 minutes.
+    #[wasm_bindgen(js_name = loginWithPopup, unchecked_return_type = "Promise<void>")]
+    pub fn login_with_popup(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ timeoutMs?: number }")] options: JsValue,
+    ) -> Promise {
+        let timeout = get_u64(&options, "timeoutMs").unwrap_or(300_000);
+        let work = self.auth.login_with_popup(timeout);
+        promise(Box::pin(async move { work.await.map(|()| JsValue::UNDEFINED) }))
+    }
+
+    /// True when this page runs inside a frame (as Genesys Cloud shows client apps).
+    #[wasm_bindgen(js_name = isFramed)]
+    pub fn is_framed(&self) -> bool {
+        self.auth.is_framed()
+    }
+
+    /// The region Genesys Cloud gives an embedded app in its URL (`gcHostOrigin`, `pcEnvironment`,
+    /// `gcTargetEnv`), as a name for `create({ region })`; kept in sessionStorage so it survives a login round
+    /// trip. Only known regions are accepted, plus the exact origins in `allow` (e.g. your local emulator).
+    /// Returns `undefined` when the URL names none; throws `unknown_region` for anything else.
+    #[wasm_bindgen(js_name = regionFromHostParams, unchecked_return_type = "string | undefined")]
+    pub fn region_from_host_params(
+        #[wasm_bindgen(unchecked_param_type = "{ allow?: string[]; url?: string }")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        const KEY: &str = "genesys-auth:host-region";
+        let url = get_string(&options, "url").or_else(|| browser::href().ok()).unwrap_or_default();
+        let query = url.split('#').next().unwrap_or("").split_once('?').map_or("", |(_, q)| q);
+        let allow_js = get(&options, "allow");
+        let allow: Vec<String> = if js_sys::Array::is_array(&allow_js) {
+            js_sys::Array::from(&allow_js).iter().filter_map(|v| v.as_string()).collect()
+        } else {
+            Vec::new()
+        };
+        let allow: Vec<&str> = allow.iter().map(String::as_str).collect();
+        match Region::from_host_params(query, &allow).map_err(|e| to_js(&e))? {
+            Some(region) => {
+                let name = region.name();
+                let _ = browser::storage_set(StorageKind::Session, KEY, &name);
+                Ok(JsValue::from_str(&name))
+            }
+            // After a round trip the parameters may be gone: the region seen on the way in still holds.
+            None => Ok(browser::storage_get(StorageKind::Session, KEY)
+                .filter(|n| Region::parse(n).is_ok() || allow.contains(&n.as_str()))
+                .map_or(JsValue::UNDEFINED, |n| JsValue::from_str(&n))),
+        }
     }
 
     /// A valid access token (refreshed when close to expiry; one refresh shared by all callers). For the

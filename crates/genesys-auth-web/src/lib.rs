@@ -36,9 +36,11 @@ mod error;
 mod flight;
 mod http;
 mod js;
+mod popup;
 
 pub use auth::{Auth, AuthState, Config};
 pub use browser::StorageKind;
 pub use error::to_js;
 pub use http::RetryEvent;
 pub use js::JsAuth;
+pub use popup::is_framed;

@@ -190,6 +190,12 @@ pub enum Error {
     },
     /// No usable session: the app must call login.
     LoginRequired,
+    /// The browser blocked the login popup (it was not opened from a click).
+    PopupBlocked,
+    /// The user closed the login popup before finishing.
+    PopupClosed,
+    /// The login popup did not come back in time.
+    PopupTimeout,
     /// An automatic sign-in happened moments ago and the session is already unusable again: the library stops
     /// instead of redirecting in a loop.
     ReloginLoop,
@@ -219,6 +225,9 @@ impl Error {
             Error::Unauthorized { .. } => "unauthorized",
             Error::LoginRequired => "login_required",
             Error::ReloginLoop => "relogin_loop",
+            Error::PopupBlocked => "popup_blocked",
+            Error::PopupClosed => "popup_closed",
+            Error::PopupTimeout => "popup_timeout",
         }
     }
 
@@ -302,6 +311,11 @@ impl fmt::Display for Error {
                 "Genesys Cloud refused the access token ({code}): it expired, was revoked or timed out while idle; sign in again"
             ),
             Error::LoginRequired => f.write_str("not signed in: call login() to sign in"),
+            Error::PopupBlocked => f.write_str(
+                "the browser blocked the sign-in popup: call loginWithPopup() directly from a click handler (a user gesture), or allow popups for this site",
+            ),
+            Error::PopupClosed => f.write_str("the sign-in popup was closed before the sign-in finished: click sign in to try again"),
+            Error::PopupTimeout => f.write_str("the sign-in popup did not finish in time and was closed: click sign in to try again"),
             Error::ReloginLoop => f.write_str(
                 "signing in again automatically did not give a usable session (the last automatic sign-in was moments ago): sign in manually; if it persists, check the OAuth client's token duration and the org's idle timeout",
             ),

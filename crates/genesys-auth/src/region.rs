@@ -175,6 +175,38 @@ impl Region {
         }
     }
 
+    /// The region Genesys Cloud names in the query parameters it gives embedded apps: `gcHostOrigin`
+    /// (`https://apps.mypurecloud.ie`), the legacy `pcEnvironment` (`mypurecloud.ie`), or `gcTargetEnv`.
+    /// `Ok(None)` when none is present.
+    ///
+    /// Only known regions are accepted, plus the exact origins in `allowed_custom` (e.g. a local emulator the app
+    /// itself configured): an arbitrary origin from a URL is never trusted as a login host.
+    ///
+    /// # Errors
+    /// [`Error::UnknownRegion`] when a parameter names something else.
+    pub fn from_host_params(query: &str, allowed_custom: &[&str]) -> Result<Option<Region>, Error> {
+        let query = query.strip_prefix('?').unwrap_or(query);
+        let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let get =
+            |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty());
+        let Some(value) = get("gcHostOrigin").or_else(|| get("pcEnvironment")).or_else(|| get("gcTargetEnv")) else {
+            return Ok(None);
+        };
+        if let Some(allowed) = allowed_custom.iter().find(|a| a.trim_end_matches('/') == value.trim_end_matches('/')) {
+            return Region::custom(allowed).map(Some);
+        }
+        Region::parse(&value).map(Some)
+    }
+
+    /// The environment domain (`mypurecloud.ie`), or the login base of a custom region: a name that
+    /// [`Region::from_config`] reads back.
+    pub fn name(&self) -> String {
+        match self {
+            Region::Cloud(env) => env.domain().to_string(),
+            Region::Custom { login_base, .. } => login_base.clone(),
+        }
+    }
+
     /// Origin of the login host, e.g. `https://login.mypurecloud.ie`.
     pub fn login_base(&self) -> String {
         match self {
@@ -288,6 +320,21 @@ mod tests {
         ] {
             assert!(Region::parse(input).is_err(), "{input}");
         }
+    }
+
+    #[test]
+    fn host_params_name_known_regions_or_allowed_origins_only() {
+        let ie = Some(Region::Cloud(E::EuWest1));
+        assert_eq!(
+            Region::from_host_params("?gcHostOrigin=https%3A%2F%2Fapps.mypurecloud.ie&gcTargetEnv=prod", &[]).ok(),
+            Some(ie.clone())
+        );
+        assert_eq!(Region::from_host_params("pcEnvironment=mypurecloud.ie", &[]).ok(), Some(ie));
+        assert_eq!(Region::from_host_params("other=1", &[]).ok(), Some(None));
+        assert!(Region::from_host_params("gcHostOrigin=https%3A%2F%2Fevil.example", &[]).is_err());
+        assert!(Region::from_host_params("gcHostOrigin=http%3A%2F%2F127.0.0.1%3A8080", &[]).is_err());
+        let emu = Region::from_host_params("gcHostOrigin=http%3A%2F%2F127.0.0.1%3A8080", &["http://127.0.0.1:8080"]);
+        assert_eq!(emu.ok().flatten().map(|r| r.api_base()), Some("http://127.0.0.1:8080".to_string()));
     }
 
     #[test]

@@ -54,6 +54,7 @@ proptest! {
         let _ = Callback::parse(&s);
         let _ = Region::parse(&s);
         let _ = Region::from_config(&s);
+        let _ = Region::from_host_params(&s, &["http://127.0.0.1:8080"]);
         let _ = PendingLogin::from_storage(&s);
         let _ = TokenSet::from_storage(&s);
         let _ = parse_retry_after(&s, u64::MAX);
