@@ -67,4 +67,4 @@ pub fn command(args: &[String]) -> Result {
 }
 
 /// Every end-to-end suite, in order.
-pub const SUITES: &[&str] = &["demo.test.mjs", "resilience.test.mjs", "embedded.test.mjs"];
+pub const SUITES: &[&str] = &["demo.test.mjs", "resilience.test.mjs", "embedded.test.mjs", "ecosystem.test.mjs"];

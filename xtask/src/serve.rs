@@ -30,7 +30,16 @@ pub async fn start(app_port: u16, emulator_port: u16, mut config: Config) -> std
     let app_port = site.local_addr().map_err(|e| e.to_string())?.port();
     let origin = format!("http://localhost:{app_port}");
     if let Some(client) = config.clients.iter_mut().find(|c| c.id == DEMO_CLIENT_ID) {
-        for path in ["/", "/callback.html", "/embedded/app.html", "/bench/callback.html", "/bench/session.html"] {
+        for path in [
+            "/",
+            "/callback.html",
+            "/embedded/app.html",
+            "/sdk/",
+            "/react/",
+            "/leptos/",
+            "/bench/callback.html",
+            "/bench/session.html",
+        ] {
             let uri = format!("{origin}{path}");
             if !client.redirect_uris.contains(&uri) {
                 client.redirect_uris.push(uri);
@@ -84,6 +93,15 @@ fn static_file(path: &str, demo_config: &str) -> http::Response<Full<Bytes>> {
     }
     let (base, rel) = if let Some(rel) = path.strip_prefix("/pkg/") {
         (crate::web::package_dir(), rel)
+    } else if let Some(rel) = path.strip_prefix("/vendor/") {
+        // Pinned third-party browser builds from the committed lock file (the official SDK, for interop).
+        let file = match rel {
+            "purecloud-platform-client-v2.min.js" => {
+                "purecloud-platform-client-v2/dist/web-cjs/purecloud-platform-client-v2.min.js"
+            }
+            _ => return respond(404, "text/plain", Bytes::from_static(b"not found")),
+        };
+        (root().join("node_modules"), file)
     } else if let Some(rel) = path.strip_prefix("/bench/") {
         (root().join("bench/pages"), rel)
     } else {

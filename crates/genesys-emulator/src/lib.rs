@@ -319,9 +319,11 @@ fn preflight(config: &Config, call: &Call<'_>) -> Response<Bytes> {
                 header::ACCESS_CONTROL_ALLOW_METHODS,
                 HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE"),
             );
+            // The headers the browser asks for (the official SDKs add their own, e.g. `purecloud-sdk`).
+            let asked = call.headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned();
             h.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("authorization, content-type, accept, inin-client-path"),
+                asked.unwrap_or_else(|| HeaderValue::from_static("authorization, content-type, accept")),
             );
             h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
             r
