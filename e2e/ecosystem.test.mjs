@@ -20,4 +20,23 @@ test('the official SDK (purecloud-platform-client-v2) calls /users/me with the t
   noProblems(page);
 });
 
+test('the React + Vite example: protected route → sign in → back to the route with the profile → sign out', async () => {
+  const page = await newPage();
+  await page.goto(`${APP}react/#/profile`);
+  await page.waitForSelector('[data-testid=login]');
+  await shot(page, '10-react-protected');
+  await page.click('[data-testid=login]');
+  await page.waitForURL(/\/oauth\/authorize/);
+  await page.click('#approve');
+  await page.waitForSelector('[data-testid=name]', { timeout: 15000 });
+  eq(await page.textContent('[data-testid=name]'), 'Alex Agent', 'profile on the protected route');
+  eq(new URL(page.url()).hash, '#/profile', 'returned to the protected route');
+  assert(!new URL(page.url()).searchParams.has('code'), 'address bar clean');
+  await shot(page, '11-react-profile');
+  await page.click('[data-testid=logout]');
+  await page.waitForSelector('[data-testid=login]');
+  eq((await requests()).filter((r) => r.method === 'DELETE' && r.path === '/api/v2/tokens/me').length, 1, 'token revoked');
+  noProblems(page);
+});
+
 await run();

@@ -36,6 +36,7 @@ pub fn wasm_bindgen_tests() -> Result {
 pub fn end_to_end(suites: &[&str]) -> Result {
     chromium()?;
     crate::web::build()?;
+    examples()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let demo = crate::serve::start(0, 0, Config::default()).await?;
@@ -57,6 +58,13 @@ pub fn end_to_end(suites: &[&str]) -> Result {
         }
         Ok(())
     })
+}
+
+/// Builds the examples the suites drive: React + Vite against the freshly built package (`npm ci` from its lock).
+pub fn examples() -> Result {
+    let react = root().join("examples/react-vite");
+    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&react))?;
+    run(Command::new("npm").args(["run", "build"]).current_dir(&react))
 }
 
 /// `cargo xtask e2e [suite...]`: only the end-to-end suites.

@@ -91,6 +91,12 @@ fn static_file(path: &str, demo_config: &str) -> http::Response<Full<Bytes>> {
     if path == "/demo-config.js" {
         return respond(200, "text/javascript", Bytes::from(demo_config.to_string()));
     }
+    if path == "/demo-config.json" {
+        // The same settings for apps that fetch JSON (the React example).
+        let json = demo_config.lines().find_map(|l| l.strip_prefix("export default ")).unwrap_or("{}").trim_end_matches(';');
+        let json = json.replace("region:", "\"region\":").replace("clientId:", "\"clientId\":");
+        return respond(200, "application/json", Bytes::from(json));
+    }
     let (base, rel) = if let Some(rel) = path.strip_prefix("/pkg/") {
         (crate::web::package_dir(), rel)
     } else if let Some(rel) = path.strip_prefix("/vendor/") {
@@ -102,6 +108,10 @@ fn static_file(path: &str, demo_config: &str) -> http::Response<Full<Bytes>> {
             _ => return respond(404, "text/plain", Bytes::from_static(b"not found")),
         };
         (root().join("node_modules"), file)
+    } else if let Some(rel) = path.strip_prefix("/react/") {
+        (root().join("examples/react-vite/dist"), rel)
+    } else if let Some(rel) = path.strip_prefix("/leptos/") {
+        (root().join("target/examples/leptos"), rel)
     } else if let Some(rel) = path.strip_prefix("/bench/") {
         (root().join("bench/pages"), rel)
     } else {
