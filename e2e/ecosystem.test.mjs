@@ -39,4 +39,21 @@ test('the React + Vite example: protected route → sign in → back to the rout
   noProblems(page);
 });
 
+test('the Leptos example (Rust API): sign in → profile → sign out', async () => {
+  const page = await newPage();
+  await page.goto(`${APP}leptos/`);
+  await page.waitForSelector('[data-testid=login]', { timeout: 15000 });
+  await page.click('[data-testid=login]');
+  await page.waitForURL(/\/oauth\/authorize/);
+  await page.click('#approve');
+  await page.waitForSelector('[data-testid=name]', { timeout: 15000 });
+  eq(await page.textContent('[data-testid=name]'), 'Alex Agent', 'profile rendered by Leptos');
+  assert(!new URL(page.url()).searchParams.has('code'), 'address bar clean');
+  await shot(page, '12-leptos-profile');
+  await page.click('[data-testid=logout]');
+  await page.waitForSelector('[data-testid=login]');
+  eq((await requests()).filter((r) => r.method === 'DELETE' && r.path === '/api/v2/tokens/me').length, 1, 'token revoked');
+  noProblems(page);
+});
+
 await run();

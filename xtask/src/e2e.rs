@@ -64,7 +64,35 @@ pub fn end_to_end(suites: &[&str]) -> Result {
 pub fn examples() -> Result {
     let react = root().join("examples/react-vite");
     run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&react))?;
-    run(Command::new("npm").args(["run", "build"]).current_dir(&react))
+    run(Command::new("npm").args(["run", "build"]).current_dir(&react))?;
+    leptos()
+}
+
+/// The Leptos example (its own workspace) for wasm32, with its JS glue, into `target/examples/leptos`.
+fn leptos() -> Result {
+    run(&mut cargo(&[
+        "build",
+        "--manifest-path",
+        "examples/leptos/Cargo.toml",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--release",
+        "--target-dir",
+        "target/leptos",
+    ]))?;
+    let out = root().join("target/examples/leptos");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(root().join("target/leptos/wasm32-unknown-unknown/release/genesys_auth_example_leptos.wasm"))
+        .web(true)
+        .map_err(|e| format!("wasm-bindgen: {e}"))?
+        .omit_default_module_path(true)
+        .generate(&out)
+        .map_err(|e| format!("wasm-bindgen: {e:#}"))?;
+    std::fs::copy(root().join("examples/leptos/index.html"), out.join("index.html"))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// `cargo xtask e2e [suite...]`: only the end-to-end suites.

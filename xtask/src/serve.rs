@@ -93,7 +93,8 @@ fn static_file(path: &str, demo_config: &str) -> http::Response<Full<Bytes>> {
     }
     if path == "/demo-config.json" {
         // The same settings for apps that fetch JSON (the React example).
-        let json = demo_config.lines().find_map(|l| l.strip_prefix("export default ")).unwrap_or("{}").trim_end_matches(';');
+        let json =
+            demo_config.lines().find_map(|l| l.strip_prefix("export default ")).unwrap_or("{}").trim_end_matches(';');
         let json = json.replace("region:", "\"region\":").replace("clientId:", "\"clientId\":");
         return respond(200, "application/json", Bytes::from(json));
     }

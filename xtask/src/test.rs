@@ -8,6 +8,7 @@ pub fn all(args: &[String]) -> Result {
     let quick = args.iter().any(|a| a == "--quick");
     setup::wasm_target()?;
     run(&mut cargo(&["fmt", "--all", "--", "--check"]))?;
+    run(&mut cargo(&["fmt", "--manifest-path", "examples/leptos/Cargo.toml", "--", "--check"]))?;
     run(&mut cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(&mut cargo(&[
         "clippy",

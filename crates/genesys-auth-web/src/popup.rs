@@ -70,8 +70,11 @@ impl PopupLogin {
         // Centred on the window that opens it.
         let left = num(w.screen_x()) + (num(w.outer_width()) - width) / 2.0;
         let top = num(w.screen_y()) + (num(w.outer_height()) - height) / 2.0;
+        // Integers only: formatting a float would pull float printing (≈ 10 KB) into the bundle.
         let features = format!(
-            "popup=yes,width={width},height={height},left={},top={}",
+            "popup=yes,width={},height={},left={},top={}",
+            width as i32,
+            height as i32,
             left.max(0.0) as i32,
             top.max(0.0) as i32
         );
