@@ -22,6 +22,7 @@ pub fn all(args: &[String]) -> Result {
         "warnings",
     ]))?;
     run(&mut cargo(&["test", "--workspace"]))?;
+    run(cargo(&["doc", "--no-deps", "--workspace"]).env("RUSTDOCFLAGS", "-D warnings"))?;
     core_builds_for_wasm_without_url()?;
     setup::npm_packages()?;
     crate::e2e::wasm_bindgen_tests()?;

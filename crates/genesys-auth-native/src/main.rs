@@ -22,11 +22,11 @@ use genesys_auth_native::{Error, LoginOptions, Options, Session};
 #[derive(Debug, Parser)]
 #[command(name = "genesys-auth", version, about, long_about = None)]
 struct Cli {
-    /// Region: mypurecloud.ie, eu_west_1, eu-west-1, https://apps.mypurecloud.ie, or a base URL such as the
-    /// emulator's http://127.0.0.1:8080.
+    /// Region: `mypurecloud.ie`, `eu_west_1`, `eu-west-1`, `https://apps.mypurecloud.ie`, or a base URL such as the
+    /// emulator's `http://127.0.0.1:8080`.
     #[arg(long, env = "GENESYS_REGION", global = true)]
     region: Option<String>,
-    /// OAuth client id (a Code Authorization client with http://127.0.0.1/ as redirect URI).
+    /// OAuth client id (a Code Authorization client with `http://127.0.0.1/` as redirect URI).
     #[arg(long, env = "GENESYS_CLIENT_ID", global = true)]
     client_id: Option<String>,
     /// Where tokens are cached (default: the platform's cache directory).
