@@ -227,7 +227,7 @@ fn emulator_throughput(smoke: bool, results: &mut Map<String, Value>, rows: &mut
     let (rounds, seconds, concurrency) = if smoke { (1, "1", "8") } else { (3, "3", "32") };
     let client = genesys_emulator::DEMO_CLIENT_ID;
     let redirect = "http://localhost:3000/";
-    let (mut ours, mut mock, mut ours_refresh) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ours, mut mock, mut ours_refresh, mut oidc_refresh) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         ours.push(loadgen(&[
             "grants",
@@ -262,16 +262,21 @@ fn emulator_throughput(smoke: bool, results: &mut Map<String, Value>, rows: &mut
     }
     let rate = |v: &[(f64, f64, f64)]| median(v.iter().map(|r| r.0).collect());
     let p = |v: &[(f64, f64, f64)], i: usize| median(v.iter().map(|r| if i == 1 { r.1 } else { r.2 }).collect());
-    let (ours_rate, mock_rate, refresh_rate) = (rate(&ours), rate(&mock), rate(&ours_refresh));
+    let (ours_rate, mock_rate, refresh_rate, oidc_rate) =
+        (rate(&ours), rate(&mock), rate(&ours_refresh), rate(&oidc_refresh));
+    let refresh_ratio = refresh_rate / oidc_rate;
     let ratio = ours_rate / mock_rate;
     results.insert("emulator_grants_per_s".into(), json!(ours_rate));
     results.insert("oauth2_mock_server_grants_per_s".into(), json!(mock_rate));
     results.insert("emulator_vs_oauth2_mock_server_ratio".into(), json!(ratio));
     results.insert("emulator_refresh_per_s".into(), json!(refresh_rate));
+    results.insert("oidc_provider_refresh_per_s".into(), json!(oidc_rate));
+    results.insert("emulator_refresh_vs_oidc_provider_ratio".into(), json!(refresh_ratio));
     results.insert(
         "emulator_latency_ms".into(),
         json!({"grants_p50": p(&ours, 1), "grants_p99": p(&ours, 2), "refresh_p50": p(&ours_refresh, 1), "refresh_p99": p(&ours_refresh, 2),
-               "mock_grants_p50": p(&mock, 1), "mock_grants_p99": p(&mock, 2)}),
+               "mock_grants_p50": p(&mock, 1), "mock_grants_p99": p(&mock, 2),
+               "oidc_refresh_p50": p(&oidc_refresh, 1), "oidc_refresh_p99": p(&oidc_refresh, 2)}),
     );
     let runs = format!("{rounds} rounds × {seconds} s, {concurrency} clients, interleaved");
     rows.push(Row {
@@ -284,8 +289,12 @@ fn emulator_throughput(smoke: bool, results: &mut Map<String, Value>, rows: &mut
     rows.push(Row {
         name: "emulator_refresh_per_s (rotation on)",
         value: format!("{refresh_rate:.0}/s (p50 {:.2} ms, p99 {:.2} ms)", p(&ours_refresh, 1), p(&ours_refresh, 2)),
-        baseline: "oidc-provider: not measured yet".into(),
-        ratio: "-".into(),
+        baseline: format!(
+            "oidc-provider (rotation on) {oidc_rate:.0}/s (p50 {:.2} ms, p99 {:.2} ms)",
+            p(&oidc_refresh, 1),
+            p(&oidc_refresh, 2)
+        ),
+        ratio: format!("{refresh_ratio:.1}×"),
         runs,
     });
     Ok(())

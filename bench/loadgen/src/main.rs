@@ -70,7 +70,8 @@ fn post(t: &Target, body: String) -> http::Request<Full<Bytes>> {
         .unwrap_or_default()
 }
 
-/// One whole PKCE grant: authorize (immediate redirect) then token. Returns the refresh token when there is one.
+/// One whole PKCE grant: authorize (an immediate redirect; for servers with an auto-approving interaction, the
+/// redirects are followed on the same host with their cookies) then token. Returns the refresh token if any.
 async fn grant(conn: &mut Conn, t: &Target) -> Option<Option<String>> {
     let verifier = Verifier::generate(&mut OsRng).ok()?;
     let q = form(&[
@@ -79,19 +80,42 @@ async fn grant(conn: &mut Conn, t: &Target) -> Option<Option<String>> {
         ("redirect_uri", &t.redirect),
         ("code_challenge", verifier.challenge().as_str()),
         ("code_challenge_method", "S256"),
-        ("state", "bench"),
+        ("state", "bench-state-value"),
         ("scope", "openid offline_access"),
+        ("prompt", "consent"),
     ]);
-    let req = http::Request::get(format!("{}?{q}", t.authorize))
-        .header("host", &t.host)
-        .body(Full::new(Bytes::new()))
-        .ok()?;
-    let (status, location, _) = call(conn, req).await?;
-    if status != 302 && status != 303 {
-        return None;
+    let mut target = format!("{}?{q}", t.authorize);
+    let mut cookies: Vec<String> = Vec::new();
+    let mut code = None;
+    for _ in 0..8 {
+        let mut req = http::Request::get(&target).header("host", &t.host);
+        if !cookies.is_empty() {
+            req = req.header("cookie", cookies.join("; "));
+        }
+        conn.ready().await.ok()?;
+        let res = conn.send_request(req.body(Full::new(Bytes::new())).ok()?).await.ok()?;
+        for c in res.headers().get_all("set-cookie") {
+            if let Some(pair) = c.to_str().ok().and_then(|v| v.split(';').next()) {
+                let name = pair.split('=').next().unwrap_or("").to_string();
+                cookies.retain(|old| old.split('=').next() != Some(name.as_str()));
+                cookies.push(pair.to_string());
+            }
+        }
+        let status = res.status().as_u16();
+        let location = res.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let _ = res.into_body().collect().await.ok()?;
+        let location = location.filter(|_| (300..400).contains(&status))?;
+        if location.starts_with(&t.redirect) {
+            code = location.split(['?', '&']).find_map(|kv| kv.strip_prefix("code=")).map(str::to_string);
+            break;
+        }
+        // Same-host redirect: keep only the path and query.
+        target = match location.find("://") {
+            Some(i) => location[i + 3..].find('/').map_or("/".to_string(), |j| location[i + 3 + j..].to_string()),
+            None => location,
+        };
     }
-    let location = location?;
-    let code = location.split(['?', '&']).find_map(|kv| kv.strip_prefix("code="))?.to_string();
+    let code = code?;
     let body = form(&[
         ("grant_type", "authorization_code"),
         ("code", &code),

@@ -62,7 +62,7 @@ pub struct Store {
     /// Login-page sessions (cookie value → user id), like the Genesys login session that makes re-login silent.
     pub sessions: HashMap<String, String>,
     pub next_family: u64,
-    ops: u32,
+    last_sweep_ms: u64,
 }
 
 impl Store {
@@ -92,12 +92,13 @@ impl Store {
         self.families.get(&family).is_some_and(|f| !f.revoked)
     }
 
-    /// Drops what has expired, every so often, so memory stays bounded under load.
+    /// Drops what has expired, at most once a second of emulator time, so memory stays bounded under load
+    /// without a pass over every entry on every request.
     pub fn maybe_sweep(&mut self, now_ms: u64, code_lifetime_ms: u64) {
-        self.ops = self.ops.wrapping_add(1);
-        if !self.ops.is_multiple_of(1024) {
+        if now_ms.saturating_sub(self.last_sweep_ms) < 1000 {
             return;
         }
+        self.last_sweep_ms = now_ms;
         // Used codes are kept until expiry (reuse detection), then forgotten.
         self.codes.retain(|_, c| c.expires_at_ms + code_lifetime_ms > now_ms);
         self.access.retain(|_, a| a.expires_at_ms > now_ms);
