@@ -224,6 +224,8 @@ fn emulator_throughput(smoke: bool, results: &mut Map<String, Value>, rows: &mut
     ]))?;
     let (_mock, mock_url) =
         spawn_server(Command::new("node").arg(root().join("bench/mock-server.mjs")).arg("0").current_dir(root()))?;
+    let (_oidc, oidc_url) =
+        spawn_server(Command::new("node").arg(root().join("bench/oidc-provider.mjs")).arg("0").current_dir(root()))?;
     let (rounds, seconds, concurrency) = if smoke { (1, "1", "8") } else { (3, "3", "32") };
     let client = genesys_emulator::DEMO_CLIENT_ID;
     let redirect = "http://localhost:3000/";
@@ -255,6 +257,16 @@ fn emulator_throughput(smoke: bool, results: &mut Map<String, Value>, rows: &mut
             "/oauth/authorize",
             "/oauth/token",
             client,
+            redirect,
+            concurrency,
+            seconds,
+        ])?);
+        oidc_refresh.push(loadgen(&[
+            "refresh",
+            &oidc_url,
+            "/auth",
+            "/token",
+            "bench-client",
             redirect,
             concurrency,
             seconds,

@@ -101,7 +101,8 @@ impl Store {
         self.last_sweep_ms = now_ms;
         // Used codes are kept until expiry (reuse detection), then forgotten.
         self.codes.retain(|_, c| c.expires_at_ms + code_lifetime_ms > now_ms);
-        self.access.retain(|_, a| a.expires_at_ms > now_ms);
+        // Expired access tokens are kept ten minutes, so the API can still answer `credentials.expired` for them.
+        self.access.retain(|_, a| a.expires_at_ms.saturating_add(600_000) > now_ms);
         self.refresh.retain(|_, r| r.expires_at_ms > now_ms);
         self.rate.retain(|_, w| now_ms.saturating_sub(w.started_ms) < 60_000);
         let live: std::collections::HashSet<u64> =
