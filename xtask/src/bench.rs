@@ -180,9 +180,12 @@ fn spawn_server(cmd: &mut Command) -> Result<(Child, String)> {
         .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let child = Child(child);
-    for line in std::io::BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    while let Some(Ok(line)) = lines.next() {
         if let Some(i) = line.find("http://") {
             let url: String = line[i..].split_whitespace().next().unwrap_or("").to_string();
+            // Keep draining its output: a server writing to a closed pipe would die mid-benchmark.
+            std::thread::spawn(move || lines.for_each(drop));
             return Ok((child, url.replace("localhost", "127.0.0.1")));
         }
     }
@@ -195,7 +198,7 @@ fn loadgen(args: &[&str]) -> Result<(f64, f64, f64)> {
         Command::new(root().join("target/release/loadgen")).args(args).output().map_err(|e| format!("loadgen: {e}"))?;
     let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("loadgen output: {e}"))?;
     if v["count"].as_u64().unwrap_or(0) == 0 {
-        return Err(format!("loadgen completed nothing: {v}"));
+        return Err(format!("loadgen {} completed nothing: {v}", args.join(" ")));
     }
     Ok((v["per_s"].as_f64().unwrap_or(0.0), v["p50_ms"].as_f64().unwrap_or(0.0), v["p99_ms"].as_f64().unwrap_or(0.0)))
 }
