@@ -182,6 +182,13 @@ impl AuthorizeRequest<'_> {
 ///
 /// Refuses everything a browser could resolve to another origin: `//host`, `/\host`, `https://…`,
 /// `javascript:…`, and any control character or backslash.
+///
+/// ```
+/// use genesys_auth::safe_return_path;
+/// assert_eq!(safe_return_path("/inbox?tab=2").as_deref(), Some("/inbox?tab=2"));
+/// assert_eq!(safe_return_path("//evil.example"), None);
+/// assert_eq!(safe_return_path("javascript:alert(1)"), None);
+/// ```
 pub fn safe_return_path(path: &str) -> Option<String> {
     let ok = path.starts_with('/')
         && !path.starts_with("//")

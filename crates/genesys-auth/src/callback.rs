@@ -36,6 +36,13 @@ impl Callback {
     /// # Errors
     /// [`Error::NotACallback`] without `code` and `error`; [`Error::DuplicateParameter`];
     /// [`Error::MissingParameter`] for a code without state.
+    ///
+    /// ```
+    /// use genesys_auth::{Callback, Error};
+    /// let cb = Callback::parse("http://localhost:3000/?code=abc&state=xyz").unwrap();
+    /// assert_eq!(cb.state().map(|s| s.secret()), Some("xyz"));
+    /// assert_eq!(Callback::parse("/?code=a&state=s&state=t").err(), Some(Error::DuplicateParameter { name: "state" }));
+    /// ```
     pub fn parse(url: &str) -> Result<Callback, Error> {
         let without_fragment = url.split('#').next().unwrap_or("");
         let query = without_fragment.split_once('?').map(|(_, q)| q).unwrap_or("");

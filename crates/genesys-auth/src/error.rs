@@ -203,6 +203,12 @@ pub enum Error {
 
 impl Error {
     /// A stable, machine-readable code (what the JS `Error.code` and the CLI exit codes are derived from).
+    ///
+    /// ```
+    /// use genesys_auth::Error;
+    /// assert_eq!(Error::StateMismatch.code(), "state_mismatch");
+    /// assert!(Error::StateMismatch.to_string().contains("start the login again"));
+    /// ```
     pub fn code(&self) -> &'static str {
         match self {
             Error::UnknownRegion { .. } => "unknown_region",

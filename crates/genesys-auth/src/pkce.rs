@@ -70,6 +70,13 @@ impl Verifier {
     ///
     /// # Errors
     /// [`Error::InvalidVerifier`] when the length or alphabet is outside RFC 7636.
+    ///
+    /// ```
+    /// use genesys_auth::Verifier;
+    /// let v = Verifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").unwrap();
+    /// assert_eq!(v.challenge().as_str(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"); // RFC 7636 appendix B
+    /// assert!(Verifier::new("too-short").is_err());
+    /// ```
     pub fn new(value: impl Into<String>) -> Result<Self, Error> {
         let mut value = value.into();
         let reason = if value.len() < 43 {

@@ -114,6 +114,14 @@ impl Region {
     ///
     /// # Errors
     /// [`Error::UnknownRegion`], whose message lists the valid names.
+    ///
+    /// ```
+    /// use genesys_auth::Region;
+    /// let ie = Region::parse("eu-west-1").unwrap();
+    /// assert_eq!(ie, Region::parse("https://apps.mypurecloud.ie").unwrap());
+    /// assert_eq!(ie.login_base(), "https://login.mypurecloud.ie");
+    /// assert!(Region::parse("https://evil.example").is_err());
+    /// ```
     pub fn parse(input: &str) -> Result<Region, Error> {
         let unknown = || Error::UnknownRegion { input: truncate(input, 80) };
         let text = input.trim().to_ascii_lowercase();
@@ -145,6 +153,12 @@ impl Region {
     /// # Errors
     /// [`Error::InvalidConfig`] unless `base` is an origin: `https://host[:port]`, or `http://` on a loopback
     /// host (`localhost`, `127.0.0.1`, `[::1]`). Plain http elsewhere would send tokens in clear text.
+    ///
+    /// ```
+    /// use genesys_auth::Region;
+    /// assert!(Region::custom("http://127.0.0.1:8080").is_ok());
+    /// assert!(Region::custom("http://gc.example.com").is_err()); // clear text only on loopback
+    /// ```
     pub fn custom(base: &str) -> Result<Region, Error> {
         Self::custom_pair(base, base)
     }
@@ -184,6 +198,13 @@ impl Region {
     ///
     /// # Errors
     /// [`Error::UnknownRegion`] when a parameter names something else.
+    ///
+    /// ```
+    /// use genesys_auth::Region;
+    /// let r = Region::from_host_params("gcHostOrigin=https%3A%2F%2Fapps.mypurecloud.de&gcTargetEnv=prod", &[]);
+    /// assert_eq!(r.unwrap().unwrap().api_base(), "https://api.mypurecloud.de");
+    /// assert!(Region::from_host_params("gcHostOrigin=https%3A%2F%2Fevil.example", &[]).is_err());
+    /// ```
     pub fn from_host_params(query: &str, allowed_custom: &[&str]) -> Result<Option<Region>, Error> {
         let query = query.strip_prefix('?').unwrap_or(query);
         let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();

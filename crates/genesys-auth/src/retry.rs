@@ -53,6 +53,15 @@ impl RetryPolicy {
 
     /// Whether to retry after `attempts` failed attempts, `elapsed_ms` after the first began; `Some(delay_ms)`
     /// to wait before the next attempt. `random` is any random number (for jitter); `now_ms` reads HTTP-dates.
+    ///
+    /// ```
+    /// use genesys_auth::{Failure, RetryPolicy};
+    /// let p = RetryPolicy::default();
+    /// let busy = Failure::Status { status: 429, retry_after: Some("2") };
+    /// assert_eq!(p.decide(busy, false, 1, 0, 0, 0), Some(2000));
+    /// let bad_gateway = Failure::Status { status: 502, retry_after: None };
+    /// assert_eq!(p.decide(bad_gateway, true, 1, 0, 0, 0), None); // never retry a spent code
+    /// ```
     pub fn decide(
         &self,
         failure: Failure<'_>,
@@ -88,6 +97,12 @@ impl RetryPolicy {
 
 /// Parses `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3), as milliseconds from `now_ms`.
 /// Values beyond one day are refused as nonsense.
+///
+/// ```
+/// use genesys_auth::parse_retry_after;
+/// assert_eq!(parse_retry_after("120", 0), Some(120_000));
+/// assert_eq!(parse_retry_after("Thu, 01 Jan 1970 00:01:00 GMT", 30_000), Some(30_000));
+/// ```
 pub fn parse_retry_after(value: &str, now_ms: u64) -> Option<u64> {
     let value = value.trim();
     let ms = if let Ok(secs) = value.parse::<u64>() {

@@ -142,6 +142,13 @@ impl TokenSet {
     const FORMAT: &'static str = "1";
 
     /// True when the access token expires within `skew_ms` of `now_ms` (refresh ahead of expiry).
+    ///
+    /// ```
+    /// # use genesys_auth::parse_token_response;
+    /// let t = parse_token_response(200, None, br#"{"access_token":"t","expires_in":300}"#, 0).unwrap();
+    /// assert!(!t.needs_refresh(200_000, 60_000));
+    /// assert!(t.needs_refresh(250_000, 60_000)); // within a minute of expiry
+    /// ```
     pub fn needs_refresh(&self, now_ms: u64, skew_ms: u64) -> bool {
         now_ms.saturating_add(skew_ms) >= self.expires_at_ms
     }
@@ -215,6 +222,15 @@ fn is_token_text(s: &str) -> bool {
 ///
 /// # Errors
 /// As listed above.
+///
+/// ```
+/// use genesys_auth::{Error, OAuthErrorCode, parse_token_response};
+/// let ok = parse_token_response(200, None, br#"{"access_token":"t","token_type":"bearer","expires_in":600}"#, 0).unwrap();
+/// assert_eq!(ok.expires_at_ms, 600_000);
+/// let refused = br#"{"error":"invalid_grant","description":"x","error_description":"x"}"#;
+/// assert_eq!(parse_token_response(400, None, refused, 0).unwrap_err().oauth_code(), Some(&OAuthErrorCode::InvalidGrant));
+/// assert_eq!(parse_token_response(429, Some("3"), b"", 0).unwrap_err(), Error::RateLimited { retry_after_ms: Some(3000) });
+/// ```
 pub fn parse_token_response(
     status: u16,
     retry_after: Option<&str>,
@@ -277,6 +293,12 @@ pub fn parse_token_response(
 
 /// Classifies a failed API answer (`api.<env>/api/v2/...`): 401 → [`Error::Unauthorized`] with the Genesys
 /// `code`, 429 → [`Error::RateLimited`], 5xx → [`Error::Server`], other → [`Error::Server`] with its status.
+///
+/// ```
+/// use genesys_auth::{Error, api_error};
+/// let body = br#"{"message":"x","code":"credentials.expired","status":401}"#;
+/// assert_eq!(api_error(401, None, body, 0), Error::Unauthorized { code: "credentials.expired".into() });
+/// ```
 pub fn api_error(status: u16, retry_after: Option<&str>, body: &[u8], now_ms: u64) -> Error {
     match status {
         401 => {
@@ -296,6 +318,11 @@ pub fn api_error(status: u16, retry_after: Option<&str>, body: &[u8], now_ms: u6
 /// The first 512 characters of a body, with any run of 20+ token-alphabet characters replaced by `[redacted]`.
 ///
 /// Errors keep bodies for debugging; this makes sure no token, code or verifier rides along.
+///
+/// ```
+/// let shown = genesys_auth::redacted_excerpt(br#"{"access_token":"eyJhbGciOiJSUzI1NiJ9.abcdefghijk"}"#);
+/// assert_eq!(shown, r#"{"access_token":"[redacted]"}"#);
+/// ```
 pub fn redacted_excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(512)]);
     let mut out = String::with_capacity(text.len());
