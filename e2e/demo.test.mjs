@@ -1,7 +1,5 @@
 // End-to-end: the demo SPA driven like a person, in Debian's Chromium, against the emulator.
-import { APP, EMU, KEY, admin, assert, eq, newPage, requests, run, screen, shot, signIn, storageKeys, test, tokenPosts } from './harness.mjs';
-
-const noProblems = (page) => eq(page.problems.join(' | '), '', 'uncaught errors or console errors');
+import { APP, EMU, KEY, admin, assert, callbackUrl, eq, newPage, noProblems, requests, run, screen, shot, signIn, storageKeys, test, tokenPosts } from './harness.mjs';
 
 test('login shows the profile, leaves a clean address bar and stores nothing with memory storage', async () => {
   const page = await newPage();
@@ -64,25 +62,6 @@ test('deny shows the error screen with access_denied', async () => {
   eq((await tokenPosts()).length, 0, 'no token request');
   noProblems(page);
 });
-
-/** Logs in up to the callback, which is captured (not loaded): returns its URL. */
-async function callbackUrl(page) {
-  let captured;
-  // Playwright does not route redirected requests, so catch the login form's POST and read its redirect.
-  const isDecision = (u) => u.href === `${EMU}/oauth/authorize`;
-  await page.route(isDecision, async (route) => {
-    const res = await route.fetch({ maxRedirects: 0 });
-    captured = res.headers()['location'];
-    await route.abort();
-  });
-  await page.click('#login-button');
-  await page.waitForURL(/\/oauth\/authorize/);
-  await page.click('#approve');
-  for (let i = 0; i < 100 && !captured; i++) await page.waitForTimeout(50);
-  await page.unroute(isDecision);
-  assert(captured && captured.includes('code='), `callback captured: ${captured}`);
-  return captured;
-}
 
 test('tampered state is refused: error shown, no token stored, no token request', async () => {
   const page = await newPage();

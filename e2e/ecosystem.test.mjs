@@ -1,7 +1,5 @@
 // Where our users are: the official Genesys JS SDK using our token, the React + Vite example, the Leptos example.
-import { APP, assert, eq, newPage, requests, run, shot, signIn, test, waitFor } from './harness.mjs';
-
-const noProblems = (page) => eq(page.problems.join(' | '), '', 'uncaught errors or console errors');
+import { APP, assert, eq, newPage, noProblems, requests, run, shot, signIn, test, waitFor } from './harness.mjs';
 
 test('the official SDK (purecloud-platform-client-v2) calls /users/me with the token our library obtained', async () => {
   const page = await newPage();

@@ -1,7 +1,5 @@
 // Apps embedded in Genesys Cloud: the demo's host page frames the app with gcHostOrigin; sign-in by popup.
-import { APP, EMU, admin, assert, eq, newPage, run, shot, test, tokenPosts, waitFor } from './harness.mjs';
-
-const noProblems = (page) => eq(page.problems.join(' | '), '', 'uncaught errors or console errors');
+import { APP, EMU, admin, assert, eq, newPage, noProblems, run, shot, test, tokenPosts, waitFor } from './harness.mjs';
 
 async function host(query = '') {
   const page = await newPage();

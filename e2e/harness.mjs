@@ -82,6 +82,30 @@ export async function waitFor(fn, what) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Fails the test when the page had an uncaught exception, an unhandled rejection or a console error. */
+export function noProblems(page) {
+  eq(page.problems.join(' | '), '', 'uncaught errors or console errors');
+}
+
+/** Logs in up to the callback, which is captured (not loaded): returns its URL. */
+export async function callbackUrl(page) {
+  let captured;
+  // Playwright does not route redirected requests, so catch the login form's POST and read its redirect.
+  const isDecision = (u) => u.href === `${EMU}/oauth/authorize`;
+  await page.route(isDecision, async (route) => {
+    const res = await route.fetch({ maxRedirects: 0 });
+    captured = res.headers()['location'];
+    await route.abort();
+  });
+  await page.click('#login-button');
+  await page.waitForURL(/\/oauth\/authorize/);
+  await page.click('#approve');
+  await waitFor(() => captured, 'the callback');
+  await page.unroute(isDecision);
+  assert(captured.includes('code='), `callback captured: ${captured}`);
+  return captured;
+}
+
 export async function shot(page, name) { await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true }); }
 
 export async function storageKeys(page, kind = 'sessionStorage') {

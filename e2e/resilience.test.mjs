@@ -1,8 +1,6 @@
 // Resilience and attacks, in Chromium against the emulator's fault injection: every case ends in a typed error
 // (or a safe outcome), nothing stored, a clear message, and no uncaught exception or console error.
-import { APP, EMU, KEY, admin, assert, eq, newPage, requests, run, screen, shot, signIn, storageKeys, test, tokenPosts, waitFor } from './harness.mjs';
-
-const noProblems = (page) => eq(page.problems.join(' | '), '', 'uncaught errors or console errors');
+import { APP, EMU, KEY, admin, assert, callbackUrl, eq, newPage, noProblems, requests, run, screen, shot, signIn, storageKeys, test, tokenPosts, waitFor } from './harness.mjs';
 
 /** The error screen shows `code` (and `oauthError`), with a message that says what to do; nothing stored. */
 async function expectError(page, code, { oauthError, shotName } = {}) {
@@ -18,24 +16,6 @@ async function expectError(page, code, { oauthError, shotName } = {}) {
   if (shotName) await shot(page, shotName);
   noProblems(page);
   return err;
-}
-
-/** Logs in up to the callback, which is captured (not loaded): returns its URL. */
-async function callbackUrl(page) {
-  let captured;
-  const isDecision = (u) => u.href === `${EMU}/oauth/authorize`;
-  await page.route(isDecision, async (route) => {
-    const res = await route.fetch({ maxRedirects: 0 });
-    captured = res.headers()['location'];
-    await route.abort();
-  });
-  await page.click('#login-button');
-  await page.waitForURL(/\/oauth\/authorize/);
-  await page.click('#approve');
-  for (let i = 0; i < 100 && !captured; i++) await page.waitForTimeout(50);
-  await page.unroute(isDecision);
-  assert(captured && captured.includes('code='), `callback captured: ${captured}`);
-  return captured;
 }
 
 async function freshLoginPage(query = '') {
