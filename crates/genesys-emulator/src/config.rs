@@ -331,6 +331,16 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_file_is_valid() {
+        let text = include_str!("../emulator.example.toml");
+        let c = Config::from_toml(text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.clients.len(), 2);
+        assert!(c.clients[1].is_confidential());
+        assert_eq!(c.idle_timeout_s, 900);
+        assert!(c.user("pat").is_some());
+    }
+
+    #[test]
     fn toml_overrides_and_validates() {
         let c = Config::from_toml("token_duration_s = 600\n[refresh]\npolicy = \"none\"\n");
         let c = c.unwrap_or_else(|e| panic!("{e}"));
