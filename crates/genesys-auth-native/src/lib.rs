@@ -169,6 +169,14 @@ impl Session {
     ///
     /// # Errors
     /// [`Error::Auth`] with `InvalidConfig` for an unusable client id; HTTP client setup failures.
+    ///
+    /// ```
+    /// use genesys_auth::Region;
+    /// use genesys_auth_native::{Options, Session};
+    /// let options = Options { cache_dir: Some(std::env::temp_dir().join("genesys-auth-doc")), ..Options::default() };
+    /// let session = Session::new(Region::parse("eu_west_1").unwrap(), "client-id", options).unwrap();
+    /// assert!(session.cache().path().to_string_lossy().contains("login.mypurecloud.ie_client-id"));
+    /// ```
     pub fn new(region: Region, client_id: &str, options: Options) -> Result<Self, Error> {
         Client::new(region.clone(), client_id, REGISTERED_LOOPBACK)?;
         let http = reqwest::Client::builder()
@@ -202,6 +210,14 @@ impl Session {
     ///
     /// # Errors
     /// [`Error::Listen`] when the port cannot be opened, [`Error::Timeout`], and the login's own failures.
+    ///
+    /// ```no_run
+    /// # async fn f(session: &genesys_auth_native::Session) -> Result<(), genesys_auth_native::Error> {
+    /// use genesys_auth_native::LoginOptions;
+    /// let options = LoginOptions { open_browser: false, on_url: Box::new(|url| eprintln!("open {url}")), ..LoginOptions::default() };
+    /// let tokens = session.login(options).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn login(&self, opts: LoginOptions) -> Result<TokenSet, Error> {
         let listener = loopback::Loopback::bind(opts.port).await.map_err(|e| Error::Listen(opts.port, e))?;
         let redirect_uri = listener.redirect_uri();
@@ -303,6 +319,12 @@ impl Session {
     ///
     /// # Errors
     /// `LoginRequired` (exit code 3) when there is no session or it cannot be refreshed; cache errors.
+    ///
+    /// ```no_run
+    /// # async fn f(session: &genesys_auth_native::Session) -> Result<(), genesys_auth_native::Error> {
+    /// let bearer = format!("Bearer {}", session.access_token().await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn access_token(&self) -> Result<String, Error> {
         let skew = u64::try_from(self.options.refresh_skew.as_millis()).unwrap_or(u64::MAX);
         let tokens = self.cache.load()?.ok_or(genesys_auth::Error::LoginRequired)?;
@@ -345,6 +367,12 @@ impl Session {
     /// # Errors
     /// `Unauthorized` after a second 401; `RateLimited` / `Server` once retries are exhausted; login and cache
     /// errors.
+    ///
+    /// ```no_run
+    /// # async fn f(session: &genesys_auth_native::Session) -> Result<(), genesys_auth_native::Error> {
+    /// let (status, body) = session.get("/api/v2/users/me").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn get(&self, path: &str) -> Result<(u16, Vec<u8>), Error> {
         let url = format!("{}{}", self.region.api_base(), path);
         let mut forced = false;

@@ -120,6 +120,15 @@ impl Auth {
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] for an unusable client id or redirect URI.
+    ///
+    /// ```no_run
+    /// use genesys_auth::Region;
+    /// use genesys_auth_web::{Auth, Config, StorageKind};
+    /// let mut config = Config::new(Region::parse("mypurecloud.ie")?, "client-id", "http://localhost:3000/");
+    /// config.storage = StorageKind::Session; // survive reloads of this tab
+    /// let auth = Auth::new(config)?;
+    /// # Ok::<(), genesys_auth::Error>(())
+    /// ```
     pub fn new(config: Config) -> Result<Auth, Error> {
         let client = Client::new(config.region.clone(), &config.client_id, &config.redirect_uri)?;
         let channel = (config.storage == StorageKind::Local)
@@ -247,6 +256,13 @@ impl Auth {
     }
 
     /// Calls `listener` on every token change (login, refresh, logout). Returns an id for [`Auth::unsubscribe`].
+    ///
+    /// ```no_run
+    /// # fn f(auth: &genesys_auth_web::Auth) {
+    /// let id = auth.subscribe(|state| { let _ = state.authenticated; });
+    /// auth.unsubscribe(id);
+    /// # }
+    /// ```
     pub fn subscribe(&self, listener: impl Fn(AuthState) + 'static) -> u32 {
         let id = self.inner.next_listener.get();
         self.inner.next_listener.set(id.wrapping_add(1));
@@ -278,6 +294,12 @@ impl Auth {
     ///
     /// # Errors
     /// [`Error::Random`] without randomness; [`Error::InvalidConfig`] when sessionStorage is refused.
+    ///
+    /// ```no_run
+    /// # fn f(auth: &genesys_auth_web::Auth) -> Result<(), genesys_auth::Error> {
+    /// auth.login(Some("/inbox"))?; // the page navigates to the Genesys login page
+    /// # Ok(()) }
+    /// ```
     pub fn login(&self, return_to: Option<&str>) -> Result<(), Error> {
         let url = self.prepare_login(return_to)?;
         browser::navigate(&url)
@@ -290,6 +312,13 @@ impl Auth {
     /// # Errors
     /// [`Error::PopupBlocked`] (not called from a click), [`Error::PopupClosed`], [`Error::PopupTimeout`],
     /// and the login's own failures.
+    ///
+    /// ```no_run
+    /// # async fn on_click(auth: genesys_auth_web::Auth) -> Result<(), genesys_auth::Error> {
+    /// let signed_in = auth.login_with_popup(120_000); // the popup opens here, inside the click
+    /// signed_in.await?;
+    /// # Ok(()) }
+    /// ```
     pub fn login_with_popup(&self, timeout_ms: u64) -> impl std::future::Future<Output = Result<(), Error>> + 'static {
         // Opened synchronously, inside the user gesture; the rest happens in the returned future.
         let opened =
@@ -338,6 +367,14 @@ impl Auth {
     ///
     /// # Errors
     /// Every failure of the callback and the token request, typed.
+    ///
+    /// ```no_run
+    /// # async fn f(auth: &genesys_auth_web::Auth) -> Result<(), genesys_auth::Error> {
+    /// if let Some(path) = auth.handle_redirect_callback().await? {
+    ///     // signed in; the address bar already shows `path`
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn handle_redirect_callback(&self) -> Result<Option<String>, Error> {
         let href = browser::href()?;
         if !Callback::is_callback(&href) || crate::popup::hand_to_opener(&href) {
@@ -381,6 +418,12 @@ impl Auth {
     ///
     /// # Errors
     /// [`Error::LoginRequired`] when there is no session or it cannot be refreshed; network and server errors.
+    ///
+    /// ```no_run
+    /// # async fn f(auth: &genesys_auth_web::Auth) -> Result<(), genesys_auth::Error> {
+    /// let token = auth.access_token().await?; // e.g. for the official SDK's setAccessToken
+    /// # Ok(()) }
+    /// ```
     pub async fn access_token(&self) -> Result<String, Error> {
         let needs = match &*self.inner.tokens.borrow() {
             None => return Err(Error::LoginRequired),
@@ -512,6 +555,13 @@ impl Auth {
     /// # Errors
     /// [`Error::LoginRequired`], [`Error::Unauthorized`] (a second 401), [`Error::RateLimited`] and
     /// [`Error::Server`] once retries are exhausted, network errors.
+    ///
+    /// ```no_run
+    /// # async fn f(auth: &genesys_auth_web::Auth) -> Result<(), genesys_auth::Error> {
+    /// let response = auth.fetch("/api/v2/users/me?expand=presence", &wasm_bindgen::JsValue::UNDEFINED).await?;
+    /// assert!(response.ok());
+    /// # Ok(()) }
+    /// ```
     pub async fn fetch(&self, path_or_url: &str, init: &JsValue) -> Result<Response, Error> {
         let url = self.api_url(path_or_url)?;
         let mut refreshed = false;
@@ -557,6 +607,13 @@ impl Auth {
     ///
     /// # Errors
     /// As [`Auth::fetch`], and [`Error::Malformed`] when the answer is not JSON.
+    ///
+    /// ```no_run
+    /// # async fn f(auth: &genesys_auth_web::Auth) -> Result<(), genesys_auth::Error> {
+    /// let me = auth.current_user(Some("presence,routingStatus")).await?;
+    /// let name = js_sys::Reflect::get(&me, &"name".into()).ok().and_then(|n| n.as_string());
+    /// # Ok(()) }
+    /// ```
     pub async fn current_user(&self, expand: Option<&str>) -> Result<JsValue, Error> {
         let path = match expand {
             Some(e) if !e.is_empty() => {
@@ -583,6 +640,13 @@ impl Auth {
     ///
     /// # Errors
     /// Only navigation failures; a failed revocation still clears the local session.
+    ///
+    /// ```no_run
+    /// # async fn f(auth: &genesys_auth_web::Auth) -> Result<(), genesys_auth::Error> {
+    /// auth.logout(None).await?;                              // this app only
+    /// auth.logout(Some("http://localhost:3000/")).await?;    // and the Genesys login session
+    /// # Ok(()) }
+    /// ```
     pub async fn logout(&self, sso_redirect: Option<&str>) -> Result<(), Error> {
         let token = self.inner.tokens.borrow().as_ref().map(|t| t.access.secret().to_string());
         if let (Some(token), Ok(url)) = (token, self.api_url("/api/v2/tokens/me")) {

@@ -265,6 +265,12 @@ impl Config {
     ///
     /// # Errors
     /// A message naming the file and what is wrong in it.
+    ///
+    /// ```
+    /// let c = genesys_emulator::Config::from_toml("token_duration_s = 600\n[refresh]\npolicy = \"none\"").unwrap();
+    /// assert_eq!(c.token_duration_s, 600);
+    /// assert!(genesys_emulator::Config::from_toml("token_duration_s = 5").is_err()); // outside 300..=172800
+    /// ```
     pub fn from_toml(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
         config.validate()?;

@@ -204,6 +204,14 @@ impl Emulator {
     }
 
     /// Adds a fault rule.
+    ///
+    /// ```
+    /// use genesys_emulator::{Config, Emulator, Fault};
+    /// let emu = Emulator::new(Config::default());
+    /// emu.add_fault(Fault { route: "/oauth/token".into(), status: Some(503), times: 2, ..Fault::default() });
+    /// let req = http::Request::post("/oauth/token").body(bytes::Bytes::new()).unwrap();
+    /// assert_eq!(emu.handle(req, 0).response.status(), 503);
+    /// ```
     pub fn add_fault(&self, fault: Fault) {
         self.lock().faults.push(fault);
     }
@@ -220,6 +228,11 @@ impl Emulator {
     }
 
     /// Moves the emulator's clock forward (expire tokens without waiting).
+    ///
+    /// ```
+    /// # let emu = genesys_emulator::Emulator::new(genesys_emulator::Config::default());
+    /// emu.advance_clock(86_400_000); // every token issued so far has expired
+    /// ```
     pub fn advance_clock(&self, ms: u64) {
         let mut inner = self.lock();
         inner.clock_offset_ms = inner.clock_offset_ms.saturating_add(ms);

@@ -55,6 +55,15 @@ impl Drop for Running {
 ///
 /// # Errors
 /// When the address cannot be bound (in use, not permitted).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use std::sync::Arc;
+/// use genesys_emulator::{Config, Emulator, server};
+/// let running = server::start(Arc::new(Emulator::new(Config::default())), "127.0.0.1:0".parse().unwrap()).await?;
+/// assert!(running.base_url().starts_with("http://127.0.0.1:"));
+/// # Ok(()) }
+/// ```
 pub async fn start(emulator: Arc<Emulator>, addr: SocketAddr) -> std::io::Result<Running> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;

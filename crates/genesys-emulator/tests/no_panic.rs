@@ -20,7 +20,13 @@ const ROUTES: [&str; 11] = [
 ];
 const METHODS: [&str; 6] = ["GET", "POST", "HEAD", "DELETE", "OPTIONS", "PATCH"];
 
-fn request(method: &str, route: &str, query: &str, headers: &[(String, String)], body: Vec<u8>) -> http::Request<Bytes> {
+fn request(
+    method: &str,
+    route: &str,
+    query: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> http::Request<Bytes> {
     let mut uri = route.to_string();
     let query: String = query.chars().filter(|c| c.is_ascii_graphic() && *c != '#').collect();
     if !query.is_empty() {
