@@ -27,9 +27,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use genesys_auth::{
-    Client, Failure, OAuthErrorCode, OsRng, Region, RetryPolicy, Rng, TokenRequest, TokenSet, api_error,
-};
+use genesys_auth::{Client, Failure, OsRng, Region, RetryPolicy, Rng, TokenRequest, TokenSet, api_error};
 use tokio::sync::Mutex;
 
 pub use cache::{CacheError, TokenCache};
@@ -285,7 +283,6 @@ impl Session {
                 }
                 Err(e) => (0, Err(genesys_auth::Error::Network { detail: e.to_string() })),
             };
-            let retryable = failure == 0 || matches!(failure, 429 | 502..=504);
             let ra = answer.as_ref().ok().and_then(|a| a.1.clone());
             let kind = if failure == 0 {
                 Failure::Network
@@ -295,18 +292,9 @@ impl Session {
             let mut random = [0u8; 4];
             let _ = OsRng.fill(&mut random);
             let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            let delay = retryable
-                .then(|| {
-                    self.options.retry.decide(
-                        kind,
-                        spends_code,
-                        attempts,
-                        elapsed,
-                        u32::from_le_bytes(random),
-                        now_ms(),
-                    )
-                })
-                .flatten();
+            // The core decides what is retryable (a 2xx or a 404 is not) and how long to wait.
+            let delay =
+                self.options.retry.decide(kind, spends_code, attempts, elapsed, u32::from_le_bytes(random), now_ms());
             match delay {
                 Some(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
                 None => return answer,
@@ -350,10 +338,7 @@ impl Session {
                 self.cache.store(&fresh)?;
                 Ok(fresh.access.secret().to_string())
             }
-            Err(genesys_auth::Error::OAuth {
-                code: OAuthErrorCode::InvalidGrant | OAuthErrorCode::UnauthorizedClient,
-                ..
-            }) => {
+            Err(e) if e.refresh_refused() => {
                 self.cache.remove()?;
                 Err(genesys_auth::Error::LoginRequired.into())
             }

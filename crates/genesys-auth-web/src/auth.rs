@@ -4,8 +4,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use genesys_auth::{
-    Callback, Client, Error, OAuthErrorCode, OsRng, PendingLogin, Region, RetryPolicy, TokenRequest, TokenSet,
-    api_error,
+    Callback, Client, Error, OsRng, PendingLogin, Region, RetryPolicy, TokenRequest, TokenSet, api_error,
 };
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -495,7 +494,7 @@ impl Auth {
                 self.set_tokens(Some(tokens));
                 Ok(())
             }
-            Err(Error::OAuth { code: OAuthErrorCode::InvalidGrant | OAuthErrorCode::UnauthorizedClient, .. }) => {
+            Err(e) if e.refresh_refused() => {
                 self.set_tokens(None);
                 Err(Error::LoginRequired)
             }

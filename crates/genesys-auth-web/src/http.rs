@@ -49,21 +49,17 @@ pub(crate) async fn send_with_retry(
         } else {
             Failure::Status { status: failure_status, retry_after: retry_after.as_deref() }
         };
-        let retryable = failure_status == 0 || matches!(failure_status, 429 | 502 | 503 | 504);
         let mut random = [0u8; 4];
         let _ = OsRng.fill(&mut random);
-        let decision = if retryable {
-            policy.decide(
-                failure,
-                spends_code,
-                attempts,
-                now_ms().saturating_sub(started),
-                u32::from_le_bytes(random),
-                now_ms(),
-            )
-        } else {
-            None
-        };
+        // The core decides what is retryable (a 2xx or a 404 is not) and how long to wait.
+        let decision = policy.decide(
+            failure,
+            spends_code,
+            attempts,
+            now_ms().saturating_sub(started),
+            u32::from_le_bytes(random),
+            now_ms(),
+        );
         match decision {
             Some(delay_ms) => {
                 on_retry(&RetryEvent { url: url.to_string(), attempt: attempts, status: failure_status, delay_ms });

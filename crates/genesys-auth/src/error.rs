@@ -237,6 +237,20 @@ impl Error {
         }
     }
 
+    /// True when the token endpoint refused a refresh for good (`invalid_grant`: expired, revoked, reused;
+    /// `unauthorized_client`: refresh not allowed for this client): the session is over and the user must sign
+    /// in again. Transient failures (network, 5xx, 429) are not refusals.
+    ///
+    /// ```
+    /// use genesys_auth::{Error, OAuthErrorCode};
+    /// let refused = Error::OAuth { code: OAuthErrorCode::InvalidGrant, description: None, status: 400 };
+    /// assert!(refused.refresh_refused());
+    /// assert!(!Error::Server { status: 503 }.refresh_refused());
+    /// ```
+    pub fn refresh_refused(&self) -> bool {
+        matches!(self, Error::OAuth { code: OAuthErrorCode::InvalidGrant | OAuthErrorCode::UnauthorizedClient, .. })
+    }
+
     /// The OAuth error code, for the two variants that carry one.
     pub fn oauth_code(&self) -> Option<&OAuthErrorCode> {
         match self {
