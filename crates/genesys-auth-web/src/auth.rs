@@ -34,7 +34,8 @@ pub struct Config {
     pub retry: RetryPolicy,
     /// When the session can no longer be refreshed (no refresh token, refused, revoked, idle timeout), sign in
     /// again by redirect, back to the current page (the Genesys login session makes it silent for a signed-in
-    /// user). At most once a minute: a second failure ends in [`Error::ReloginLoop`] instead of a loop.
+    /// user). At most once a minute: a second failure ends in [`Error::ReloginLoop`] instead of a loop. Not in a
+    /// frame, where the app gets [`Error::LoginRequired`] and signs in with a popup from a click.
     pub relogin: bool,
 }
 
@@ -507,7 +508,8 @@ impl Auth {
     /// Otherwise returns `err`.
     async fn relogin_or(&self, err: Error) -> Error {
         let over = matches!(err, Error::LoginRequired | Error::Unauthorized { .. });
-        if !over || !self.inner.config.relogin {
+        // In a frame the login page cannot load (and a popup needs a click): the app must call login() itself.
+        if !over || !self.inner.config.relogin || self.is_framed() {
             return err;
         }
         let last = browser::storage_get(StorageKind::Session, &self.key(RELOGIN)).and_then(|t| t.parse::<u64>().ok());
