@@ -29,6 +29,21 @@ test('popup login from the framed app shows the profile in the frame', async () 
   noProblems(page);
 });
 
+test('inside a frame an ended session asks the app to sign in again, without redirecting the frame', async () => {
+  const { page, frame, app } = await host();
+  const [popup] = await Promise.all([page.waitForEvent('popup'), frame.locator('#login').click()]);
+  await popup.waitForURL(/\/oauth\/authorize/);
+  await popup.click('#approve');
+  await waitFor(async () => (await state(app)).state === 'signed-in', 'signed in');
+  const token = await app.evaluate(() => window.embedded.auth.accessToken());
+  eq((await fetch(`${EMU}/api/v2/tokens/me`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status, 204, 'revoked');
+  const code = await app.evaluate(() => window.embedded.auth.currentUser().then(() => 'ok', (e) => e.code));
+  eq(code, 'login_required', 'typed error for the app');
+  assert(app.url().includes('/embedded/app.html') && !app.url().includes('/oauth/'), `the frame stayed: ${app.url()}`);
+  eq((await tokenPosts('authorization_code')).length, 1, 'no automatic sign-in attempt');
+  noProblems(page);
+});
+
 test('popup closed by the user → popup_closed, no token', async () => {
   const { page, frame, app } = await host();
   const [popup] = await Promise.all([page.waitForEvent('popup'), frame.locator('#login').click()]);
