@@ -132,7 +132,7 @@ impl Auth {
     pub fn new(config: Config) -> Result<Auth, Error> {
         let client = Client::new(config.region.clone(), &config.client_id, &config.redirect_uri)?;
         let channel = (config.storage == StorageKind::Local)
-            .then(|| browser::channel(&format!("genesys-auth:{}", config.client_id)))
+            .then(|| browser::channel(&["genesys-auth:", config.client_id.as_str()].concat()))
             .flatten();
         let auth = Auth {
             inner: Rc::new(Inner {
@@ -154,7 +154,7 @@ impl Auth {
     }
 
     fn key(&self, what: &str) -> String {
-        format!("genesys-auth:{}:{what}", self.inner.config.client_id)
+        ["genesys-auth:", self.inner.config.client_id.as_str(), ":", what].concat()
     }
 
     fn load_tokens(&self) {
@@ -516,7 +516,7 @@ impl Auth {
         if last.is_some_and(|t| now_ms().saturating_sub(t) < RELOGIN_GUARD_MS) {
             return Error::ReloginLoop;
         }
-        if browser::storage_set(StorageKind::Session, &self.key(RELOGIN), &now_ms().to_string()).is_err() {
+        if browser::storage_set(StorageKind::Session, &self.key(RELOGIN), &genesys_auth::decimal(now_ms())).is_err() {
             return err;
         }
         let here = browser::href().ok().and_then(|h| browser::path_of(&h));
@@ -533,7 +533,7 @@ impl Auth {
     fn api_url(&self, path_or_url: &str) -> Result<String, Error> {
         let api = self.inner.config.region.api_base();
         if path_or_url.starts_with('/') && !path_or_url.starts_with("//") {
-            return Ok(format!("{api}{path_or_url}"));
+            return Ok([api.as_str(), path_or_url].concat());
         }
         let same_host = path_or_url
             .strip_prefix(&api)
@@ -577,7 +577,10 @@ impl Auth {
                     copy.unchecked_into()
                 };
                 let request = Request::new_with_str_and_init(&url, &init).map_err(|e| from_js(&e))?;
-                request.headers().set("Authorization", &format!("Bearer {token}")).map_err(|e| from_js(&e))?;
+                request
+                    .headers()
+                    .set("Authorization", &["Bearer ", token.as_str()].concat())
+                    .map_err(|e| from_js(&e))?;
                 Ok(request)
             };
             let response =
@@ -618,7 +621,8 @@ impl Auth {
     pub async fn current_user(&self, expand: Option<&str>) -> Result<JsValue, Error> {
         let path = match expand {
             Some(e) if !e.is_empty() => {
-                format!("/api/v2/users/me?expand={}", form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>())
+                ["/api/v2/users/me?expand=", &form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>()]
+                    .concat()
             }
             _ => "/api/v2/users/me".to_string(),
         };
@@ -655,7 +659,10 @@ impl Auth {
                 let init = RequestInit::new();
                 init.set_method("DELETE");
                 let request = Request::new_with_str_and_init(&url, &init).map_err(|e| from_js(&e))?;
-                request.headers().set("Authorization", &format!("Bearer {token}")).map_err(|e| from_js(&e))?;
+                request
+                    .headers()
+                    .set("Authorization", &["Bearer ", token.as_str()].concat())
+                    .map_err(|e| from_js(&e))?;
                 Ok(request)
             };
             // Best effort: the local session ends whatever the server says.

@@ -7,7 +7,7 @@ use wasm_bindgen::{JsCast, JsValue};
 /// The JS form of an error: `err.code` (stable), `err.message` (what happened and what to do), and where they
 /// apply `err.oauthError`, `err.status`, `err.retryAfterMs`.
 pub fn to_js(err: &Error) -> JsValue {
-    let e = js_sys::Error::new(&err.to_string());
+    let e = js_sys::Error::new(&err.message());
     e.set_name("GenesysAuthError");
     let set = |k: &str, v: JsValue| {
         let _ = Reflect::set(&e, &JsValue::from_str(k), &v);

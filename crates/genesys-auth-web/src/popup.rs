@@ -21,7 +21,7 @@ use crate::error::from_js;
 pub(crate) const POPUP_NAME: &str = "genesys-auth-popup";
 
 fn channel_name(state: &str) -> String {
-    format!("genesys-auth:popup:{state}")
+    ["genesys-auth:popup:", state].concat()
 }
 
 /// True when this page runs inside a frame (as Genesys Cloud shows client apps).
@@ -70,14 +70,10 @@ impl PopupLogin {
         // Centred on the window that opens it.
         let left = num(w.screen_x()) + (num(w.outer_width()) - width) / 2.0;
         let top = num(w.screen_y()) + (num(w.outer_height()) - height) / 2.0;
-        // Integers only: formatting a float would pull float printing (≈ 10 KB) into the bundle.
-        let features = format!(
-            "popup=yes,width={},height={},left={},top={}",
-            width as i32,
-            height as i32,
-            left.max(0.0) as i32,
-            top.max(0.0) as i32
-        );
+        // Integers, without core::fmt: formatting (floats above all) would add kilobytes to the bundle.
+        let n = |v: f64| genesys_auth::decimal(v.max(0.0) as u64);
+        let features =
+            ["popup=yes,width=", &n(width), ",height=", &n(height), ",left=", &n(left), ",top=", &n(top)].concat();
         let popup = w.open_with_url_and_target_and_features(url, POPUP_NAME, &features).map_err(|e| from_js(&e))?;
         let Some(popup) = popup else {
             return Err(Error::PopupBlocked);

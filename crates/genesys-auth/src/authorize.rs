@@ -60,7 +60,7 @@ impl Client {
 
     /// `https://login.<env>/oauth/token`.
     pub fn token_url(&self) -> String {
-        format!("{}/oauth/token", self.region.login_base())
+        [self.region.login_base().as_str(), "/oauth/token"].concat()
     }
 
     /// Starts building an authorize request.
@@ -83,7 +83,7 @@ impl Client {
         if let Some(uri) = redirect_uri {
             q.append_pair("redirect_uri", uri);
         }
-        format!("{}/logout?{}", self.region.login_base(), q.finish())
+        [self.region.login_base().as_str(), "/logout?", &q.finish()].concat()
     }
 }
 
@@ -164,7 +164,7 @@ impl AuthorizeRequest<'_> {
         if let Some((org, provider)) = &self.org {
             q.append_pair("org", org).append_pair("provider", provider);
         }
-        let url = format!("{}/oauth/authorize?{}", self.client.region.login_base(), q.finish());
+        let url = [self.client.region.login_base().as_str(), "/oauth/authorize?", &q.finish()].concat();
         let pending = PendingLogin {
             client_id: self.client.client_id.clone(),
             token_url: self.client.token_url(),
@@ -279,7 +279,7 @@ impl PendingLogin {
             .append_pair("redirect_uri", &self.redirect_uri)
             .append_pair("state", self.state.secret())
             .append_pair("verifier", self.verifier.secret())
-            .append_pair("created_at", &self.created_at_ms.to_string());
+            .append_pair("created_at", &crate::error::decimal(self.created_at_ms));
         if let Some(r) = &self.return_to {
             q.append_pair("return_to", r);
         }

@@ -260,87 +260,141 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Error {
+    /// What happened and what to do, as one sentence (the `Display` text).
+    ///
+    /// Built by concatenation rather than `format!`: keeping `core::fmt` out of the browser bundle saves kilobytes.
+    pub fn message(&self) -> String {
+        let c = |parts: &[&str]| parts.concat();
         match self {
-            Error::UnknownRegion { input } => write!(
-                f,
-                "unknown Genesys Cloud region \"{input}\": use one of {}, or a full origin such as https://apps.mypurecloud.ie",
-                crate::region::valid_names()
-            ),
-            Error::InvalidConfig { field, reason } => write!(f, "invalid {field}: {reason}"),
-            Error::InvalidVerifier { reason } => {
-                write!(f, "invalid PKCE code verifier: {reason} (RFC 7636: 43..128 characters of A-Z a-z 0-9 - . _ ~)")
-            }
-            Error::Random => f.write_str("the system random number generator failed: no login can be started safely"),
-            Error::NotACallback => f.write_str("this URL is not an OAuth callback: it has neither `code` nor `error`"),
-            Error::MissingParameter { name } => {
-                write!(f, "the callback lacks `{name}`: start the login again from the app")
-            }
+            Error::UnknownRegion { input } => c(&[
+                "unknown Genesys Cloud region \"",
+                input,
+                "\": use one of ",
+                &crate::region::valid_names(),
+                ", or a full origin such as https://apps.mypurecloud.ie",
+            ]),
+            Error::InvalidConfig { field, reason } => c(&["invalid ", field, ": ", reason]),
+            Error::InvalidVerifier { reason } => c(&[
+                "invalid PKCE code verifier: ",
+                reason,
+                " (RFC 7636: 43..128 characters of A-Z a-z 0-9 - . _ ~)",
+            ]),
+            Error::Random => "the system random number generator failed: no login can be started safely".into(),
+            Error::NotACallback => "this URL is not an OAuth callback: it has neither `code` nor `error`".into(),
+            Error::MissingParameter { name } => c(&["the callback lacks `", name, "`: start the login again from the app"]),
             Error::DuplicateParameter { name } => {
-                write!(f, "the callback repeats `{name}`, which is a sign of tampering: start the login again")
+                c(&["the callback repeats `", name, "`, which is a sign of tampering: start the login again"])
             }
-            Error::StateMismatch => f.write_str(
-                "the callback's state does not match the login started here (a forged or stale link): start the login again",
-            ),
-            Error::NoPendingLogin => f.write_str(
-                "no login was started in this browser session for this callback (opened in another tab or already used): start the login again",
-            ),
-            Error::PendingLoginExpired => f.write_str("the login took too long and expired: start the login again"),
-            Error::CorruptStorage { what } => {
-                write!(f, "the stored {what} is unreadable and was discarded: sign in again")
-            }
-            Error::Authorization { code, description } => {
-                write!(f, "Genesys Cloud refused the sign-in ({})", code.as_str())?;
-                if let Some(d) = description {
-                    write!(f, ": {d}")?;
-                }
-                write!(f, "; {}", code.advice())
-            }
-            Error::OAuth {
+            Error::StateMismatch => "the callback's state does not match the login started here (a forged or stale link): start the login again".into(),
+            Error::NoPendingLogin => "no login was started in this browser session for this callback (opened in another tab or already used): start the login again".into(),
+            Error::PendingLoginExpired => "the login took too long and expired: start the login again".into(),
+            Error::CorruptStorage { what } => c(&["the stored ", what, " is unreadable and was discarded: sign in again"]),
+            Error::Authorization { code, description } => c(&[
+                "Genesys Cloud refused the sign-in (",
+                code.as_str(),
+                ")",
+                &description.as_deref().map(|d| c(&[": ", d])).unwrap_or_default(),
+                "; ",
+                code.advice(),
+            ]),
+            Error::OAuth { code, description, status } => c(&[
+                "the token endpoint refused the request (HTTP ",
+                &decimal(u64::from(*status)),
+                ", ",
+                code.as_str(),
+                ")",
+                &description.as_deref().map(|d| c(&[": ", d])).unwrap_or_default(),
+                "; ",
+                code.advice(),
+            ]),
+            Error::RateLimited { retry_after_ms } => c(&[
+                "Genesys Cloud is rate limiting this token (HTTP 429)",
+                &match retry_after_ms {
+                    Some(ms) => c(&[": retry in ", &decimal(ms.div_ceil(1000)), " s"]),
+                    None => ": retry later and send fewer requests".into(),
+                },
+            ]),
+            Error::Server { status } => c(&[
+                "Genesys Cloud answered HTTP ",
+                &decimal(u64::from(*status)),
+                ": try again shortly; if it persists, check status.mypurecloud.com",
+            ]),
+            Error::Malformed { status, reason, .. } => c(&[
+                "the server's answer (HTTP ",
+                &decimal(u64::from(*status)),
+                ") could not be understood: ",
+                reason,
+                "; check the region/base URL points at Genesys Cloud",
+            ]),
+            Error::Network { detail } => c(&[
+                "the request got no answer (",
+                detail,
+                "): check the network, the region, and that the app's origin is allowed (CORS) on the OAuth client",
+            ]),
+            Error::Unauthorized { code } => c(&[
+                "Genesys Cloud refused the access token (",
                 code,
-                description,
-                status,
-            } => {
-                write!(f, "the token endpoint refused the request (HTTP {status}, {})", code.as_str())?;
-                if let Some(d) = description {
-                    write!(f, ": {d}")?;
-                }
-                write!(f, "; {}", code.advice())
-            }
-            Error::RateLimited { retry_after_ms } => {
-                f.write_str("Genesys Cloud is rate limiting this token (HTTP 429)")?;
-                match retry_after_ms {
-                    Some(ms) => write!(f, ": retry in {} s", ms.div_ceil(1000)),
-                    None => f.write_str(": retry later and send fewer requests"),
-                }
-            }
-            Error::Server { status } => {
-                write!(f, "Genesys Cloud answered HTTP {status}: try again shortly; if it persists, check status.mypurecloud.com")
-            }
-            Error::Malformed { status, reason, .. } => write!(
-                f,
-                "the server's answer (HTTP {status}) could not be understood: {reason}; check the region/base URL points at Genesys Cloud"
-            ),
-            Error::Network { detail } => write!(
-                f,
-                "the request got no answer ({detail}): check the network, the region, and that the app's origin is allowed (CORS) on the OAuth client"
-            ),
-            Error::Unauthorized { code } => write!(
-                f,
-                "Genesys Cloud refused the access token ({code}): it expired, was revoked or timed out while idle; sign in again"
-            ),
-            Error::LoginRequired => f.write_str("not signed in: call login() to sign in"),
-            Error::PopupBlocked => f.write_str(
-                "the browser blocked the sign-in popup: call loginWithPopup() directly from a click handler (a user gesture), or allow popups for this site",
-            ),
-            Error::PopupClosed => f.write_str("the sign-in popup was closed before the sign-in finished: click sign in to try again"),
-            Error::PopupTimeout => f.write_str("the sign-in popup did not finish in time and was closed: click sign in to try again"),
-            Error::ReloginLoop => f.write_str(
-                "signing in again automatically did not give a usable session (the last automatic sign-in was moments ago): sign in manually; if it persists, check the OAuth client's token duration and the org's idle timeout",
-            ),
+                "): it expired, was revoked or timed out while idle; sign in again",
+            ]),
+            Error::LoginRequired => "not signed in: call login() to sign in".into(),
+            Error::PopupBlocked => "the browser blocked the sign-in popup: call loginWithPopup() directly from a click handler (a user gesture), or allow popups for this site".into(),
+            Error::PopupClosed => "the sign-in popup was closed before the sign-in finished: click sign in to try again".into(),
+            Error::PopupTimeout => "the sign-in popup did not finish in time and was closed: click sign in to try again".into(),
+            Error::ReloginLoop => "signing in again automatically did not give a usable session (the last automatic sign-in was moments ago): sign in manually; if it persists, check the OAuth client's token duration and the org's idle timeout".into(),
         }
     }
 }
 
+/// `n` in decimal, without `core::fmt` (for drivers that keep the formatting machinery out of a wasm bundle).
+///
+/// ```
+/// assert_eq!(genesys_auth::decimal(86_400), "86400");
+/// ```
+pub fn decimal(mut n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits[i..].iter().map(|&d| char::from(d)).collect()
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_writes_every_magnitude() {
+        for n in [0u64, 7, 10, 429, 86_400_000, u64::MAX] {
+            assert_eq!(decimal(n), n.to_string());
+        }
+    }
+
+    #[test]
+    fn messages_carry_their_numbers_and_advice() {
+        let e = Error::OAuth {
+            code: OAuthErrorCode::InvalidClient,
+            description: Some("client not found".into()),
+            status: 400,
+        };
+        assert_eq!(e.to_string(), e.message());
+        assert!(e.message().starts_with(
+            "the token endpoint refused the request (HTTP 400, invalid_client): client not found; check the client id"
+        ));
+        assert!(Error::RateLimited { retry_after_ms: Some(2_500) }.message().ends_with(": retry in 3 s"));
+    }
+}

@@ -231,7 +231,7 @@ impl Region {
     /// Origin of the login host, e.g. `https://login.mypurecloud.ie`.
     pub fn login_base(&self) -> String {
         match self {
-            Region::Cloud(env) => format!("https://login.{}", env.domain()),
+            Region::Cloud(env) => ["https://login.", env.domain()].concat(),
             Region::Custom { login_base, .. } => login_base.clone(),
         }
     }
@@ -239,7 +239,7 @@ impl Region {
     /// Origin of the API host, e.g. `https://api.mypurecloud.ie`.
     pub fn api_base(&self) -> String {
         match self {
-            Region::Cloud(env) => format!("https://api.{}", env.domain()),
+            Region::Cloud(env) => ["https://api.", env.domain()].concat(),
             Region::Custom { api_base, .. } => api_base.clone(),
         }
     }
@@ -278,7 +278,7 @@ fn origin(input: &str) -> Result<String, Error> {
         return Err(bad("a custom base URL must be an origin: scheme, host and optional port, no path"));
     }
     let host = if authority.starts_with('[') {
-        authority.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
+        authority.split(']').next().map(|h| [h, "]"].concat()).unwrap_or_default()
     } else {
         authority.split(':').next().unwrap_or("").to_string()
     };

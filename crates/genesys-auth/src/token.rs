@@ -163,7 +163,7 @@ impl TokenSet {
         let mut q = Serializer::new(String::new());
         q.append_pair("v", Self::FORMAT)
             .append_pair("access", self.access.secret())
-            .append_pair("expires_at", &self.expires_at_ms.to_string())
+            .append_pair("expires_at", &crate::error::decimal(self.expires_at_ms))
             .append_pair("token_type", &self.token_type);
         if let Some(r) = &self.refresh {
             q.append_pair("refresh", r.secret());
