@@ -379,9 +379,41 @@ pub fn command(args: &[String]) -> Result {
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let text = serde_json::to_string_pretty(&Value::Object(results)).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("results.json"), text + "\n").map_err(|e| e.to_string())?;
+    let text = text + "\n";
+    std::fs::write(dir.join("results.json"), &text).map_err(|e| e.to_string())?;
     print_table(&rows);
     println!("\nwrote {}", dir.join("results.json").display());
+    if args.iter().any(|a| a == "--update-readme") {
+        update_readme(&rows, &text)?;
+    }
+    Ok(())
+}
+
+/// Puts this run's table, date and machine between the README's bench markers, and its chart and results in
+/// `docs/`.
+fn update_readme(rows: &[Row], results: &str) -> Result {
+    const START: &str = "<!-- bench:start -->";
+    const END: &str = "<!-- bench:end -->";
+    let readme_path = root().join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).map_err(|e| e.to_string())?;
+    let (Some(a), Some(b)) = (readme.find(START), readme.find(END)) else {
+        return Err("README.md lacks the bench markers".into());
+    };
+    let mut table = format!(
+        "{START}\nLatest full run: {}, {} ([results](docs/bench-results.json)).\n\n| figure | ours | baseline (same run) | ratio | runs |\n|---|---|---|---|---|\n",
+        date(),
+        machine()
+    );
+    for r in rows {
+        table.push_str(&format!("| {} | {} | {} | {} | {} |\n", r.name, r.value, r.baseline, r.ratio, r.runs));
+    }
+    let updated = [&readme[..a], &table, &readme[b..]].concat();
+    std::fs::write(&readme_path, updated).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(root().join("docs")).map_err(|e| e.to_string())?;
+    std::fs::copy(root().join("target/bench/bundle-sizes.svg"), root().join("docs/bundle-sizes.svg"))
+        .map_err(|e| e.to_string())?;
+    std::fs::write(root().join("docs/bench-results.json"), results).map_err(|e| e.to_string())?;
+    println!("updated README.md, docs/bundle-sizes.svg and docs/bench-results.json");
     Ok(())
 }
 
