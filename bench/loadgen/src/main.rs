@@ -141,7 +141,7 @@ async fn refresh(conn: &mut Conn, t: &Target, token: &str) -> Option<String> {
     json["refresh_token"].as_str().map(str::to_string)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 9 {

@@ -151,7 +151,12 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     /// A fresh random token (32 bytes, base64url).
     pub fn token(&mut self) -> String {
-        let mut b = [0u8; 32];
+        self.random_text::<32>()
+    }
+
+    /// `N` random bytes, base64url.
+    fn random_text<const N: usize>(&mut self) -> String {
+        let mut b = [0u8; N];
         if self.rng.fill(&mut b).is_err() {
             // The OS RNG does not fail on supported platforms; a zero token would be guessable, so stop.
             std::process::abort();
@@ -362,9 +367,9 @@ fn preflight(config: &Config, call: &Call<'_>) -> Response<Bytes> {
 
 /// Headers every answer gets: correlation id, CORS for allowed origins.
 fn finish_headers(r: &mut Response<Bytes>, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    let id = ctx.token();
+    let id = ctx.random_text::<16>();
     let h = r.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&id[..22]) {
+    if let Ok(v) = HeaderValue::from_str(&id) {
         h.insert("inin-correlation-id", v);
     }
     let cors_path = call.path == "/oauth/token" || call.path.starts_with("/api/v2/");
