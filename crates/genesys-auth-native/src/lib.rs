@@ -284,11 +284,7 @@ impl Session {
                 Err(e) => (0, Err(genesys_auth::Error::Network { detail: e.to_string() })),
             };
             let ra = answer.as_ref().ok().and_then(|a| a.1.clone());
-            let kind = if failure == 0 {
-                Failure::Network
-            } else {
-                Failure::Status { status: failure, retry_after: ra.as_deref() }
-            };
+            let kind = Failure::from_answer(answer.is_ok().then_some(failure), ra.as_deref());
             let mut random = [0u8; 4];
             let _ = OsRng.fill(&mut random);
             let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

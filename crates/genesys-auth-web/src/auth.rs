@@ -11,7 +11,6 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Request, RequestInit, Response};
 
 use crate::browser::{self, StorageKind, now_ms};
-use crate::error::from_js;
 use crate::flight::Flight;
 use crate::http::{self, RetryEvent};
 
@@ -576,12 +575,7 @@ impl Auth {
                     let copy = js_sys::Object::assign(&js_sys::Object::new(), init.unchecked_ref());
                     copy.unchecked_into()
                 };
-                let request = Request::new_with_str_and_init(&url, &init).map_err(|e| from_js(&e))?;
-                request
-                    .headers()
-                    .set("Authorization", &["Bearer ", token.as_str()].concat())
-                    .map_err(|e| from_js(&e))?;
-                Ok(request)
+                http::bearer_request(&url, &init, &token)
             };
             let response =
                 http::send_with_retry(&url, &make, &self.inner.config.retry, false, &self.retry_hook()).await?;
@@ -658,12 +652,7 @@ impl Auth {
             let make = || -> Result<Request, Error> {
                 let init = RequestInit::new();
                 init.set_method("DELETE");
-                let request = Request::new_with_str_and_init(&url, &init).map_err(|e| from_js(&e))?;
-                request
-                    .headers()
-                    .set("Authorization", &["Bearer ", token.as_str()].concat())
-                    .map_err(|e| from_js(&e))?;
-                Ok(request)
+                http::bearer_request(&url, &init, &token)
             };
             // Best effort: the local session ends whatever the server says.
             let _ = http::send_with_retry(&url, &make, &RetryPolicy::none(), false, &|_| {}).await;

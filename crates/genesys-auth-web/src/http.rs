@@ -44,11 +44,7 @@ pub(crate) async fn send_with_retry(
             Err(e) => (0, Err(from_js(&e))),
         };
         let retry_after = result.as_ref().ok().and_then(|r| r.headers().get("retry-after").ok().flatten());
-        let failure = if failure_status == 0 {
-            Failure::Network
-        } else {
-            Failure::Status { status: failure_status, retry_after: retry_after.as_deref() }
-        };
+        let failure = Failure::from_answer(result.is_ok().then_some(failure_status), retry_after.as_deref());
         let mut random = [0u8; 4];
         let _ = OsRng.fill(&mut random);
         // The core decides what is retryable (a 2xx or a 404 is not) and how long to wait.
@@ -68,6 +64,13 @@ pub(crate) async fn send_with_retry(
             None => return result,
         }
     }
+}
+
+/// A request to `url` with `init` (method, headers, body) and the Bearer `token`.
+pub(crate) fn bearer_request(url: &str, init: &RequestInit, token: &str) -> Result<Request, Error> {
+    let request = Request::new_with_str_and_init(url, init).map_err(|e| from_js(&e))?;
+    request.headers().set("Authorization", &["Bearer ", token].concat()).map_err(|e| from_js(&e))?;
+    Ok(request)
 }
 
 /// POSTs a token request and parses the answer.

@@ -14,6 +14,23 @@ pub enum Failure<'a> {
     Network,
 }
 
+impl<'a> Failure<'a> {
+    /// The failure an HTTP exchange ended in: `status` of the answer (and its `Retry-After`), or `None` when no
+    /// answer came. Drivers feed their transport's result through this into [`RetryPolicy::decide`].
+    ///
+    /// ```
+    /// use genesys_auth::Failure;
+    /// assert_eq!(Failure::from_answer(None, None), Failure::Network);
+    /// assert_eq!(Failure::from_answer(Some(429), Some("3")), Failure::Status { status: 429, retry_after: Some("3") });
+    /// ```
+    pub fn from_answer(status: Option<u16>, retry_after: Option<&'a str>) -> Self {
+        match status {
+            Some(status) => Failure::Status { status, retry_after },
+            None => Failure::Network,
+        }
+    }
+}
+
 /// Retry rules: 429 (honouring `Retry-After`), 502, 503, 504 and network failures are retried with
 /// exponential backoff and jitter, within a bounded number of attempts and total time.
 ///
