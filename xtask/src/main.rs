@@ -12,6 +12,7 @@ mod bench;
 mod e2e;
 mod serve;
 mod setup;
+mod shrink;
 mod test;
 mod web;
 

@@ -57,6 +57,13 @@ pub fn build() -> Result<PathBuf> {
         .generate(&out)
         .map_err(|e| format!("wasm-bindgen: {e:#}"))?;
     let wasm = out.join("genesys_auth_bg.wasm");
+    let glue = out.join("genesys_auth.js");
+    crate::shrink::short_names(
+        &wasm,
+        &glue,
+        &[(&out.join("genesys_auth.d.ts"), "readonly "), (&out.join("genesys_auth_bg.wasm.d.ts"), "const ")],
+        "./genesys_auth_bg.js",
+    )?;
     run(Command::new(setup::npm_bin("wasm-opt"))
         .arg("-Oz")
         .arg("--enable-bulk-memory")
@@ -69,7 +76,6 @@ pub fn build() -> Result<PathBuf> {
         .arg(&wasm)
         .arg("-o")
         .arg(&wasm))?;
-    let glue = out.join("genesys_auth.js");
     run(Command::new(setup::npm_bin("esbuild"))
         .arg(&glue)
         .args(["--minify", "--format=esm", "--log-level=warning", "--allow-overwrite"])

@@ -445,7 +445,10 @@ impl Auth {
             Some(f) => f,
             None => {
                 let this = self.clone();
-                let f = Flight::start(async move { this.refresh_once().await });
+                // The token this refresh replaces, taken now, in the same task as the caller's decision to refresh:
+                // another tab's new token may arrive before the flight starts, and must not be refreshed again.
+                let seen = self.inner.tokens.borrow().as_ref().map(|t| t.access.clone());
+                let f = Flight::start(async move { this.refresh_once(seen).await });
                 *self.inner.refreshing.borrow_mut() = Some(f.clone());
                 f
             }
@@ -453,13 +456,12 @@ impl Auth {
         flight.wait().await
     }
 
-    async fn refresh_once(&self) -> Result<(), Error> {
+    async fn refresh_once(&self, seen: Option<genesys_auth::AccessToken>) -> Result<(), Error> {
         if self.inner.config.storage != StorageKind::Local {
             return self.refresh_now().await;
         }
         // Tabs sharing local storage share one rotating refresh token: one tab refreshes at a time, and a tab
         // that waited for the lock first looks whether another tab already did the work.
-        let seen = self.inner.tokens.borrow().as_ref().map(|t| t.access.clone());
         let this = self.clone();
         browser::with_lock(&self.key("refresh"), async move {
             *this.inner.tokens.borrow_mut() = None;
