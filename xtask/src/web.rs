@@ -21,8 +21,9 @@ const SIZE_RUSTFLAGS: &[&str] = &[
     "-Csymbol-mangling-version=legacy",
 ];
 
-/// Builds the wasm (size profile, nightly `build-std`), generates the JS glue and TypeScript types, shrinks the
-/// wasm with `wasm-opt -Oz` and the glue with esbuild, and adds the package files from `npm/`.
+/// Builds the wasm (size profile, nightly `build-std`), generates the JS glue, shortens the names between them,
+/// shrinks the wasm with `wasm-opt -Oz`, bundles `npm/index.js` with the glue into one minified ES module
+/// (esbuild), and adds the package files from `npm/`.
 pub fn build() -> Result<PathBuf> {
     setup::nightly_wasm()?;
     setup::npm_packages()?;
@@ -41,10 +42,14 @@ pub fn build() -> Result<PathBuf> {
     ])
     .env("RUSTFLAGS", SIZE_RUSTFLAGS.join(" ")))?;
     let input = root().join("target/size/wasm32-unknown-unknown/wasm/genesys_auth_web.wasm");
+    // wasm-bindgen's output (glue, types) is generated aside: the glue is bundled into the package's index.js.
+    let stage = root().join("target/npm/stage");
     let out = package_dir();
-    let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    eprintln!("\x1b[1m$ wasm-bindgen --target web --typescript {}\x1b[0m", input.display());
+    for dir in [&stage, &out] {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    eprintln!("\x1b[1m$ wasm-bindgen --target web {}\x1b[0m", input.display());
     wasm_bindgen_cli_support::Bindgen::new()
         .input_path(&input)
         .out_name("genesys_auth")
@@ -54,16 +59,17 @@ pub fn build() -> Result<PathBuf> {
         .omit_default_module_path(true)
         .remove_producers_section(true)
         .encode_into(wasm_bindgen_cli_support::EncodeInto::Always)
-        .generate(&out)
+        .generate(&stage)
         .map_err(|e| format!("wasm-bindgen: {e:#}"))?;
-    let wasm = out.join("genesys_auth_bg.wasm");
-    let glue = out.join("genesys_auth.js");
+    let staged = stage.join("genesys_auth_bg.wasm");
+    let types = stage.join("genesys_auth.d.ts");
     crate::shrink::short_names(
-        &wasm,
-        &glue,
-        &[(&out.join("genesys_auth.d.ts"), "readonly "), (&out.join("genesys_auth_bg.wasm.d.ts"), "const ")],
+        &staged,
+        &stage.join("genesys_auth.js"),
+        &[(&types, "readonly ")],
         "./genesys_auth_bg.js",
     )?;
+    let wasm = out.join("genesys_auth_bg.wasm");
     run(Command::new(setup::npm_bin("wasm-opt"))
         .arg("-Oz")
         .arg("--enable-bulk-memory")
@@ -73,23 +79,28 @@ pub fn build() -> Result<PathBuf> {
         .arg("--enable-reference-types")
         .arg("--enable-multivalue")
         .arg("--strip-producers")
-        .arg(&wasm)
+        .arg(&staged)
         .arg("-o")
         .arg(&wasm))?;
+    let copy =
+        |from: PathBuf, to: PathBuf| std::fs::copy(&from, to).map(drop).map_err(|e| format!("{}: {e}", from.display()));
+    copy(root().join("npm/index.js"), stage.join("index.js"))?;
+    // One ES module: the class, the generated glue and its snippets, minified together.
     run(Command::new(setup::npm_bin("esbuild"))
-        .arg(&glue)
-        .args(["--minify", "--format=esm", "--log-level=warning", "--allow-overwrite"])
-        .arg(format!("--outfile={}", glue.display())))?;
-    for file in ["package.json", "README.md", "index.js", "index.d.ts"] {
-        let from = root().join("npm").join(file);
-        std::fs::copy(&from, out.join(file)).map_err(|e| format!("{}: {e}", from.display()))?;
+        .arg(stage.join("index.js"))
+        .args(["--bundle", "--minify", "--format=esm", "--platform=browser", "--log-level=warning"])
+        .arg(format!("--outfile={}", out.join("index.js").display())))?;
+    for file in ["package.json", "README.md", "index.d.ts"] {
+        copy(root().join("npm").join(file), out.join(file))?;
     }
+    // The class's types, generated from the Rust doc comments and signatures; index.d.ts re-exports them.
+    copy(types, out.join("genesys_auth.d.ts"))?;
     let size = |f: &str| std::fs::metadata(out.join(f)).map(|m| m.len()).unwrap_or(0);
     eprintln!(
-        "npm package: {} (wasm {} B, glue {} B)",
+        "npm package: {} (wasm {} B, index.js {} B)",
         out.display(),
         size("genesys_auth_bg.wasm"),
-        size("genesys_auth.js")
+        size("index.js")
     );
     Ok(out)
 }

@@ -1,10 +1,11 @@
 //! The Rust API: [`Auth`], for Rust front-ends (Leptos, Yew, Dioxus) and as the engine of the JS class.
 
+use genesys_auth::concat;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use genesys_auth::{
-    Callback, Client, Error, OsRng, PendingLogin, Region, RetryPolicy, TokenRequest, TokenSet, api_error,
+    Callback, Client, Error, OsRng, PendingLogin, Region, RetryPolicy, TokenRequest, TokenSet, api_error, form,
 };
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -131,7 +132,7 @@ impl Auth {
     pub fn new(config: Config) -> Result<Auth, Error> {
         let client = Client::new(config.region.clone(), &config.client_id, &config.redirect_uri)?;
         let channel = (config.storage == StorageKind::Local)
-            .then(|| browser::channel(&["genesys-auth:", config.client_id.as_str()].concat()))
+            .then(|| browser::channel(&concat(&["genesys-auth:", config.client_id.as_str()])))
             .flatten();
         let auth = Auth {
             inner: Rc::new(Inner {
@@ -153,7 +154,7 @@ impl Auth {
     }
 
     fn key(&self, what: &str) -> String {
-        ["genesys-auth:", self.inner.config.client_id.as_str(), ":", what].concat()
+        concat(&["genesys-auth:", self.inner.config.client_id.as_str(), ":", what])
     }
 
     fn load_tokens(&self) {
@@ -397,9 +398,13 @@ impl Auth {
     fn clean_address_bar(&self, href: &str) -> Result<(), Error> {
         let (before_hash, hash) = href.split_once('#').map_or((href, None), |(a, b)| (a, Some(b)));
         let (base, query) = before_hash.split_once('?').unwrap_or((before_hash, ""));
-        let kept = form_urlencoded::parse(query.as_bytes())
-            .filter(|(k, _)| !matches!(k.as_ref(), "code" | "state" | "error" | "error_description" | "error_uri"));
-        let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
+        let mut kept = form::Form::new();
+        for (k, v) in form::parse(query) {
+            if !matches!(k.as_str(), "code" | "state" | "error" | "error_description" | "error_uri") {
+                kept.append_pair(&k, &v);
+            }
+        }
+        let query = kept.finish();
         let mut url = base.to_string();
         if !query.is_empty() {
             url.push('?');
@@ -534,7 +539,7 @@ impl Auth {
     fn api_url(&self, path_or_url: &str) -> Result<String, Error> {
         let api = self.inner.config.region.api_base();
         if path_or_url.starts_with('/') && !path_or_url.starts_with("//") {
-            return Ok([api.as_str(), path_or_url].concat());
+            return Ok(concat(&[api.as_str(), path_or_url]));
         }
         let same_host = path_or_url
             .strip_prefix(&api)
@@ -616,24 +621,20 @@ impl Auth {
     /// ```
     pub async fn current_user(&self, expand: Option<&str>) -> Result<JsValue, Error> {
         let path = match expand {
-            Some(e) if !e.is_empty() => {
-                ["/api/v2/users/me?expand=", &form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>()]
-                    .concat()
-            }
+            Some(e) if !e.is_empty() => concat(&["/api/v2/users/me?expand=", &form::encode(e)]),
             _ => "/api/v2/users/me".to_string(),
         };
         let response = self.fetch(&path, &JsValue::UNDEFINED).await?;
         let status = response.status();
-        let body = http::read_body(&response).await?;
-        let text = String::from_utf8_lossy(&body);
         if !(200..300).contains(&status) {
             return Err(Error::Server { status });
         }
-        js_sys::JSON::parse(&text).map_err(|_| Error::Malformed {
-            status,
-            reason: "the /users/me answer is not JSON",
-            body: genesys_auth::redacted_excerpt(&body),
-        })
+        let parsed = response.json().map(wasm_bindgen_futures::JsFuture::from);
+        let parsed = match parsed {
+            Ok(p) => p.await,
+            Err(e) => Err(e),
+        };
+        parsed.map_err(|_| Error::Malformed { status, reason: "the /users/me answer is not JSON", body: String::new() })
     }
 
     /// Signs out: revokes the token (`DELETE /api/v2/tokens/me`), clears memory and storage, and with

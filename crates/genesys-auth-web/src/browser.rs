@@ -24,7 +24,7 @@ pub(crate) fn href() -> Result<String, Error> {
 
 /// The path, query and fragment of a same-origin URL (what to come back to after a sign-in).
 pub(crate) fn path_of(href: &str) -> Option<String> {
-    let after_scheme = href.split_once("://")?.1;
+    let after_scheme = href.split_once(':')?.1.strip_prefix("//")?;
     let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
     Some(path.to_string())
 }

@@ -1,5 +1,6 @@
 //! HTTP through the browser's `fetch`, with the core's [`RetryPolicy`] applied.
 
+use genesys_auth::concat;
 use genesys_auth::{Error, Failure, OsRng, RetryPolicy, Rng, TokenRequest, TokenSet, parse_token_response};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -69,7 +70,7 @@ pub(crate) async fn send_with_retry(
 /// A request to `url` with `init` (method, headers, body) and the Bearer `token`.
 pub(crate) fn bearer_request(url: &str, init: &RequestInit, token: &str) -> Result<Request, Error> {
     let request = Request::new_with_str_and_init(url, init).map_err(|e| from_js(&e))?;
-    request.headers().set("Authorization", &["Bearer ", token].concat()).map_err(|e| from_js(&e))?;
+    request.headers().set("Authorization", &concat(&["Bearer ", token])).map_err(|e| from_js(&e))?;
     Ok(request)
 }
 

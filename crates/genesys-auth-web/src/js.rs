@@ -83,7 +83,7 @@ fn parse_options(options: &JsValue) -> Result<Config, Error> {
         None => {
             let w = browser::window()?;
             let loc = w.location();
-            [loc.origin().unwrap_or_default(), loc.pathname().unwrap_or_default()].concat()
+            genesys_auth::concat(&[&loc.origin().unwrap_or_default(), &loc.pathname().unwrap_or_default()])
         }
     };
     let mut config = Config::new(Region::from_config(&region)?, &client_id, &redirect_uri);

@@ -6,6 +6,7 @@
 //! URL to the opener on a BroadcastChannel named after the login's `state` — same-origin only by design — and
 //! closes. The opener checks the state again, exchanges the code, and closes the popup if it is still open.
 
+use genesys_auth::concat;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -21,7 +22,7 @@ use crate::error::from_js;
 pub(crate) const POPUP_NAME: &str = "genesys-auth-popup";
 
 fn channel_name(state: &str) -> String {
-    ["genesys-auth:popup:", state].concat()
+    concat(&["genesys-auth:popup:", state])
 }
 
 /// True when this page runs inside a frame (as Genesys Cloud shows client apps).
@@ -73,7 +74,7 @@ impl PopupLogin {
         // Integers, without core::fmt: formatting (floats above all) would add kilobytes to the bundle.
         let n = |v: f64| genesys_auth::decimal(v.max(0.0) as u64);
         let features =
-            ["popup=yes,width=", &n(width), ",height=", &n(height), ",left=", &n(left), ",top=", &n(top)].concat();
+            concat(&["popup=yes,width=", &n(width), ",height=", &n(height), ",left=", &n(left), ",top=", &n(top)]);
         let popup = w.open_with_url_and_target_and_features(url, POPUP_NAME, &features).map_err(|e| from_js(&e))?;
         let Some(popup) = popup else {
             return Err(Error::PopupBlocked);

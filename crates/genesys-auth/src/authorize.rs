@@ -1,6 +1,7 @@
 //! Starting a login: the authorize URL and the [`PendingLogin`] a driver parks across the redirect.
 
-use form_urlencoded::Serializer;
+use crate::concat;
+use crate::form::Form;
 
 use crate::callback::Callback;
 use crate::pkce::{Rng, Verifier, random_token};
@@ -60,7 +61,7 @@ impl Client {
 
     /// `https://login.<env>/oauth/token`.
     pub fn token_url(&self) -> String {
-        [self.region.login_base().as_str(), "/oauth/token"].concat()
+        concat(&[self.region.login_base().as_str(), "/oauth/token"])
     }
 
     /// Starts building an authorize request.
@@ -78,12 +79,12 @@ impl Client {
 
     /// The browser SSO logout URL (`login.<env>/logout`), returning to `redirect_uri` when given.
     pub fn logout_url(&self, redirect_uri: Option<&str>) -> String {
-        let mut q = Serializer::new(String::new());
+        let mut q = Form::new();
         q.append_pair("client_id", &self.client_id);
         if let Some(uri) = redirect_uri {
             q.append_pair("redirect_uri", uri);
         }
-        [self.region.login_base().as_str(), "/logout?", &q.finish()].concat()
+        concat(&[self.region.login_base().as_str(), "/logout?", &q.finish()])
     }
 }
 
@@ -145,7 +146,7 @@ impl AuthorizeRequest<'_> {
         let verifier = Verifier::generate(rng)?;
         let state = State::new(random_token(rng, 32)?);
         let redirect_uri = self.redirect_uri.unwrap_or_else(|| self.client.redirect_uri.clone());
-        let mut q = Serializer::new(String::new());
+        let mut q = Form::new();
         q.append_pair("response_type", "code")
             .append_pair("client_id", &self.client.client_id)
             .append_pair("redirect_uri", &redirect_uri)
@@ -164,7 +165,7 @@ impl AuthorizeRequest<'_> {
         if let Some((org, provider)) = &self.org {
             q.append_pair("org", org).append_pair("provider", provider);
         }
-        let url = [self.client.region.login_base().as_str(), "/oauth/authorize?", &q.finish()].concat();
+        let url = concat(&[self.client.region.login_base().as_str(), "/oauth/authorize?", &q.finish()]);
         let pending = PendingLogin {
             client_id: self.client.client_id.clone(),
             token_url: self.client.token_url(),
@@ -272,7 +273,7 @@ impl PendingLogin {
 
     /// The versioned storage form (form-encoded). Contains the verifier: see the type's security note.
     pub fn to_storage(&self) -> String {
-        let mut q = Serializer::new(String::new());
+        let mut q = Form::new();
         q.append_pair("v", Self::FORMAT)
             .append_pair("client_id", &self.client_id)
             .append_pair("token_url", &self.token_url)
@@ -335,7 +336,7 @@ mod tests {
 
     fn query(url: &str) -> Vec<(String, String)> {
         let q = url.split_once('?').map(|x| x.1).unwrap_or("");
-        form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+        crate::form::parse(q).collect()
     }
 
     #[test]

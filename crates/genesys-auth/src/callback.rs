@@ -66,7 +66,7 @@ impl Callback {
     /// True when `url`'s query carries `code` or `error` (a cheap check before [`Callback::parse`]).
     pub fn is_callback(url: &str) -> bool {
         let query = url.split('#').next().unwrap_or("").split_once('?').map(|(_, q)| q).unwrap_or("");
-        form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "code" || k == "error")
+        crate::form::parse(query).any(|(k, _)| k == "code" || k == "error")
     }
 
     /// The `state` sent back, if any.
@@ -81,12 +81,12 @@ impl Callback {
 /// The pairs of a form-encoded string whose names are in `known`, refusing any known name given twice.
 pub(crate) fn unique_pairs(query: &str, known: &[&'static str]) -> Result<Vec<(&'static str, String)>, Error> {
     let mut out: Vec<(&'static str, String)> = Vec::new();
-    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+    for (k, v) in crate::form::parse(query) {
         if let Some(name) = known.iter().find(|n| **n == k) {
             if out.iter().any(|(seen, _)| seen == name) {
                 return Err(Error::DuplicateParameter { name });
             }
-            out.push((name, v.into_owned()));
+            out.push((name, v));
         }
     }
     Ok(out)

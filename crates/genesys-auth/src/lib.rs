@@ -34,6 +34,7 @@
 mod authorize;
 mod callback;
 mod error;
+pub mod form;
 pub mod json;
 mod pkce;
 mod region;
@@ -43,7 +44,7 @@ mod token;
 
 pub use authorize::{AuthorizeRequest, Client, PendingLogin, safe_return_path};
 pub use callback::Callback;
-pub use error::{Error, OAuthErrorCode, decimal};
+pub use error::{Error, OAuthErrorCode, concat, decimal};
 pub use pkce::{Challenge, OsRng, Rng, Verifier, base64url};
 pub use region::{Environment, Region};
 pub use retry::{Failure, RetryPolicy, parse_retry_after};

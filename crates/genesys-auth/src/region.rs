@@ -1,6 +1,7 @@
 //! Genesys Cloud regions: where the login host and the API host of an org live.
 
 use crate::Error;
+use crate::concat;
 
 /// One of the Genesys Cloud environments the official SDKs know.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -135,12 +136,11 @@ impl Region {
                 return Err(unknown());
             }
             ["apps.", "login.", "api."].iter().find_map(|p| authority.strip_prefix(p)).unwrap_or(authority).to_string()
-        } else if text.contains("://") {
-            return Err(unknown());
         } else {
+            // Anything else with a scheme matches no name below.
             text
         };
-        let key = host.replace('-', "_");
+        let key: String = host.chars().map(|c| if c == '-' { '_' } else { c }).collect();
         TABLE
             .iter()
             .find(|(_, k, domain)| *k == key || *domain == host)
@@ -207,7 +207,7 @@ impl Region {
     /// ```
     pub fn from_host_params(query: &str, allowed_custom: &[&str]) -> Result<Option<Region>, Error> {
         let query = query.strip_prefix('?').unwrap_or(query);
-        let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let params: Vec<(String, String)> = crate::form::parse(query).collect();
         let get =
             |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty());
         let Some(value) = get("gcHostOrigin").or_else(|| get("pcEnvironment")).or_else(|| get("gcTargetEnv")) else {
@@ -231,7 +231,7 @@ impl Region {
     /// Origin of the login host, e.g. `https://login.mypurecloud.ie`.
     pub fn login_base(&self) -> String {
         match self {
-            Region::Cloud(env) => ["https://login.", env.domain()].concat(),
+            Region::Cloud(env) => concat(&["https://login.", env.domain()]),
             Region::Custom { login_base, .. } => login_base.clone(),
         }
     }
@@ -239,7 +239,7 @@ impl Region {
     /// Origin of the API host, e.g. `https://api.mypurecloud.ie`.
     pub fn api_base(&self) -> String {
         match self {
-            Region::Cloud(env) => ["https://api.", env.domain()].concat(),
+            Region::Cloud(env) => concat(&["https://api.", env.domain()]),
             Region::Custom { api_base, .. } => api_base.clone(),
         }
     }

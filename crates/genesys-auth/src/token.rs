@@ -1,6 +1,6 @@
 //! Token requests as plain data, and token endpoint / API answers parsed into [`TokenSet`] or a typed [`Error`].
 
-use form_urlencoded::Serializer;
+use crate::form::Form;
 use zeroize::Zeroize;
 
 use crate::Error;
@@ -41,7 +41,7 @@ impl TokenRequest {
         code: &AuthorizationCode,
         verifier: &Verifier,
     ) -> Self {
-        let body = Serializer::new(String::new())
+        let body = Form::new()
             .append_pair("grant_type", "authorization_code")
             .append_pair("code", code.secret())
             .append_pair("code_verifier", verifier.secret())
@@ -53,7 +53,7 @@ impl TokenRequest {
 
     /// A refresh-token grant for a public client.
     pub fn refresh(client: &crate::Client, refresh: &RefreshToken) -> Self {
-        let body = Serializer::new(String::new())
+        let body = Form::new()
             .append_pair("grant_type", "refresh_token")
             .append_pair("refresh_token", refresh.secret())
             .append_pair("client_id", client.client_id())
@@ -160,7 +160,7 @@ impl TokenSet {
 
     /// Versioned storage form (form-encoded). Contains the tokens.
     pub fn to_storage(&self) -> String {
-        let mut q = Serializer::new(String::new());
+        let mut q = Form::new();
         q.append_pair("v", Self::FORMAT)
             .append_pair("access", self.access.secret())
             .append_pair("expires_at", &crate::error::decimal(self.expires_at_ms))
@@ -324,7 +324,10 @@ pub fn api_error(status: u16, retry_after: Option<&str>, body: &[u8], now_ms: u6
 /// assert_eq!(shown, r#"{"access_token":"[redacted]"}"#);
 /// ```
 pub fn redacted_excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(512)]);
+    // Cut at 512 bytes, and before the first byte that is not UTF-8 (a cut character included).
+    let head = &body[..body.len().min(512)];
+    let text = core::str::from_utf8(head)
+        .unwrap_or_else(|e| core::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default());
     let mut out = String::with_capacity(text.len());
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {

@@ -20,6 +20,28 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
+    fn form_encoding_matches_the_form_urlencoded_crate(name in any::<String>(), value in any::<String>()) {
+        let ours = genesys_auth::form::Form::new().append_pair(&name, &value).finish();
+        let reference = form_urlencoded::Serializer::new(String::new()).append_pair(&name, &value).finish();
+        prop_assert_eq!(&ours, &reference);
+        let back: Vec<(String, String)> = genesys_auth::form::parse(&ours).collect();
+        prop_assert_eq!(back, vec![(name, value)]);
+    }
+
+    #[test]
+    fn form_decoding_matches_the_form_urlencoded_crate(query in "([a-z%+=&]|%[0-9A-Fa-f]{2}|%[0-7][0-9a-f]|[ -~])*") {
+        let ours: Vec<(String, String)> = genesys_auth::form::parse(&query).collect();
+        let reference: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        // Identical, except where escapes spell bytes that are not UTF-8: the reference substitutes each bad
+        // sequence, ours the whole value.
+        if reference.iter().all(|(k, v)| !k.contains('\u{FFFD}') && !v.contains('\u{FFFD}')) {
+            prop_assert_eq!(ours, reference);
+        } else {
+            prop_assert_eq!(ours.len(), reference.len());
+        }
+    }
+
+    #[test]
     fn verifier_accepts_exactly_rfc7636(s in "[A-Za-z0-9._~-]{0,140}") {
         prop_assert_eq!(Verifier::new(s.clone()).is_ok(), (43..=128).contains(&s.len()));
     }
