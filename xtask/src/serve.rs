@@ -25,7 +25,12 @@ pub struct Demo {
 
 /// Starts the emulator on `emulator_port` and the demo site on `app_port` (0 = any), registering the site's
 /// origin and redirect URIs on the demo client.
-pub async fn start(app_port: u16, emulator_port: u16, mut config: Config) -> std::result::Result<Demo, String> {
+pub async fn start(
+    app_port: u16,
+    emulator_port: u16,
+    mut config: Config,
+    pkg: PathBuf,
+) -> std::result::Result<Demo, String> {
     let site = TcpListener::bind(("127.0.0.1", app_port)).await.map_err(|e| format!("port {app_port}: {e}"))?;
     let app_port = site.local_addr().map_err(|e| e.to_string())?.port();
     let origin = format!("http://localhost:{app_port}");
@@ -58,28 +63,28 @@ pub async fn start(app_port: u16, emulator_port: u16, mut config: Config) -> std
         "// Written by `cargo xtask demo`: the local emulator and its demo client.\nexport default {{ region: {:?}, clientId: {:?} }};\n",
         emulator_url, DEMO_CLIENT_ID
     );
-    tokio::spawn(serve_site(site, Arc::new(demo_config)));
+    tokio::spawn(serve_site(site, Arc::new((demo_config, pkg))));
     Ok(Demo { emulator_url, app_url: format!("{origin}/"), _emulator: running })
 }
 
-async fn serve_site(listener: TcpListener, demo_config: Arc<String>) {
+async fn serve_site(listener: TcpListener, site: Arc<(String, PathBuf)>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let demo_config = demo_config.clone();
+        let site = site.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                let demo_config = demo_config.clone();
-                async move { Ok::<_, std::convert::Infallible>(static_file(req.uri().path(), &demo_config)) }
+                let site = site.clone();
+                async move { Ok::<_, std::convert::Infallible>(static_file(req.uri().path(), &site.0, &site.1)) }
             });
             let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
 
-/// A file of the demo (`demo/`) or of the package (`/pkg/` → `target/npm/genesys-auth/`).
-fn static_file(path: &str, demo_config: &str) -> http::Response<Full<Bytes>> {
+/// A file of the demo (`demo/`) or of the package (`/pkg/` → `pkg`, normally `target/npm/genesys-auth/`).
+fn static_file(path: &str, demo_config: &str, pkg: &std::path::Path) -> http::Response<Full<Bytes>> {
     let respond = |status: u16, ct: &str, body: Bytes| {
         http::Response::builder()
             .status(status)
@@ -99,7 +104,7 @@ fn static_file(path: &str, demo_config: &str) -> http::Response<Full<Bytes>> {
         return respond(200, "application/json", Bytes::from(json));
     }
     let (base, rel) = if let Some(rel) = path.strip_prefix("/pkg/") {
-        (crate::web::package_dir(), rel)
+        (pkg.to_path_buf(), rel)
     } else if let Some(rel) = path.strip_prefix("/vendor/") {
         // Pinned third-party browser builds from the committed lock file (the official SDK, for interop).
         let file = match rel {
@@ -156,10 +161,10 @@ pub fn demo(args: &[String]) -> crate::setup::Result {
             .unwrap_or(default)
     };
     let (app_port, emu_port) = (port("--port", 3000), port("--emulator-port", 8080));
-    crate::web::build()?;
+    let pkg = crate::web::build()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let demo = start(app_port, emu_port, Config::default()).await?;
+        let demo = start(app_port, emu_port, Config::default(), pkg).await?;
         println!();
         println!("  genesys-auth demo:  {}", demo.app_url);
         println!("  emulator:           {} (login + API host; test users on its login page)", demo.emulator_url);

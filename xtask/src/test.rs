@@ -17,12 +17,13 @@ pub fn all(args: &[String]) -> Result {
         "--target",
         "wasm32-unknown-unknown",
         "--all-targets",
+        "--all-features",
         "--",
         "-D",
         "warnings",
     ]))?;
     run(&mut cargo(&["test", "--workspace"]))?;
-    run(cargo(&["doc", "--no-deps", "--workspace"]).env("RUSTDOCFLAGS", "-D warnings"))?;
+    run(cargo(&["doc", "--no-deps", "--workspace", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings"))?;
     core_builds_for_wasm_without_url()?;
     setup::npm_packages()?;
     crate::e2e::wasm_bindgen_tests()?;

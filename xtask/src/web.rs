@@ -21,16 +21,44 @@ const SIZE_RUSTFLAGS: &[&str] = &[
     "-Csymbol-mangling-version=legacy",
 ];
 
-/// Builds the wasm (size profile, nightly `build-std`), generates the JS glue, shortens the names between them,
-/// shrinks the wasm with `wasm-opt -Oz`, bundles `npm/index.js` with the glue into one minified ES module
-/// (esbuild), and adds the package files from `npm/`.
+/// The Rust driver's build of the same JS API, for the end-to-end suites (`cargo xtask e2e` runs them on both).
+pub fn rust_driver_dir() -> PathBuf {
+    root().join("target/npm/genesys-auth-rust-driver")
+}
+
+/// The npm package: the engine (feature `engine`) with the JS class of `npm/index.js`.
 pub fn build() -> Result<PathBuf> {
+    let out = package_dir();
+    build_into(&out, "engine", &root().join("npm/index.js"))?;
+    for file in ["package.json", "README.md", "index.d.ts"] {
+        copy(&root().join("npm").join(file), &out.join(file))?;
+    }
+    Ok(out)
+}
+
+/// The Rust driver (`genesys_auth_web::Auth`, feature `js-class`) behind the same JS API.
+pub fn build_rust_driver() -> Result<PathBuf> {
+    let out = rust_driver_dir();
+    build_into(&out, "js-class", &root().join("e2e/rust-driver.js"))?;
+    Ok(out)
+}
+
+fn copy(from: &std::path::Path, to: &std::path::Path) -> Result {
+    std::fs::copy(from, to).map(drop).map_err(|e| format!("{}: {e}", from.display()))
+}
+
+/// Builds the wasm with `features` (size profile, nightly `build-std`), generates the JS glue, shortens the names
+/// between them, shrinks the wasm with `wasm-opt -Oz`, and bundles `entry` with the glue into one minified ES
+/// module, `index.js` (esbuild).
+fn build_into(out: &std::path::Path, features: &str, entry: &std::path::Path) -> Result {
     setup::nightly_wasm()?;
     setup::npm_packages()?;
     run(setup::cargo_nightly(&[
         "build",
         "-p",
         "genesys-auth-web",
+        "--features",
+        features,
         "--target",
         "wasm32-unknown-unknown",
         "--profile",
@@ -42,10 +70,9 @@ pub fn build() -> Result<PathBuf> {
     ])
     .env("RUSTFLAGS", SIZE_RUSTFLAGS.join(" ")))?;
     let input = root().join("target/size/wasm32-unknown-unknown/wasm/genesys_auth_web.wasm");
-    // wasm-bindgen's output (glue, types) is generated aside: the glue is bundled into the package's index.js.
+    // wasm-bindgen's output is generated aside: the glue is bundled into index.js.
     let stage = root().join("target/npm/stage");
-    let out = package_dir();
-    for dir in [&stage, &out] {
+    for dir in [&stage, out] {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
@@ -55,20 +82,14 @@ pub fn build() -> Result<PathBuf> {
         .out_name("genesys_auth")
         .web(true)
         .map_err(|e| format!("wasm-bindgen: {e}"))?
-        .typescript(true)
+        .typescript(false)
         .omit_default_module_path(true)
         .remove_producers_section(true)
         .encode_into(wasm_bindgen_cli_support::EncodeInto::Always)
         .generate(&stage)
         .map_err(|e| format!("wasm-bindgen: {e:#}"))?;
     let staged = stage.join("genesys_auth_bg.wasm");
-    let types = stage.join("genesys_auth.d.ts");
-    crate::shrink::short_names(
-        &staged,
-        &stage.join("genesys_auth.js"),
-        &[(&types, "readonly ")],
-        "./genesys_auth_bg.js",
-    )?;
+    crate::shrink::short_names(&staged, &stage.join("genesys_auth.js"), &[], "./genesys_auth_bg.js")?;
     let wasm = out.join("genesys_auth_bg.wasm");
     run(Command::new(setup::npm_bin("wasm-opt"))
         .arg("-Oz")
@@ -82,25 +103,12 @@ pub fn build() -> Result<PathBuf> {
         .arg(&staged)
         .arg("-o")
         .arg(&wasm))?;
-    let copy =
-        |from: PathBuf, to: PathBuf| std::fs::copy(&from, to).map(drop).map_err(|e| format!("{}: {e}", from.display()));
-    copy(root().join("npm/index.js"), stage.join("index.js"))?;
-    // One ES module: the class, the generated glue and its snippets, minified together.
+    copy(entry, &stage.join("index.js"))?;
     run(Command::new(setup::npm_bin("esbuild"))
         .arg(stage.join("index.js"))
         .args(["--bundle", "--minify", "--format=esm", "--platform=browser", "--log-level=warning"])
         .arg(format!("--outfile={}", out.join("index.js").display())))?;
-    for file in ["package.json", "README.md", "index.d.ts"] {
-        copy(root().join("npm").join(file), out.join(file))?;
-    }
-    // The class's types, generated from the Rust doc comments and signatures; index.d.ts re-exports them.
-    copy(types, out.join("genesys_auth.d.ts"))?;
     let size = |f: &str| std::fs::metadata(out.join(f)).map(|m| m.len()).unwrap_or(0);
-    eprintln!(
-        "npm package: {} (wasm {} B, index.js {} B)",
-        out.display(),
-        size("genesys_auth_bg.wasm"),
-        size("index.js")
-    );
-    Ok(out)
+    eprintln!("built {} (wasm {} B, index.js {} B)", out.display(), size("genesys_auth_bg.wasm"), size("index.js"));
+    Ok(())
 }

@@ -79,6 +79,12 @@ impl StorageKind {
     }
 }
 
+/// Web storage refused by the browser.
+pub(crate) const NO_STORAGE: Error = Error::InvalidConfig {
+    field: "storage",
+    reason: "this browser refuses web storage here (privacy mode?): use storage \"memory\"",
+};
+
 /// `sessionStorage` or `localStorage`; `None` when the browser refuses (privacy modes) or for memory.
 pub(crate) fn web_storage(kind: StorageKind) -> Option<web_sys::Storage> {
     let w = web_sys::window()?;
@@ -99,10 +105,7 @@ pub(crate) fn storage_set(kind: StorageKind, key: &str, value: &str) -> Result<(
     match web_storage(kind) {
         Some(s) => s.set_item(key, value).map_err(|e| from_js(&e)),
         None if kind == StorageKind::Memory => Ok(()),
-        None => Err(Error::InvalidConfig {
-            field: "storage",
-            reason: "this browser refuses web storage here (privacy mode?): use storage \"memory\"",
-        }),
+        None => Err(NO_STORAGE),
     }
 }
 
@@ -110,11 +113,6 @@ pub(crate) fn storage_remove(kind: StorageKind, key: &str) {
     if let Some(s) = web_storage(kind) {
         let _ = s.remove_item(key);
     }
-}
-
-/// `value` as a `js_sys::Function`, if it is one.
-pub(crate) fn as_function(value: &JsValue) -> Option<js_sys::Function> {
-    value.dyn_ref::<js_sys::Function>().cloned()
 }
 
 /// Runs `work` while holding the Web Lock `name` (shared by all tabs of the origin), or without a lock where the

@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::auth::{Auth, AuthState, Config};
-use crate::browser::{self, StorageKind, as_function};
+use crate::browser::{self, StorageKind};
 use crate::error::to_js;
 use crate::http::RetryEvent;
 
@@ -150,7 +150,7 @@ impl JsAuth {
     #[wasm_bindgen(unchecked_return_type = "Promise<GenesysAuth>")]
     pub fn create(#[wasm_bindgen(unchecked_param_type = "GenesysAuthOptions")] options: JsValue) -> Promise {
         let result = parse_options(&options).and_then(Auth::new);
-        let on_retry = as_function(&get(&options, "onRetry"));
+        let on_retry = get(&options, "onRetry").dyn_into::<js_sys::Function>().ok();
         promise(Box::pin(async move {
             let auth = result?;
             if let Some(f) = on_retry {

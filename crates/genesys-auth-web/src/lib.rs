@@ -32,9 +32,12 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 
 mod auth;
 mod browser;
+#[cfg(feature = "engine")]
+pub mod engine;
 mod error;
 mod flight;
 mod http;
+#[cfg(feature = "js-class")]
 mod js;
 mod popup;
 
@@ -42,5 +45,6 @@ pub use auth::{Auth, AuthState, Config};
 pub use browser::StorageKind;
 pub use error::to_js;
 pub use http::RetryEvent;
+#[cfg(feature = "js-class")]
 pub use js::JsAuth;
 pub use popup::is_framed;

@@ -21,6 +21,12 @@ use crate::error::from_js;
 /// The popup's window name: a page loaded under this name with a callback URL hands it to the opener.
 pub(crate) const POPUP_NAME: &str = "genesys-auth-popup";
 
+/// A browser without BroadcastChannel.
+pub(crate) const NO_BROADCAST: Error = Error::InvalidConfig {
+    field: "environment",
+    reason: "popup login needs BroadcastChannel, which this browser lacks: use login() with a redirect",
+};
+
 fn channel_name(state: &str) -> String {
     concat(&["genesys-auth:popup:", state])
 }
@@ -79,10 +85,7 @@ impl PopupLogin {
         let Some(popup) = popup else {
             return Err(Error::PopupBlocked);
         };
-        let channel = browser::channel(&channel_name(pending.state().secret())).ok_or(Error::InvalidConfig {
-            field: "environment",
-            reason: "popup login needs BroadcastChannel, which this browser lacks: use login() with a redirect",
-        })?;
+        let channel = browser::channel(&channel_name(pending.state().secret())).ok_or(NO_BROADCAST)?;
         let arrived: Rc<RefCell<Vec<String>>> = Rc::default();
         let sink = arrived.clone();
         let listener = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
