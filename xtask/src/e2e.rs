@@ -27,7 +27,7 @@ fn test_runner() -> Result {
 pub fn wasm_bindgen_tests() -> Result {
     chromium()?;
     test_runner()?;
-    run(cargo(&["test", "-p", "genesys-auth-web", "--target", "wasm32-unknown-unknown"])
+    run(cargo(&["test", "-p", "genesys-auth-web", "--all-features", "--target", "wasm32-unknown-unknown"])
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("WASM_BINDGEN_TEST_TIMEOUT", "60"))
 }

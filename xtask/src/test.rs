@@ -1,9 +1,12 @@
 //! `cargo xtask test`: every test of the repository, in the order that fails fastest.
 
-use crate::setup::{self, Result, cargo, run};
+use std::process::Command;
+
+use crate::setup::{self, Result, cargo, root, run};
 
 /// Runs every test: static checks, native tests, the wasm32 build of the core, browser tests (wasm-bindgen-test
-/// and end-to-end in Chromium), and the fuzz smoke run (`--quick` skips it).
+/// and end-to-end in Chromium, against the npm package and the Rust driver), the package's TypeScript declarations,
+/// and the fuzz smoke run (`--quick` skips it).
 pub fn all(args: &[String]) -> Result {
     let quick = args.iter().any(|a| a == "--quick");
     setup::wasm_target()?;
@@ -28,6 +31,20 @@ pub fn all(args: &[String]) -> Result {
     setup::npm_packages()?;
     crate::e2e::wasm_bindgen_tests()?;
     crate::e2e::end_to_end(crate::e2e::SUITES)?;
+    // The package's hand-written TypeScript declarations against an app that uses every part of the API.
+    run(Command::new(setup::npm_bin("tsc")).current_dir(root()).args([
+        "--noEmit",
+        "--strict",
+        "--target",
+        "es2022",
+        "--module",
+        "esnext",
+        "--moduleResolution",
+        "bundler",
+        "--lib",
+        "es2022,dom",
+        "e2e/types.ts",
+    ]))?;
     if !quick {
         fuzz_smoke()?;
     }

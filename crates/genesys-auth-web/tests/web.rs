@@ -188,3 +188,99 @@ async fn automatic_sign_in_twice_within_a_minute_is_a_loop_not_a_redirect() {
     assert_eq!(result, Err(Error::ReloginLoop));
     assert!(href().starts_with(&web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()));
 }
+
+/// The npm package's engine: the decisions its JS class relies on, called as the class calls them.
+#[cfg(feature = "engine")]
+mod engine {
+    use super::*;
+    use genesys_auth_web::engine::{Engine, callback_state, failure, region_from_host_params, without_callback};
+
+    fn code(err: &JsValue) -> String {
+        js_sys::Reflect::get(err, &"code".into()).ok().and_then(|c| c.as_string()).unwrap_or_default()
+    }
+
+    fn engine() -> Engine {
+        Engine::new(Some("http://127.0.0.1:9".into()), Some("cid".into()), "http://localhost:3000/".into(), None, None)
+            .unwrap_or_else(|e| panic!("{}", code(&e)))
+    }
+
+    #[wasm_bindgen_test]
+    fn unusable_options_are_typed_errors() {
+        let new = |region: Option<&str>, client: Option<&str>, storage: Option<&str>| {
+            Engine::new(
+                region.map(str::to_string),
+                client.map(str::to_string),
+                "http://localhost:3000/".into(),
+                storage.map(str::to_string),
+                None,
+            )
+            .err()
+            .map(|e| code(&e))
+        };
+        assert_eq!(new(None, Some("cid"), None).as_deref(), Some("invalid_config"));
+        assert_eq!(new(Some("mars_north_1"), Some("cid"), None).as_deref(), Some("unknown_region"));
+        assert_eq!(new(Some("eu_west_1"), None, None).as_deref(), Some("invalid_config"));
+        assert_eq!(new(Some("eu_west_1"), Some("cid"), Some("cookies")).as_deref(), Some("invalid_config"));
+        assert_eq!(new(Some("eu_west_1"), Some("cid"), Some("local")), None);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_login_round_trip_checks_the_state_in_the_engine() {
+        let e = engine();
+        let started = e.authorize(None, Some("/inbox?x=1".into())).unwrap_or_else(|e| panic!("{}", code(&e)));
+        let [url, pending, state] = started.as_slice() else { panic!("{started:?}") };
+        assert!(url.starts_with("http://127.0.0.1:9/oauth/authorize?") && url.contains("code_challenge_method=S256"));
+        let callback = format!("http://localhost:3000/?code=abc&state={state}&app=1");
+        assert_eq!(callback_state(&callback).as_deref(), Some(state.as_str()));
+        assert_eq!(without_callback(&callback), "http://localhost:3000/?app=1");
+        let exchange = e.exchange(Some(pending.clone()), &callback).unwrap_or_else(|e| panic!("{}", code(&e)));
+        assert_eq!(exchange[0], "http://127.0.0.1:9/oauth/token");
+        assert!(exchange[1].contains("grant_type=authorization_code") && exchange[1].contains("code=abc"));
+        assert_eq!(exchange.get(2).map(String::as_str), Some("/inbox?x=1"));
+        let forged = format!("http://localhost:3000/?code=abc&state=x{state}");
+        assert_eq!(
+            e.exchange(Some(pending.clone()), &forged).err().map(|e| code(&e)).as_deref(),
+            Some("state_mismatch")
+        );
+        assert_eq!(e.exchange(None, &callback).err().map(|e| code(&e)).as_deref(), Some("no_pending_login"));
+    }
+
+    #[wasm_bindgen_test]
+    fn token_answers_and_refusals() {
+        let e = engine();
+        let body = br#"{"access_token":"AT-1","token_type":"bearer","expires_in":3600,"refresh_token":"RT-1"}"#;
+        let fields = e.tokens(200, None, body, false).unwrap_or_else(|e| panic!("{}", code(&e)));
+        assert_eq!(fields[1], "AT-1");
+        assert_eq!(fields[3], "1");
+        assert_eq!(e.load(&fields[0]).ok().flatten().map(|f| f[1].clone()).as_deref(), Some("AT-1"));
+        let refresh = e.refresh(&fields[0]).unwrap_or_else(|e| panic!("{}", code(&e)));
+        assert!(refresh[1].contains("grant_type=refresh_token") && refresh[1].contains("refresh_token=RT-1"));
+        let refused = br#"{"error":"invalid_grant"}"#;
+        assert_eq!(e.tokens(400, None, refused, true).err().map(|e| code(&e)).as_deref(), Some("login_required"));
+        assert_eq!(e.tokens(400, None, refused, false).err().map(|e| code(&e)).as_deref(), Some("oauth_error"));
+        assert_eq!(
+            e.load("v=1&access=a b&expires_at=1&token_type=bearer").err().map(|e| code(&e)).as_deref(),
+            Some("corrupt_storage")
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn retries_and_the_api_host_rule() {
+        let e = engine();
+        assert_eq!(e.retry_delay(429, Some("2".into()), false, 1, 0.0), Some(2000.0));
+        assert_eq!(e.retry_delay(404, None, false, 1, 0.0), None);
+        assert_eq!(e.retry_delay(0, None, true, 1, 0.0), None, "a code is never sent twice after a network failure");
+        assert_eq!(e.api_url("/api/v2/users/me").ok().as_deref(), Some("http://127.0.0.1:9/api/v2/users/me"));
+        assert_eq!(e.api_url("https://evil.example/x").err().map(|e| code(&e)).as_deref(), Some("invalid_config"));
+        assert_eq!(code(&e.api_error(401, None, b"{}")), "unauthorized");
+        assert_eq!(code(&failure("popup_blocked", None, None)), "popup_blocked");
+        assert_eq!(
+            region_from_host_params("gcHostOrigin=https%3A%2F%2Fapps.mypurecloud.ie", "", None)
+                .ok()
+                .flatten()
+                .as_deref(),
+            Some("mypurecloud.ie")
+        );
+        assert!(region_from_host_params("gcHostOrigin=https%3A%2F%2Fevil.example", "", None).is_err());
+    }
+}
