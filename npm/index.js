@@ -1,9 +1,9 @@
 // The npm package `genesys-auth`: class GenesysAuth.
 //
-// The WebAssembly engine (crate genesys-auth-web, feature `engine`) decides everything: PKCE, the authorize URL,
-// the pending login and its `state` check, token request bodies, token and error parsing, retry rules, which host
-// may receive the token, regions, and every error message. This class does the waiting: fetch, timers, storage,
-// Web Locks, BroadcastChannel, popups. The Rust driver (`genesys_auth_web::Auth`) does the same in Rust for Rust
+// The WebAssembly engine (crate genesys-auth-web, feature `engine`) makes the protocol and security decisions:
+// PKCE, the authorize URL, the pending login and its `state` check, token request bodies, token and error parsing,
+// retry rules, which host may receive the token, regions, and every error message. This class does the waiting and
+// the sequencing: fetch, timers, storage, Web Locks, BroadcastChannel, popups, single flight, re-login. The Rust driver (`genesys_auth_web::Auth`) does the same in Rust for Rust
 // front-ends; both pass the same end-to-end suites.
 import init, {
   Engine, callbackState, failure, isCallback, queryValue, regionFromHostParams, returnPath, withoutCallback,

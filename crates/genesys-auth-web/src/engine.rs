@@ -3,10 +3,10 @@
 //!
 //! Why not the Rust driver ([`crate::Auth`]) behind the JS class: async Rust compiled to wasm (state machines,
 //! futures glue, a JS binding per browser call) made the package three times the size of the JS libraries it
-//! replaces, and bundle size is a product feature. Here the wasm keeps everything that decides — PKCE, the
-//! authorize URL, the pending login and its `state` check, token request bodies, token and error parsing, the
-//! retry rules, the API-host rule for tokens, regions — and JS keeps only what waits. Both drivers pass the same
-//! end-to-end suites.
+//! replaces, and bundle size is a product feature. Here the wasm keeps the protocol and security decisions — PKCE,
+//! the authorize URL, the pending login and its `state` check, token request bodies, token and error parsing, the
+//! retry rules, the API-host rule for tokens, regions, error messages — and JS keeps the waiting and sequencing.
+//! Both drivers pass the same end-to-end suites.
 
 use genesys_auth::{
     Callback, Client, Error, Failure, OsRng, PendingLogin, Region, RetryPolicy, Rng, TokenRequest, TokenSet, api_error,

@@ -1,11 +1,13 @@
 //! # genesys-auth-web
 //!
 //! Genesys Cloud sign-in for browser apps: OAuth 2.0 Authorization Code with PKCE, no client secret, compiled to
-//! WebAssembly. Two faces of the same engine:
+//! WebAssembly. Two faces, one behaviour (the end-to-end suites run against both):
 //!
+//! * Rust: [`Auth`], for Rust front-ends (Leptos, Yew, Dioxus): the whole driver in Rust, through web-sys.
 //! * JavaScript / TypeScript: the npm package `genesys-auth` (class `GenesysAuth`), for React, Vue, Angular or
-//!   plain HTML.
-//! * Rust: [`Auth`], for Rust front-ends (Leptos, Yew, Dioxus).
+//!   plain HTML: a small JS class over the synchronous engine of feature `engine`, which makes the same protocol
+//!   and security decisions in wasm at a third of the size of the async driver. Feature `js-class` builds [`Auth`]
+//!   behind the same JS API instead (the end-to-end suites use it).
 //!
 //! ```no_run
 //! use genesys_auth_web::{Auth, Config};
