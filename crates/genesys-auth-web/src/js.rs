@@ -1,4 +1,6 @@
-//! The JavaScript face: class `GenesysAuth`, generated with wasm-bindgen, with TypeScript types.
+//! The Rust driver as a JS class (feature `js-class`): `GenesysAuth`, generated with wasm-bindgen, with the npm
+//! package's API (whose options and error types `npm/index.d.ts` declares). The end-to-end suites run against it as
+//! they run against the package, so both drivers are held to the same behaviour.
 
 use genesys_auth::{Error, Region, RetryPolicy};
 use js_sys::{Promise, Reflect};
@@ -9,41 +11,6 @@ use crate::auth::{Auth, AuthState, Config};
 use crate::browser::{self, StorageKind};
 use crate::error::to_js;
 use crate::http::RetryEvent;
-
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &'static str = r#"
-/** Options of GenesysAuth.create. */
-export interface GenesysAuthOptions {
-  /** "mypurecloud.ie", "eu_west_1", "eu-west-1", "https://apps.mypurecloud.ie", or a custom base URL such as the emulator's "http://127.0.0.1:8080". */
-  region: string;
-  /** The OAuth client id (a public Code Authorization client with PKCE). */
-  clientId: string;
-  /** The redirect URI registered on the client, exactly. Default: this page's origin + path. */
-  redirectUri?: string;
-  /** Scopes to request; optional (Genesys uses the client's scopes). */
-  scopes?: string | string[];
-  /** Where tokens live: "memory" (default), "session" (this tab, survives reload) or "local" (all tabs). */
-  storage?: "memory" | "session" | "local";
-  /** When the session cannot be refreshed any more, sign in again by redirect back to this page (default true; at most once a minute, then a `relogin_loop` error). */
-  reloginOnExpiry?: boolean;
-  /** Refresh this many seconds before expiry (default 60). */
-  refreshSkewSeconds?: number;
-  /** Retry policy for 429, 502/503/504 and network failures. */
-  retry?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number; maxTotalMs?: number };
-  /** Called before each retry. */
-  onRetry?: (event: RetryEvent) => void;
-}
-/** What token-change listeners receive (never the token itself). */
-export interface AuthState { authenticated: boolean; expiresAt: number | null; }
-/** A retry about to happen. */
-export interface RetryEvent { url: string; attempt: number; status: number; delayMs: number; }
-/** Errors thrown by GenesysAuth: `code` is stable, `message` says what to do. */
-export interface GenesysAuthError extends Error {
-  name: "GenesysAuthError";
-  code: "unknown_region" | "invalid_config" | "invalid_verifier" | "random_failure" | "not_a_callback" | "missing_parameter" | "duplicate_parameter" | "state_mismatch" | "no_pending_login" | "pending_login_expired" | "corrupt_storage" | "authorization_error" | "oauth_error" | "rate_limited" | "server_error" | "malformed_response" | "network_error" | "unauthorized" | "login_required" | "relogin_loop" | "popup_blocked" | "popup_closed" | "popup_timeout";
-  oauthError?: string; status?: number; retryAfterMs?: number; apiCode?: string;
-}
-"#;
 
 /// Signs a person in to Genesys Cloud (OAuth Authorization Code + PKCE) and keeps the token valid.
 #[wasm_bindgen(js_name = GenesysAuth)]
@@ -148,7 +115,7 @@ fn promise(work: Work) -> Promise {
 impl JsAuth {
     /// Creates the client. Throws a GenesysAuthError (code `invalid_config` / `unknown_region`) for bad options.
     #[wasm_bindgen(unchecked_return_type = "Promise<GenesysAuth>")]
-    pub fn create(#[wasm_bindgen(unchecked_param_type = "GenesysAuthOptions")] options: JsValue) -> Promise {
+    pub fn create(options: JsValue) -> Promise {
         let result = parse_options(&options).and_then(Auth::new);
         let on_retry = get(&options, "onRetry").dyn_into::<js_sys::Function>().ok();
         promise(Box::pin(async move {
@@ -179,7 +146,7 @@ impl JsAuth {
     }
 
     /// The current state: `{ authenticated, expiresAt }`.
-    #[wasm_bindgen(unchecked_return_type = "AuthState")]
+    #[wasm_bindgen(unchecked_return_type = "{ authenticated: boolean; expiresAt: number | null }")]
     pub fn state(&self) -> JsValue {
         state_to_js(self.auth.state())
     }
@@ -303,7 +270,8 @@ impl JsAuth {
     #[wasm_bindgen(js_name = onTokenChange)]
     pub fn on_token_change(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "(state: AuthState) => void")] listener: js_sys::Function,
+        #[wasm_bindgen(unchecked_param_type = "(state: { authenticated: boolean; expiresAt: number | null }) => void")]
+        listener: js_sys::Function,
     ) -> u32 {
         self.auth.subscribe(move |state| {
             let _ = listener.call1(&JsValue::NULL, &state_to_js(state));
@@ -317,7 +285,7 @@ impl JsAuth {
     }
 
     /// Why tokens found in storage were discarded at start (tampered or corrupt), if they were.
-    #[wasm_bindgen(js_name = discardedStorage, unchecked_return_type = "GenesysAuthError | undefined")]
+    #[wasm_bindgen(js_name = discardedStorage, unchecked_return_type = "Error | undefined")]
     pub fn discarded_storage(&self) -> JsValue {
         self.auth.discarded_storage().map_or(JsValue::UNDEFINED, |e| to_js(&e))
     }
