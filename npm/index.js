@@ -95,7 +95,12 @@ function handToOpener(href) {
   return true;
 }
 
-const fields = (f) => ({ text: f[0], access: f[1], expiresAt: Number(f[2]), refresh: f[3] == '1' });
+// The engine hands several values over as lines of one string.
+const lines = (s) => s.split('\n');
+const fields = (s) => {
+  const f = lines(s);
+  return { text: f[0], access: f[1], expiresAt: Number(f[2]), refresh: f[3] == '1' };
+};
 
 export class GenesysAuth {
   #e;
@@ -242,7 +247,7 @@ export class GenesysAuth {
 
   /** Parks the pending login in this tab's sessionStorage and goes to the Genesys login page. */
   #redirect(returnTo) {
-    const [url, pending] = this.#e.authorize(this.#o.scope, returnTo);
+    const [url, pending] = lines(this.#e.authorize(this.#o.scope, returnTo));
     storageSet('session', this.#key('pending'), pending);
     location.assign(url);
   }
@@ -253,7 +258,7 @@ export class GenesysAuth {
     history.replaceState(null, '', withoutCallback(href));
     const pending = storageGet('session', this.#key('pending'));
     storageRemove('session', this.#key('pending'));
-    const [url, body, back] = this.#e.exchange(pending, href);
+    const [url, body, back] = lines(this.#e.exchange(pending, href));
     this.#set(await this.#tokenRequest(url, body, true, false));
     if (back !== undefined) history.replaceState(null, '', back);
     return back ?? '/';
@@ -285,7 +290,7 @@ export class GenesysAuth {
     let opened;
     try {
       if (typeof BroadcastChannel != 'function') throw failure('no_broadcast');
-      const [url, pending, state] = this.#e.authorize(this.#o.scope, undefined);
+      const [url, pending, state] = lines(this.#e.authorize(this.#o.scope, undefined));
       const [w, h] = [520, 680];
       const at = (v) => Math.max(0, Math.trunc(v || 0));
       const features = `popup=yes,width=${w},height=${h},left=${at(screenX + (outerWidth - w) / 2)},top=${at(screenY + (outerHeight - h) / 2)}`;
@@ -328,7 +333,7 @@ export class GenesysAuth {
       channel.close();
       popup.close();
     }
-    const [url, body] = this.#e.exchange(pending, href);
+    const [url, body] = lines(this.#e.exchange(pending, href));
     this.#set(await this.#tokenRequest(url, body, true, false));
   }
 
@@ -382,7 +387,7 @@ export class GenesysAuth {
       this.#set(null);
       throw failure('login_required');
     }
-    const [url, body] = this.#e.refresh(tokens.text);
+    const [url, body] = lines(this.#e.refresh(tokens.text));
     try {
       this.#set(await this.#tokenRequest(url, body, false, true));
     } catch (e) {

@@ -17,15 +17,26 @@ use wasm_bindgen::prelude::*;
 use crate::browser::StorageKind;
 use crate::error::to_js;
 
-/// What the JS class keeps of a token set: `[storage text, access token, expires at (epoch ms), "1" with a
-/// refresh token else ""]`. The storage text is what goes to session/local storage and back into [`Engine::refresh`].
-fn token_fields(tokens: &TokenSet) -> Vec<String> {
-    vec![
-        tokens.to_storage(),
-        tokens.access.secret().to_string(),
-        decimal(tokens.expires_at_ms),
-        if tokens.refresh.is_some() { "1" } else { "" }.to_string(),
-    ]
+/// Several values in one string, one per line: cheaper across the wasm boundary than an array of strings. None of
+/// the values can hold a line break (URLs, form bodies and storage texts are escaped, tokens are printable ASCII,
+/// return paths have no control characters).
+fn lines(values: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(v);
+    }
+    out
+}
+
+/// What the JS class keeps of a token set, one per line: storage text, access token, expires at (epoch ms), `1`
+/// with a refresh token else empty. The storage text is what goes to session/local storage and back into
+/// [`Engine::refresh`].
+fn token_fields(tokens: &TokenSet) -> String {
+    let has_refresh = if tokens.refresh.is_some() { "1" } else { "" };
+    lines(&[&tokens.to_storage(), tokens.access.secret(), &decimal(tokens.expires_at_ms), has_refresh])
 }
 
 fn ms(n: f64) -> u64 {
@@ -83,12 +94,12 @@ impl Engine {
         check().map_err(|e| to_js(&e))
     }
 
-    /// Starts a login: `[authorize URL, pending login, state]`; the pending login (verifier, state, return path)
+    /// Starts a login: authorize URL, pending login and state, one per line; the pending login (verifier, state, return path)
     /// is what the class parks in sessionStorage for the callback; the state names a popup's hand-off channel.
     ///
     /// # Errors
     /// `random_failure` without randomness.
-    pub fn authorize(&self, scope: Option<String>, return_to: Option<String>) -> Result<Vec<String>, JsValue> {
+    pub fn authorize(&self, scope: Option<String>, return_to: Option<String>) -> Result<String, JsValue> {
         let mut request = self.client.authorize();
         if let Some(scope) = &scope {
             request = request.scope(scope);
@@ -97,39 +108,41 @@ impl Engine {
             request = request.return_to(path);
         }
         let (url, pending) = request.build(&mut OsRng, ms(js_sys::Date::now())).map_err(|e| to_js(&e))?;
-        Ok(vec![url, pending.to_storage(), pending.state().secret().to_string()])
+        Ok(lines(&[&url, &pending.to_storage(), pending.state().secret()]))
     }
 
     /// Completes a login from the callback URL `href` and the parked `pending` login (checks `state`, surfaces
-    /// `?error=`): `[token URL, form body]`, plus the return path when the login had one.
+    /// `?error=`): token URL and form body, one per line, and the return path on a third when the login had one.
     ///
     /// # Errors
     /// `no_pending_login`, `corrupt_storage`, `state_mismatch`, `authorization_error`, ...
-    pub fn exchange(&self, pending: Option<String>, href: &str) -> Result<Vec<String>, JsValue> {
-        let complete = || -> Result<Vec<String>, Error> {
+    pub fn exchange(&self, pending: Option<String>, href: &str) -> Result<String, JsValue> {
+        let complete = || -> Result<String, Error> {
             let pending = PendingLogin::from_storage(&pending.ok_or(Error::NoPendingLogin)?)?;
             let return_to = pending.return_to().map(str::to_string);
             let request = pending.complete(href, ms(js_sys::Date::now()))?;
-            let mut out = vec![request.url().to_string(), request.body().to_string()];
-            out.extend(return_to);
-            Ok(out)
+            Ok(match &return_to {
+                Some(path) => lines(&[request.url(), request.body(), path]),
+                None => lines(&[request.url(), request.body()]),
+            })
         };
         complete().map_err(|e| to_js(&e))
     }
 
-    /// The refresh request for the stored token set `text`: `[token URL, form body]`.
+    /// The refresh request for the stored token set `text`: token URL and form body, one per line.
     ///
     /// # Errors
     /// `login_required` without a refresh token, `corrupt_storage`.
-    pub fn refresh(&self, text: &str) -> Result<Vec<String>, JsValue> {
+    pub fn refresh(&self, text: &str) -> Result<String, JsValue> {
         let tokens = TokenSet::from_storage(text).map_err(|e| to_js(&e))?;
         let refresh = tokens.refresh.as_ref().ok_or_else(|| to_js(&Error::LoginRequired))?;
         let request = TokenRequest::refresh(&self.client, refresh);
-        Ok(vec![request.url().to_string(), request.body().to_string()])
+        Ok(lines(&[request.url(), request.body()]))
     }
 
-    /// The token endpoint's answer, parsed: `[storage text, access token, expires at (epoch ms), "1" with a refresh
-    /// token else ""]`; the storage text is what goes to session/local storage and back into [`Engine::refresh`].
+    /// The token endpoint's answer, parsed: storage text, access token, expires at (epoch ms), and `1` with a
+    /// refresh token, one per line; the storage text is what goes to session/local storage and back into
+    /// [`Engine::refresh`].
     ///
     /// # Errors
     /// The typed error of the answer; for a refused refresh (`refreshing`), `login_required`.
@@ -139,7 +152,7 @@ impl Engine {
         retry_after: Option<String>,
         body: &[u8],
         refreshing: bool,
-    ) -> Result<Vec<String>, JsValue> {
+    ) -> Result<String, JsValue> {
         match parse_token_response(status, retry_after.as_deref(), body, ms(js_sys::Date::now())) {
             Ok(tokens) => Ok(token_fields(&tokens)),
             Err(e) if refreshing && e.refresh_refused() => Err(to_js(&Error::LoginRequired)),
@@ -151,7 +164,7 @@ impl Engine {
     ///
     /// # Errors
     /// `corrupt_storage` for anything unreadable or tampered: the class discards it.
-    pub fn load(&self, text: &str) -> Result<Option<Vec<String>>, JsValue> {
+    pub fn load(&self, text: &str) -> Result<Option<String>, JsValue> {
         let tokens = TokenSet::from_storage(text).map_err(|e| to_js(&e))?;
         let usable = !tokens.needs_refresh(ms(js_sys::Date::now()), 0) || tokens.refresh.is_some();
         Ok(usable.then(|| token_fields(&tokens)))

@@ -228,15 +228,17 @@ mod engine {
     fn a_login_round_trip_checks_the_state_in_the_engine() {
         let e = engine();
         let started = e.authorize(None, Some("/inbox?x=1".into())).unwrap_or_else(|e| panic!("{}", code(&e)));
+        let started: Vec<String> = started.lines().map(str::to_string).collect();
         let [url, pending, state] = started.as_slice() else { panic!("{started:?}") };
         assert!(url.starts_with("http://127.0.0.1:9/oauth/authorize?") && url.contains("code_challenge_method=S256"));
         let callback = format!("http://localhost:3000/?code=abc&state={state}&app=1");
         assert_eq!(callback_state(&callback).as_deref(), Some(state.as_str()));
         assert_eq!(without_callback(&callback), "http://localhost:3000/?app=1");
         let exchange = e.exchange(Some(pending.clone()), &callback).unwrap_or_else(|e| panic!("{}", code(&e)));
+        let exchange: Vec<&str> = exchange.lines().collect();
         assert_eq!(exchange[0], "http://127.0.0.1:9/oauth/token");
         assert!(exchange[1].contains("grant_type=authorization_code") && exchange[1].contains("code=abc"));
-        assert_eq!(exchange.get(2).map(String::as_str), Some("/inbox?x=1"));
+        assert_eq!(exchange.get(2).copied(), Some("/inbox?x=1"));
         let forged = format!("http://localhost:3000/?code=abc&state=x{state}");
         assert_eq!(
             e.exchange(Some(pending.clone()), &forged).err().map(|e| code(&e)).as_deref(),
@@ -250,10 +252,13 @@ mod engine {
         let e = engine();
         let body = br#"{"access_token":"AT-1","token_type":"bearer","expires_in":3600,"refresh_token":"RT-1"}"#;
         let fields = e.tokens(200, None, body, false).unwrap_or_else(|e| panic!("{}", code(&e)));
+        let fields: Vec<String> = fields.lines().map(str::to_string).collect();
         assert_eq!(fields[1], "AT-1");
         assert_eq!(fields[3], "1");
-        assert_eq!(e.load(&fields[0]).ok().flatten().map(|f| f[1].clone()).as_deref(), Some("AT-1"));
+        let loaded = e.load(&fields[0]).ok().flatten().unwrap_or_default();
+        assert_eq!(loaded.lines().nth(1), Some("AT-1"));
         let refresh = e.refresh(&fields[0]).unwrap_or_else(|e| panic!("{}", code(&e)));
+        let refresh: Vec<&str> = refresh.lines().collect();
         assert!(refresh[1].contains("grant_type=refresh_token") && refresh[1].contains("refresh_token=RT-1"));
         let refused = br#"{"error":"invalid_grant"}"#;
         assert_eq!(e.tokens(400, None, refused, true).err().map(|e| code(&e)).as_deref(), Some("login_required"));
