@@ -1,30 +1,34 @@
 //! Errors as JavaScript sees them: `Error` objects named `GenesysAuthError` with a stable `code`.
 
 use genesys_auth::Error;
-use js_sys::Reflect;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
+#[wasm_bindgen(module = "/js/error.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = authError)]
+    fn auth_error(
+        code: &str,
+        message: &str,
+        oauth_error: Option<&str>,
+        status: Option<u16>,
+        retry_after_ms: Option<f64>,
+        api_code: Option<&str>,
+    ) -> JsValue;
+}
+
 /// The JS form of an error: `err.code` (stable), `err.message` (what happened and what to do), and where they
-/// apply `err.oauthError`, `err.status`, `err.retryAfterMs`.
+/// apply `err.oauthError`, `err.status`, `err.retryAfterMs`, `err.apiCode`.
 pub fn to_js(err: &Error) -> JsValue {
-    let e = js_sys::Error::new(&err.message());
-    e.set_name("GenesysAuthError");
-    let set = |k: &str, v: JsValue| {
-        let _ = Reflect::set(&e, &JsValue::from_str(k), &v);
-    };
-    set("code", err.code().into());
-    if let Some(c) = err.oauth_code() {
-        set("oauthError", c.as_str().into());
-    }
-    match err {
+    let (status, retry_after_ms, api_code) = match err {
         Error::OAuth { status, .. } | Error::Server { status } | Error::Malformed { status, .. } => {
-            set("status", (*status).into());
+            (Some(*status), None, None)
         }
-        Error::RateLimited { retry_after_ms: Some(ms) } => set("retryAfterMs", (*ms as f64).into()),
-        Error::Unauthorized { code } => set("apiCode", code.as_str().into()),
-        _ => {}
-    }
-    e.into()
+        Error::RateLimited { retry_after_ms: Some(ms) } => (None, Some(*ms as f64), None),
+        Error::Unauthorized { code } => (None, None, Some(code.as_str())),
+        _ => (None, None, None),
+    };
+    auth_error(err.code(), &err.message(), err.oauth_code().map(|c| c.as_str()), status, retry_after_ms, api_code)
 }
 
 /// A failure reported by the browser (fetch rejected, storage refused, ...) as a network error.

@@ -1,5 +1,4 @@
-// JS objects the wasm engine hands to apps, built here rather than field by field from Rust: one call instead of
-// an import per property keeps the bundle small.
+// The JS form of the library's errors, built in one call from wasm rather than property by property.
 
 /** A `GenesysAuthError`: `code` is stable, `message` says what to do. */
 export function authError(code, message, oauthError, status, retryAfterMs, apiCode) {
