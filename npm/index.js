@@ -6,7 +6,8 @@
 // the sequencing: fetch, timers, storage, Web Locks, BroadcastChannel, popups, single flight, re-login. The Rust driver (`genesys_auth_web::Auth`) does the same in Rust for Rust
 // front-ends; both pass the same end-to-end suites.
 import init, {
-  Engine, callbackState, failure, isCallback, queryValue, regionFromHostParams, returnPath, withoutCallback,
+  Engine, callbackState, failure, isCallback, queryValue, regionFromHostParams, reloginAllowed, returnPath,
+  withoutCallback,
 } from './genesys_auth.js';
 
 let loading;
@@ -19,9 +20,6 @@ export function ready() {
 
 const PREFIX = 'genesys-auth:';
 const POPUP = 'genesys-auth-popup';
-/** Two automatic sign-ins closer than this are a loop. */
-const RELOGIN_GUARD_MS = 60_000;
-const TOKEN_HEADERS = { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' };
 
 const text = (v) => (typeof v == 'string' ? v : undefined);
 const number = (v) => (typeof v == 'number' ? v : undefined);
@@ -233,8 +231,10 @@ export class GenesysAuth {
     }
   }
 
-  async #tokenRequest(url, body, spendsCode, refreshing) {
-    const make = () => new Request(url, { method: 'POST', headers: TOKEN_HEADERS, body, credentials: 'omit', redirect: 'error' });
+  /** Sends a token request as the engine wrote it: URL, form body, two headers (name, value). */
+  async #tokenRequest([url, body, n1, v1, n2, v2], spendsCode, refreshing) {
+    const headers = { [n1]: v1, [n2]: v2 };
+    const make = () => new Request(url, { method: 'POST', headers, body, credentials: 'omit', redirect: 'error' });
     const response = await this.#send(url, make, spendsCode);
     let bytes;
     try {
@@ -258,8 +258,9 @@ export class GenesysAuth {
     history.replaceState(null, '', withoutCallback(href));
     const pending = storageGet('session', this.#key('pending'));
     storageRemove('session', this.#key('pending'));
-    const [url, body, back] = lines(this.#e.exchange(pending, href));
-    this.#set(await this.#tokenRequest(url, body, true, false));
+    const request = lines(this.#e.exchange(pending, href));
+    const back = request[6];
+    this.#set(await this.#tokenRequest(request, true, false));
     if (back !== undefined) history.replaceState(null, '', back);
     return back ?? '/';
   }
@@ -333,8 +334,7 @@ export class GenesysAuth {
       channel.close();
       popup.close();
     }
-    const [url, body] = lines(this.#e.exchange(pending, href));
-    this.#set(await this.#tokenRequest(url, body, true, false));
+    this.#set(await this.#tokenRequest(lines(this.#e.exchange(pending, href)), true, false));
   }
 
   isFramed() {
@@ -387,9 +387,9 @@ export class GenesysAuth {
       this.#set(null);
       throw failure('login_required');
     }
-    const [url, body] = lines(this.#e.refresh(tokens.text));
+    const request = lines(this.#e.refresh(tokens.text));
     try {
-      this.#set(await this.#tokenRequest(url, body, false, true));
+      this.#set(await this.#tokenRequest(request, false, true));
     } catch (e) {
       if (e?.code == 'login_required') this.#set(null); // refused: the session is over
       throw e;
@@ -404,8 +404,7 @@ export class GenesysAuth {
     const over = error?.code == 'login_required' || error?.code == 'unauthorized';
     // In a frame the login page cannot load (and a popup needs a click): the app must call login() itself.
     if (!over || !this.#o.relogin || framed()) return error;
-    const last = Number(storageGet('session', this.#key('relogin')));
-    if (last > 0 && Date.now() - last < RELOGIN_GUARD_MS) return failure('relogin_loop');
+    if (!reloginAllowed(storageGet('session', this.#key('relogin')))) return failure('relogin_loop');
     try {
       storageSet('session', this.#key('relogin'), String(Date.now()));
       this.#redirect(returnPath(location.href));

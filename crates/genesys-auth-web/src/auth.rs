@@ -109,8 +109,6 @@ impl std::fmt::Debug for Auth {
 const PENDING: &str = "pending";
 const TOKENS: &str = "tokens";
 const RELOGIN: &str = "relogin";
-/// Two automatic sign-ins closer than this are a loop.
-const RELOGIN_GUARD_MS: u64 = 60_000;
 const ANNOUNCE_TOKENS: &str = "tokens";
 const ANNOUNCE_LOGOUT: &str = "logout";
 
@@ -495,8 +493,8 @@ impl Auth {
         if !over || !self.inner.config.relogin || self.is_framed() {
             return err;
         }
-        let last = browser::storage_get(StorageKind::Session, &self.key(RELOGIN)).and_then(|t| t.parse::<u64>().ok());
-        if last.is_some_and(|t| now_ms().saturating_sub(t) < RELOGIN_GUARD_MS) {
+        let last = browser::storage_get(StorageKind::Session, &self.key(RELOGIN));
+        if !genesys_auth::relogin_allowed(last.as_deref(), now_ms()) {
             return Error::ReloginLoop;
         }
         if browser::storage_set(StorageKind::Session, &self.key(RELOGIN), &genesys_auth::decimal(now_ms())).is_err() {

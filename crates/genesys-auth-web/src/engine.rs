@@ -39,6 +39,17 @@ fn token_fields(tokens: &TokenSet) -> String {
     lines(&[&tokens.to_storage(), tokens.access.secret(), &decimal(tokens.expires_at_ms), has_refresh])
 }
 
+/// A token request, one line each: URL, form body, then the two headers as name and value, then `extra` if given.
+fn request_lines(request: &TokenRequest, extra: Option<&str>) -> String {
+    let [(a, b), (c, d)] = TokenRequest::HEADERS;
+    let mut out = lines(&[request.url(), request.body(), a, b, c, d]);
+    if let Some(extra) = extra {
+        out.push('\n');
+        out.push_str(extra);
+    }
+    out
+}
+
 fn ms(n: f64) -> u64 {
     if n.is_finite() && n > 0.0 { n as u64 } else { 0 }
 }
@@ -112,7 +123,8 @@ impl Engine {
     }
 
     /// Completes a login from the callback URL `href` and the parked `pending` login (checks `state`, surfaces
-    /// `?error=`): token URL and form body, one per line, and the return path on a third when the login had one.
+    /// `?error=`): the token request (see [`Engine::refresh`]), and the return path on a last line when the login had
+    /// one.
     ///
     /// # Errors
     /// `no_pending_login`, `corrupt_storage`, `state_mismatch`, `authorization_error`, ...
@@ -121,15 +133,13 @@ impl Engine {
             let pending = PendingLogin::from_storage(&pending.ok_or(Error::NoPendingLogin)?)?;
             let return_to = pending.return_to().map(str::to_string);
             let request = pending.complete(href, ms(js_sys::Date::now()))?;
-            Ok(match &return_to {
-                Some(path) => lines(&[request.url(), request.body(), path]),
-                None => lines(&[request.url(), request.body()]),
-            })
+            Ok(request_lines(&request, return_to.as_deref()))
         };
         complete().map_err(|e| to_js(&e))
     }
 
-    /// The refresh request for the stored token set `text`: token URL and form body, one per line.
+    /// The refresh request for the stored token set `text`, one line each: URL, form body, then its two headers as
+    /// name and value.
     ///
     /// # Errors
     /// `login_required` without a refresh token, `corrupt_storage`.
@@ -137,7 +147,7 @@ impl Engine {
         let tokens = TokenSet::from_storage(text).map_err(|e| to_js(&e))?;
         let refresh = tokens.refresh.as_ref().ok_or_else(|| to_js(&Error::LoginRequired))?;
         let request = TokenRequest::refresh(&self.client, refresh);
-        Ok(lines(&[request.url(), request.body()]))
+        Ok(request_lines(&request, None))
     }
 
     /// The token endpoint's answer, parsed: storage text, access token, expires at (epoch ms), and `1` with a
@@ -216,6 +226,13 @@ impl Engine {
     pub fn redirect_uri(&self) -> String {
         self.client.redirect_uri().to_string()
     }
+}
+
+/// Whether to sign in again automatically now, given the stored time of the last automatic sign-in (the core's
+/// loop guard: at most once a minute).
+#[wasm_bindgen(js_name = reloginAllowed)]
+pub fn relogin_allowed(last: Option<String>) -> bool {
+    genesys_auth::relogin_allowed(last.as_deref(), ms(js_sys::Date::now()))
 }
 
 /// True when `href` carries an OAuth callback (`code` or `error`).

@@ -238,7 +238,8 @@ mod engine {
         let exchange: Vec<&str> = exchange.lines().collect();
         assert_eq!(exchange[0], "http://127.0.0.1:9/oauth/token");
         assert!(exchange[1].contains("grant_type=authorization_code") && exchange[1].contains("code=abc"));
-        assert_eq!(exchange.get(2).copied(), Some("/inbox?x=1"));
+        assert_eq!(exchange[2..6], ["Content-Type", "application/x-www-form-urlencoded", "Accept", "application/json"]);
+        assert_eq!(exchange.get(6).copied(), Some("/inbox?x=1"));
         let forged = format!("http://localhost:3000/?code=abc&state=x{state}");
         assert_eq!(
             e.exchange(Some(pending.clone()), &forged).err().map(|e| code(&e)).as_deref(),

@@ -179,6 +179,24 @@ impl AuthorizeRequest<'_> {
     }
 }
 
+/// Two automatic sign-ins closer than this are a loop (see [`relogin_allowed`]).
+pub const RELOGIN_GUARD_MS: u64 = 60_000;
+
+/// Whether a driver may sign in again automatically now, given when it last did (`last`, epoch ms as stored by the
+/// driver; unreadable text counts as never): at most once per [`RELOGIN_GUARD_MS`]. A second session that ends
+/// within a minute of the last automatic sign-in is a loop, to be reported instead of redirecting again.
+///
+/// ```
+/// use genesys_auth::relogin_allowed;
+/// assert!(relogin_allowed(None, 1_000_000));
+/// assert!(!relogin_allowed(Some("990000"), 1_000_000));
+/// assert!(relogin_allowed(Some("900000"), 1_000_000));
+/// assert!(relogin_allowed(Some("garbage"), 1_000_000));
+/// ```
+pub fn relogin_allowed(last: Option<&str>, now_ms: u64) -> bool {
+    last.and_then(|t| t.parse::<u64>().ok()).is_none_or(|t| now_ms.saturating_sub(t) >= RELOGIN_GUARD_MS)
+}
+
 /// `path` if it is a path on the app's own origin (`/x?y#z`), else `None`.
 ///
 /// Refuses everything a browser could resolve to another origin: `//host`, `/\host`, `https://…`,

@@ -42,7 +42,7 @@ mod retry;
 mod secret;
 mod token;
 
-pub use authorize::{AuthorizeRequest, Client, PendingLogin, safe_return_path};
+pub use authorize::{AuthorizeRequest, Client, PendingLogin, RELOGIN_GUARD_MS, relogin_allowed, safe_return_path};
 pub use callback::Callback;
 pub use error::{Error, OAuthErrorCode, concat, decimal};
 pub use pkce::{Challenge, OsRng, Rng, Verifier, base64url};
