@@ -16,6 +16,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::browser::StorageKind;
 use crate::error::to_js;
+use crate::options::{MISSING_CLIENT_ID, MISSING_REGION, retry_policy, whole};
 
 /// Several values in one string, one per line: cheaper across the wasm boundary than an array of strings. None of
 /// the values can hold a line break (URLs, form bodies and storage texts are escaped, tokens are printable ASCII,
@@ -50,8 +51,9 @@ fn request_lines(request: &TokenRequest, extra: Option<&str>) -> String {
     out
 }
 
+/// Epoch or elapsed milliseconds from JS (0 for anything unusable).
 fn ms(n: f64) -> u64 {
-    if n.is_finite() && n > 0.0 { n as u64 } else { 0 }
+    whole(Some(n)).unwrap_or(0)
 }
 
 /// The engine for one OAuth client.
@@ -78,28 +80,15 @@ impl Engine {
         retry: Option<Box<[f64]>>,
     ) -> Result<Engine, JsValue> {
         let check = || -> Result<Engine, Error> {
-            let region = region.ok_or(Error::InvalidConfig {
-                field: "region",
-                reason: "region is required, e.g. \"mypurecloud.ie\" or \"eu_west_1\"",
-            })?;
-            let client_id = client_id.ok_or(Error::InvalidConfig {
-                field: "clientId",
-                reason: "clientId is required: the id of the OAuth client in Genesys Cloud admin",
-            })?;
+            let region = region.ok_or(MISSING_REGION)?;
+            let client_id = client_id.ok_or(MISSING_CLIENT_ID)?;
             if let Some(s) = storage {
                 StorageKind::parse(&s)?;
             }
             let region = Region::from_config(&region)?;
             let client = Client::new(region.clone(), &client_id, &redirect_uri)?;
-            let d = RetryPolicy::default();
-            let at = |i: usize| retry.as_ref().and_then(|r| r.get(i)).copied().filter(|n| n.is_finite() && *n >= 0.0);
-            let retry = RetryPolicy {
-                max_attempts: at(0).map_or(d.max_attempts, |n| (n as u32).clamp(1, 20)),
-                base_delay_ms: at(1).map_or(d.base_delay_ms, ms),
-                max_delay_ms: at(2).map_or(d.max_delay_ms, ms),
-                max_retry_after_ms: at(3).map_or(d.max_retry_after_ms, ms),
-                max_total_ms: at(4).map_or(d.max_total_ms, ms),
-            };
+            let at = |i: usize| whole(retry.as_ref().and_then(|r| r.get(i)).copied());
+            let retry = retry_policy([at(0), at(1), at(2), at(3), at(4)]);
             Ok(Engine { client, region, retry })
         };
         check().map_err(|e| to_js(&e))

@@ -2,7 +2,7 @@
 //! package's API (whose options and error types `npm/index.d.ts` declares). The end-to-end suites run against it as
 //! they run against the package, so both drivers are held to the same behaviour.
 
-use genesys_auth::{Error, Region, RetryPolicy};
+use genesys_auth::{Error, Region};
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -11,6 +11,7 @@ use crate::auth::{Auth, AuthState, Config};
 use crate::browser::{self, StorageKind};
 use crate::error::to_js;
 use crate::http::RetryEvent;
+use crate::options::{MISSING_CLIENT_ID, MISSING_REGION, retry_policy, whole};
 
 /// Signs a person in to Genesys Cloud (OAuth Authorization Code + PKCE) and keeps the token valid.
 #[wasm_bindgen(js_name = GenesysAuth)]
@@ -27,7 +28,7 @@ fn get_string(options: &JsValue, key: &str) -> Option<String> {
 }
 
 fn get_u64(options: &JsValue, key: &str) -> Option<u64> {
-    get(options, key).as_f64().filter(|n| n.is_finite() && *n >= 0.0).map(|n| n as u64)
+    whole(get(options, key).as_f64())
 }
 
 fn parse_options(options: &JsValue) -> Result<Config, Error> {
@@ -37,14 +38,8 @@ fn parse_options(options: &JsValue) -> Result<Config, Error> {
             reason: "pass an object: { region, clientId, redirectUri?, storage? }",
         });
     }
-    let region = get_string(options, "region").ok_or(Error::InvalidConfig {
-        field: "region",
-        reason: "region is required, e.g. \"mypurecloud.ie\" or \"eu_west_1\"",
-    })?;
-    let client_id = get_string(options, "clientId").ok_or(Error::InvalidConfig {
-        field: "clientId",
-        reason: "clientId is required: the id of the OAuth client in Genesys Cloud admin",
-    })?;
+    let region = get_string(options, "region").ok_or(MISSING_REGION)?;
+    let client_id = get_string(options, "clientId").ok_or(MISSING_CLIENT_ID)?;
     let redirect_uri = match get_string(options, "redirectUri") {
         Some(uri) => uri,
         None => {
@@ -74,14 +69,14 @@ fn parse_options(options: &JsValue) -> Result<Config, Error> {
     }
     let retry = get(options, "retry");
     if retry.is_object() {
-        let d = RetryPolicy::default();
-        config.retry = RetryPolicy {
-            max_attempts: get_u64(&retry, "maxAttempts").map_or(d.max_attempts, |n| n.clamp(1, 20) as u32),
-            base_delay_ms: get_u64(&retry, "baseDelayMs").unwrap_or(d.base_delay_ms),
-            max_delay_ms: get_u64(&retry, "maxDelayMs").unwrap_or(d.max_delay_ms),
-            max_retry_after_ms: get_u64(&retry, "maxRetryAfterMs").unwrap_or(d.max_retry_after_ms),
-            max_total_ms: get_u64(&retry, "maxTotalMs").unwrap_or(d.max_total_ms),
-        };
+        let at = |key: &str| get_u64(&retry, key);
+        config.retry = retry_policy([
+            at("maxAttempts"),
+            at("baseDelayMs"),
+            at("maxDelayMs"),
+            at("maxRetryAfterMs"),
+            at("maxTotalMs"),
+        ]);
     }
     Ok(config)
 }

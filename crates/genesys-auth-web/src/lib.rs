@@ -41,6 +41,8 @@ mod flight;
 mod http;
 #[cfg(feature = "js-class")]
 mod js;
+#[cfg(any(feature = "engine", feature = "js-class"))]
+mod options;
 mod popup;
 
 pub use auth::{Auth, AuthState, Config};
