@@ -1,6 +1,21 @@
 // Where our users are: the official Genesys JS SDK using our token, the React + Vite example, the Leptos example.
 import { APP, assert, eq, newPage, noProblems, requests, run, shot, signIn, test, waitFor } from './harness.mjs';
 
+/** An example app's sign-in button → the emulator's login page → approve → the profile is shown. */
+async function signInWithTestIds(page) {
+  await page.click('[data-testid=login]');
+  await page.waitForURL(/\/oauth\/authorize/);
+  await page.click('#approve');
+  await page.waitForSelector('[data-testid=name]', { timeout: 15000 });
+}
+
+/** An example app's sign-out button: back to the sign-in button, and the token revoked at the emulator. */
+async function signOutRevokes(page) {
+  await page.click('[data-testid=logout]');
+  await page.waitForSelector('[data-testid=login]');
+  eq((await requests()).filter((r) => r.method === 'DELETE' && r.path === '/api/v2/tokens/me').length, 1, 'token revoked');
+}
+
 test('the official SDK (purecloud-platform-client-v2) calls /users/me with the token our library obtained', async () => {
   const page = await newPage();
   await page.goto(`${APP}sdk/`);
@@ -23,17 +38,12 @@ test('the React + Vite example: protected route → sign in → back to the rout
   await page.goto(`${APP}react/#/profile`);
   await page.waitForSelector('[data-testid=login]');
   await shot(page, '10-react-protected');
-  await page.click('[data-testid=login]');
-  await page.waitForURL(/\/oauth\/authorize/);
-  await page.click('#approve');
-  await page.waitForSelector('[data-testid=name]', { timeout: 15000 });
+  await signInWithTestIds(page);
   eq(await page.textContent('[data-testid=name]'), 'Alex Agent', 'profile on the protected route');
   eq(new URL(page.url()).hash, '#/profile', 'returned to the protected route');
   assert(!new URL(page.url()).searchParams.has('code'), 'address bar clean');
   await shot(page, '11-react-profile');
-  await page.click('[data-testid=logout]');
-  await page.waitForSelector('[data-testid=login]');
-  eq((await requests()).filter((r) => r.method === 'DELETE' && r.path === '/api/v2/tokens/me').length, 1, 'token revoked');
+  await signOutRevokes(page);
   noProblems(page);
 });
 
@@ -41,16 +51,11 @@ test('the Leptos example (Rust API): sign in → profile → sign out', async ()
   const page = await newPage();
   await page.goto(`${APP}leptos/`);
   await page.waitForSelector('[data-testid=login]', { timeout: 15000 });
-  await page.click('[data-testid=login]');
-  await page.waitForURL(/\/oauth\/authorize/);
-  await page.click('#approve');
-  await page.waitForSelector('[data-testid=name]', { timeout: 15000 });
+  await signInWithTestIds(page);
   eq(await page.textContent('[data-testid=name]'), 'Alex Agent', 'profile rendered by Leptos');
   assert(!new URL(page.url()).searchParams.has('code'), 'address bar clean');
   await shot(page, '12-leptos-profile');
-  await page.click('[data-testid=logout]');
-  await page.waitForSelector('[data-testid=login]');
-  eq((await requests()).filter((r) => r.method === 'DELETE' && r.path === '/api/v2/tokens/me').length, 1, 'token revoked');
+  await signOutRevokes(page);
   noProblems(page);
 });
 

@@ -12,13 +12,19 @@ async function host(query = '') {
 
 const state = (app) => app.evaluate(() => ({ state: window.embedded.state, error: window.embedded.error, region: window.embedded.region, user: window.embedded.user }));
 
+/** Clicks the framed app's sign-in button and returns the popup once it shows the login page. */
+async function openPopup(page, frame) {
+  const [popup] = await Promise.all([page.waitForEvent('popup'), frame.locator('#login').click()]);
+  await popup.waitForURL(/\/oauth\/authorize/);
+  return popup;
+}
+
 test('popup login from the framed app shows the profile in the frame', async () => {
   const { page, frame, app } = await host();
   eq((await state(app)).region, EMU, 'region taken from gcHostOrigin (the emulator, allowed by the app)');
   eq(await app.evaluate(() => window.embedded.auth.isFramed()), true, 'the app knows it is framed');
   await shot(page, '7-embedded-signed-out');
-  const [popup] = await Promise.all([page.waitForEvent('popup'), frame.locator('#login').click()]);
-  await popup.waitForURL(/\/oauth\/authorize/);
+  const popup = await openPopup(page, frame);
   await popup.click('#approve');
   await popup.waitForEvent('close', { timeout: 10000 });
   await waitFor(async () => (await state(app)).state === 'signed-in', 'signed in inside the frame');
@@ -31,8 +37,7 @@ test('popup login from the framed app shows the profile in the frame', async () 
 
 test('inside a frame an ended session asks the app to sign in again, without redirecting the frame', async () => {
   const { page, frame, app } = await host();
-  const [popup] = await Promise.all([page.waitForEvent('popup'), frame.locator('#login').click()]);
-  await popup.waitForURL(/\/oauth\/authorize/);
+  const popup = await openPopup(page, frame);
   await popup.click('#approve');
   await waitFor(async () => (await state(app)).state === 'signed-in', 'signed in');
   const token = await app.evaluate(() => window.embedded.auth.accessToken());
@@ -46,8 +51,7 @@ test('inside a frame an ended session asks the app to sign in again, without red
 
 test('popup closed by the user → popup_closed, no token', async () => {
   const { page, frame, app } = await host();
-  const [popup] = await Promise.all([page.waitForEvent('popup'), frame.locator('#login').click()]);
-  await popup.waitForURL(/\/oauth\/authorize/);
+  const popup = await openPopup(page, frame);
   await popup.close();
   await waitFor(async () => (await state(app)).state === 'error', 'the error');
   const s = await state(app);
@@ -85,8 +89,7 @@ test('a popup that never comes back → popup_timeout, popup closed', async () =
 
 test('a message with a wrong state or from another origin is ignored', async () => {
   const { page, frame, app } = await host();
-  const [popup] = await Promise.all([page.waitForEvent('popup'), frame.locator('#login').click()]);
-  await popup.waitForURL(/\/oauth\/authorize/);
+  const popup = await openPopup(page, frame);
   const realState = new URL(popup.url()).searchParams.get('state');
   // Same channel, forged callback with another state; and a cross-origin postMessage into the frame.
   await app.evaluate((s) => {
