@@ -238,49 +238,20 @@ fn emulator_throughput(smoke: bool, results: &mut Map<String, Value>, rows: &mut
     let (rounds, seconds, concurrency) = if smoke { (1, "1", "8") } else { (3, "3", "32") };
     let client = genesys_emulator::DEMO_CLIENT_ID;
     let redirect = "http://localhost:3000/";
-    let (mut ours, mut mock, mut ours_refresh, mut oidc_refresh) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // One load generator per server and grant kind, the four interleaved in each round.
+    let runs = [
+        ("grants", &ours_url, "/oauth/authorize", "/oauth/token", client),
+        ("grants", &mock_url, "/authorize", "/token", "bench-client"),
+        ("refresh", &ours_url, "/oauth/authorize", "/oauth/token", client),
+        ("refresh", &oidc_url, "/auth", "/token", "bench-client"),
+    ];
+    let mut measured: [Vec<(f64, f64, f64)>; 4] = Default::default();
     for _ in 0..rounds {
-        ours.push(loadgen(&[
-            "grants",
-            &ours_url,
-            "/oauth/authorize",
-            "/oauth/token",
-            client,
-            redirect,
-            concurrency,
-            seconds,
-        ])?);
-        mock.push(loadgen(&[
-            "grants",
-            &mock_url,
-            "/authorize",
-            "/token",
-            "bench-client",
-            redirect,
-            concurrency,
-            seconds,
-        ])?);
-        ours_refresh.push(loadgen(&[
-            "refresh",
-            &ours_url,
-            "/oauth/authorize",
-            "/oauth/token",
-            client,
-            redirect,
-            concurrency,
-            seconds,
-        ])?);
-        oidc_refresh.push(loadgen(&[
-            "refresh",
-            &oidc_url,
-            "/auth",
-            "/token",
-            "bench-client",
-            redirect,
-            concurrency,
-            seconds,
-        ])?);
+        for ((kind, url, authorize, token, client_id), into) in runs.iter().zip(measured.iter_mut()) {
+            into.push(loadgen(&[kind, url, authorize, token, client_id, redirect, concurrency, seconds])?);
+        }
     }
+    let [ours, mock, ours_refresh, oidc_refresh] = measured;
     let rate = |v: &[(f64, f64, f64)]| median(v.iter().map(|r| r.0).collect());
     let p = |v: &[(f64, f64, f64)], i: usize| median(v.iter().map(|r| if i == 1 { r.1 } else { r.2 }).collect());
     let (ours_rate, mock_rate, refresh_rate, oidc_rate) =
