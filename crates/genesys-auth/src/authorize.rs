@@ -200,21 +200,46 @@ pub fn relogin_allowed(last: Option<&str>, now_ms: u64) -> bool {
 /// `path` if it is a path on the app's own origin (`/x?y#z`), else `None`.
 ///
 /// Refuses everything a browser could resolve to another origin: `//host`, `/\host`, `https://…`,
-/// `javascript:…`, and any control character or backslash.
+/// `javascript:…`, dot segments that lead to `//host` (`%2e` counts as `.`), and any control character or
+/// backslash. Dot segments are resolved in what is returned.
 ///
 /// ```
 /// use genesys_auth::safe_return_path;
 /// assert_eq!(safe_return_path("/inbox?tab=2").as_deref(), Some("/inbox?tab=2"));
 /// assert_eq!(safe_return_path("//evil.example"), None);
 /// assert_eq!(safe_return_path("javascript:alert(1)"), None);
+/// assert_eq!(safe_return_path("/..//evil.example"), None);
+/// assert_eq!(safe_return_path("/a/./b/../c?x=/../").as_deref(), Some("/a/c?x=/../"));
 /// ```
 pub fn safe_return_path(path: &str) -> Option<String> {
-    let ok = path.starts_with('/')
-        && !path.starts_with("//")
-        && path.len() <= 2048
-        && !path.contains('\\')
-        && !path.chars().any(char::is_control);
-    ok.then(|| path.to_string())
+    let ok = path.starts_with('/') && path.len() <= 2048 && !path.contains('\\') && !path.chars().any(char::is_control);
+    if !ok {
+        return None;
+    }
+    // Dot segments resolved first (`/..//evil.example` is `//evil.example` to a browser), `%2e` counted as `.`.
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    let (p, rest) = path.split_at(end);
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = p.split('/').skip(1).collect();
+    for (i, seg) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match seg.replace("%2e", ".").replace("%2E", ".").as_str() {
+            "." => {
+                if last {
+                    out.push("");
+                }
+            }
+            ".." => {
+                out.pop();
+                if last {
+                    out.push("");
+                }
+            }
+            _ => out.push(seg),
+        }
+    }
+    let resolved = crate::concat(&["/", &out.join("/"), rest]);
+    (!resolved.starts_with("//")).then_some(resolved)
 }
 
 /// A login in progress: everything needed to finish it when the browser comes back.
@@ -267,10 +292,14 @@ impl PendingLogin {
     /// parsing errors of [`Callback::parse`].
     pub fn complete(self, callback_url: &str, now_ms: u64) -> Result<TokenRequest, Error> {
         let callback = Callback::parse(callback_url)?;
-        if let Some(state) = callback.state()
-            && *state != self.state
-        {
+        if callback.state() != Some(&self.state) {
             return Err(Error::StateMismatch);
+        }
+        // RFC 9207: a callback that names its issuer must name the login origin this login went to.
+        if let Some(iss) = Callback::issuer(callback_url)?
+            && Some(iss.trim_end_matches('/')) != self.token_url.strip_suffix("/oauth/token")
+        {
+            return Err(Error::IssuerMismatch);
         }
         if now_ms.saturating_sub(self.created_at_ms) > Self::MAX_AGE_MS
             || self.created_at_ms > now_ms.saturating_add(60_000)
@@ -287,6 +316,18 @@ impl PendingLogin {
                 &self.verifier,
             )),
         }
+    }
+
+    /// Checks a pending login read back from storage against the app's configuration: it must be for this
+    /// client id, this region's token endpoint and the registered redirect URI.
+    ///
+    /// # Errors
+    /// [`Error::CorruptStorage`] when any differs (a tampered or foreign pending login).
+    pub fn check_client(&self, client: &Client) -> Result<(), Error> {
+        let ours = self.client_id == client.client_id()
+            && self.token_url == client.token_url()
+            && self.redirect_uri == client.redirect_uri();
+        if ours { Ok(()) } else { Err(Error::CorruptStorage { what: "pending login (made for another configuration)" }) }
     }
 
     /// The versioned storage form (form-encoded). Contains the verifier: see the type's security note.

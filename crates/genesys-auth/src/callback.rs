@@ -21,12 +21,18 @@ pub enum Callback {
         code: OAuthErrorCode,
         /// `error_description`, truncated to 300 characters.
         description: Option<String>,
-        /// The `state` sent back, when there is one.
-        state: Option<State>,
+        /// The `state` sent back (required: RFC 6749 §4.1.2.1).
+        state: State,
     },
 }
 
-const PARAMS: [&str; 5] = ["code", "state", "error", "error_description", "error_uri"];
+/// The OAuth parameters of a callback (RFC 6749 §4.1.2, RFC 9207's `iss`).
+pub(crate) const PARAMS: [&str; 6] = ["code", "state", "error", "error_description", "error_uri", "iss"];
+
+/// Longest `code` accepted (Genesys codes are < 100 characters; a megabyte is an attack on the token endpoint).
+const MAX_CODE: usize = 2048;
+/// Longest `state` accepted (ours are 43 characters).
+const MAX_STATE: usize = 512;
 
 impl Callback {
     /// Parses the query of a callback URL (a full URL, or just `?query`).
@@ -35,7 +41,8 @@ impl Callback {
     ///
     /// # Errors
     /// [`Error::NotACallback`] without `code` and `error`; [`Error::DuplicateParameter`];
-    /// [`Error::MissingParameter`] for a code without state.
+    /// [`Error::MissingParameter`] for a code or an error without state; [`Error::InvalidParameter`] for a code
+    /// or state of absurd length. Server text (`error_description`) has its control characters removed.
     ///
     /// ```
     /// use genesys_auth::{Callback, Error};
@@ -49,18 +56,31 @@ impl Callback {
         let pairs = unique_pairs(query, &PARAMS)?;
         let get = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
         let code = get("code");
-        let state = get("state").filter(|s| !s.is_empty()).map(State::new);
         let error = get("error");
-        let description = get("error_description").map(|d| d.chars().take(300).collect());
+        if code.is_none() && error.is_none() {
+            return Err(Error::NotACallback);
+        }
+        let too_long = |name: &'static str| Error::InvalidParameter { name, reason: "far longer than any real value" };
+        if code.as_ref().is_some_and(|c| c.len() > MAX_CODE) {
+            return Err(too_long("code"));
+        }
+        let state = get("state").filter(|s| !s.is_empty()).ok_or(Error::MissingParameter { name: "state" })?;
+        if state.len() > MAX_STATE {
+            return Err(too_long("state"));
+        }
+        let state = State::new(state);
+        let description = get("error_description").map(|d| crate::error::clean(&d, 300));
         match (error, code) {
             (Some(error), _) => Ok(Callback::Error { code: OAuthErrorCode::parse(&error), description, state }),
-            (None, Some(code)) if !code.is_empty() => Ok(Callback::Code {
-                code: AuthorizationCode::new(code),
-                state: state.ok_or(Error::MissingParameter { name: "state" })?,
-            }),
-            (None, Some(_)) => Err(Error::MissingParameter { name: "code" }),
-            (None, None) => Err(Error::NotACallback),
+            (None, Some(code)) if !code.is_empty() => Ok(Callback::Code { code: AuthorizationCode::new(code), state }),
+            (None, _) => Err(Error::MissingParameter { name: "code" }),
         }
+    }
+
+    /// The `iss` parameter (RFC 9207) of a callback URL, if it carries one.
+    pub(crate) fn issuer(url: &str) -> Result<Option<String>, Error> {
+        let query = url.split('#').next().unwrap_or("").split_once('?').map(|(_, q)| q).unwrap_or("");
+        Ok(unique_pairs(query, &["iss"])?.pop().map(|(_, v)| v))
     }
 
     /// True when `url`'s query carries `code` or `error` (a cheap check before [`Callback::parse`]).
@@ -69,13 +89,55 @@ impl Callback {
         crate::form::parse(query).any(|(k, _)| k == "code" || k == "error")
     }
 
-    /// The `state` sent back, if any.
+    /// The `state` sent back.
     pub fn state(&self) -> Option<&State> {
         match self {
-            Callback::Code { state, .. } => Some(state),
-            Callback::Error { state, .. } => state.as_ref(),
+            Callback::Code { state, .. } | Callback::Error { state, .. } => Some(state),
         }
     }
+}
+
+/// `href` without the OAuth parameters (`code`, `state`, `error`, `iss`, ...) in its query or its fragment,
+/// keeping the app's own: what the address bar shows after a callback.
+///
+/// ```
+/// use genesys_auth::without_callback;
+/// assert_eq!(without_callback("http://a/p?x=1&code=c&state=s&iss=i#code=c&tab=2"), "http://a/p?x=1#tab=2");
+/// ```
+pub fn without_callback(href: &str) -> String {
+    let keep = |part: &str| {
+        let mut kept = crate::form::Form::new();
+        for (k, v) in crate::form::parse(part) {
+            if !PARAMS.contains(&k.as_str()) {
+                kept.append_pair(&k, &v);
+            }
+        }
+        kept.finish()
+    };
+    let (before_hash, hash) = href.split_once('#').map_or((href, None), |(a, b)| (a, Some(b)));
+    let (base, query) = before_hash.split_once('?').unwrap_or((before_hash, ""));
+    let query = keep(query);
+    let mut url = base.to_string();
+    if !query.is_empty() {
+        url.push('?');
+        url.push_str(&query);
+    }
+    if let Some(h) = hash {
+        // A fragment is not a callback (we use the query), but one that carries `code`/`state` is cleaned too.
+        let h = if crate::form::parse(h).any(|(k, _)| PARAMS.contains(&k.as_str())) { keep(h) } else { h.to_string() };
+        if !h.is_empty() {
+            url.push('#');
+            url.push_str(&h);
+        }
+    }
+    url
+}
+
+/// The path, query and fragment of an absolute URL (`https://host/p?q#f` → `/p?q#f`).
+pub(crate) fn path_of(href: &str) -> Option<String> {
+    let after_scheme = href.split_once(':')?.1.strip_prefix("//")?;
+    let path = after_scheme.find(['/', '?', '#']).map_or("/", |i| &after_scheme[i..]);
+    Some(if path.starts_with('/') { path.to_string() } else { crate::concat(&["/", path]) })
 }
 
 /// The pairs of a form-encoded string whose names are in `known`, refusing any known name given twice.

@@ -47,7 +47,7 @@ impl OAuthErrorCode {
             "server_error" => Self::ServerError,
             "temporarily_unavailable" => Self::TemporarilyUnavailable,
             "invalid_pkce_package" => Self::InvalidPkcePackage,
-            other => Self::Other(other.chars().take(64).collect()),
+            other => Self::Other(clean(other, 64)),
         }
     }
 
@@ -196,6 +196,23 @@ pub enum Error {
     PopupClosed,
     /// The login popup did not come back in time.
     PopupTimeout,
+    /// Tokens found in storage were issued for another region (login or API origin) or OAuth client than the app
+    /// is configured with: they were discarded, never sent.
+    ForeignTokens,
+    /// The browser refused to store a value (storage full, or disabled in this mode).
+    StorageUnavailable {
+        /// What the platform said.
+        detail: String,
+    },
+    /// A callback parameter is unacceptable (far too long, for one).
+    InvalidParameter {
+        /// The parameter name.
+        name: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The callback's `iss` (RFC 9207) names another authorization server than the one the login went to.
+    IssuerMismatch,
     /// An automatic sign-in happened moments ago and the session is already unusable again: the library stops
     /// instead of redirecting in a loop.
     ReloginLoop,
@@ -234,6 +251,10 @@ impl Error {
             Error::PopupBlocked => "popup_blocked",
             Error::PopupClosed => "popup_closed",
             Error::PopupTimeout => "popup_timeout",
+            Error::ForeignTokens => "foreign_tokens",
+            Error::StorageUnavailable { .. } => "storage_unavailable",
+            Error::InvalidParameter { .. } => "invalid_callback",
+            Error::IssuerMismatch => "issuer_mismatch",
         }
     }
 
@@ -341,10 +362,34 @@ impl Error {
             Error::PopupBlocked => "the browser blocked the sign-in popup: call loginWithPopup() directly from a click handler (a user gesture), or allow popups for this site".into(),
             Error::PopupClosed => "the sign-in popup was closed before the sign-in finished: click sign in to try again".into(),
             Error::PopupTimeout => "the sign-in popup did not finish in time and was closed: click sign in to try again".into(),
+            Error::ForeignTokens => "the stored tokens were issued for another region or OAuth client than this app is configured with; they were discarded, not sent: sign in again".into(),
+            Error::StorageUnavailable { detail } => c(&[
+                "the browser refused to store the sign-in data (",
+                detail,
+                "): its storage is full or disabled here; free some space, leave private mode, or use storage \"memory\"",
+            ]),
+            Error::InvalidParameter { name, reason } => c(&["the callback's `", name, "` is unacceptable (", reason, "): start the login again"]),
+            Error::IssuerMismatch => "the callback names another authorization server (iss) than the one this login went to (a mix-up attack or a misconfigured region): start the login again".into(),
             Error::ReloginLoop => "signing in again automatically did not give a usable session (the last automatic sign-in was moments ago): sign in manually; if it persists, check the OAuth client's token duration and the org's idle timeout".into(),
         }
     }
 }
+
+/// Server or platform text fit for a message: control characters (a terminal's escape sequences, line breaks)
+/// removed, at most `max` characters.
+///
+/// ```
+/// assert_eq!(genesys_auth::clean_text("bad\x1b[31m\nnews", 100), "bad[31mnews");
+/// ```
+pub fn clean(text: &str, max: usize) -> String {
+    text.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
+/// Popup login without a way to hear from the popup.
+pub(crate) const NO_POPUP_CHANNEL: Error = Error::InvalidConfig {
+    field: "environment",
+    reason: "popup login needs BroadcastChannel, which this browser lacks: use login() with a redirect",
+};
 
 /// The pieces joined, like `[..].concat()` in far less wasm code (the standard library's version is unrolled for
 /// separators of every small size, and instantiated once per element type).

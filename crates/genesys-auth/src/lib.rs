@@ -40,13 +40,14 @@ mod pkce;
 mod region;
 mod retry;
 mod secret;
+pub mod session;
 mod token;
 
 pub use authorize::{AuthorizeRequest, Client, PendingLogin, RELOGIN_GUARD_MS, relogin_allowed, safe_return_path};
-pub use callback::Callback;
-pub use error::{Error, OAuthErrorCode, concat, decimal};
+pub use callback::{Callback, without_callback};
+pub use error::{Error, OAuthErrorCode, clean as clean_text, concat, decimal};
 pub use pkce::{Challenge, OsRng, Rng, Verifier, base64url};
 pub use region::{Environment, Region};
 pub use retry::{Failure, RetryPolicy, parse_retry_after};
-pub use secret::{AccessToken, AuthorizationCode, RefreshToken, State};
+pub use secret::{AccessToken, AuthorizationCode, RefreshToken, State, StoredText};
 pub use token::{Grant, TokenRequest, TokenSet, api_error, parse_token_response, redacted_excerpt};

@@ -181,7 +181,8 @@ impl Region {
             Err(err) => {
                 let t = input.trim();
                 if t.starts_with("http://") || t.starts_with("https://") {
-                    Region::custom(t).map_err(|_| err)
+                    // A base URL that is not usable says why (not "unknown region").
+                    Region::custom(t)
                 } else {
                     Err(err)
                 }
@@ -236,6 +237,41 @@ impl Region {
         }
     }
 
+    /// Where an API request for `path_or_url` goes, if the access token may go there: a path (`/api/v2/...`) is
+    /// put on the region's API origin; an absolute URL must already be on it. This is the one rule every driver
+    /// follows before it attaches the token.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for anything that would leave the API origin (`//host`, `@host`, `.evil.example`,
+    /// another origin, backslashes, control characters).
+    ///
+    /// ```
+    /// use genesys_auth::Region;
+    /// let ie = Region::parse("eu_west_1").unwrap();
+    /// assert_eq!(ie.api_url("/api/v2/users/me").unwrap(), "https://api.mypurecloud.ie/api/v2/users/me");
+    /// assert!(ie.api_url("https://api.mypurecloud.ie/api/v2/users/me").is_ok());
+    /// for bad in ["@evil.example/x", ".evil.example/", "//evil.example/", "https://api.mypurecloud.ie.evil.example/"] {
+    ///     assert!(ie.api_url(bad).is_err(), "{bad}");
+    /// }
+    /// ```
+    pub fn api_url(&self, path_or_url: &str) -> Result<String, Error> {
+        let refused = Error::InvalidConfig {
+            field: "url",
+            reason: "the access token goes only to the region's API origin: pass a path such as /api/v2/users/me",
+        };
+        if path_or_url.contains('\\') || path_or_url.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(refused);
+        }
+        let api = self.api_base();
+        if path_or_url.starts_with('/') && !path_or_url.starts_with("//") {
+            return Ok(concat(&[api.as_str(), path_or_url]));
+        }
+        let same_origin = path_or_url
+            .strip_prefix(api.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']));
+        if same_origin { Ok(path_or_url.to_string()) } else { Err(refused) }
+    }
+
     /// Origin of the API host, e.g. `https://api.mypurecloud.ie`.
     pub fn api_base(&self) -> String {
         match self {
@@ -277,12 +313,19 @@ fn origin(input: &str) -> Result<String, Error> {
     {
         return Err(bad("a custom base URL must be an origin: scheme, host and optional port, no path"));
     }
-    let host = if authority.starts_with('[') {
-        authority.split(']').next().map(|h| [h, "]"].concat()).unwrap_or_default()
+    // host[:port], with a bracketed IPv6 host: after the host only a port may follow.
+    let (host, port) = if authority.starts_with('[') {
+        let end = authority.find(']').ok_or_else(|| bad("an IPv6 host must be in brackets: http://[::1]:8080"))?;
+        (&authority[..=end], &authority[end + 1..])
     } else {
-        authority.split(':').next().unwrap_or("").to_string()
+        authority.find(':').map_or((authority, ""), |i| authority.split_at(i))
     };
-    if !secure && !matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]") {
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    if host.is_empty() || host == "[]" || !port_ok {
+        return Err(bad("a custom base URL must be an origin: scheme, host and optional port, no path"));
+    }
+    if !secure && !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
         return Err(bad("plain http:// is allowed only on loopback hosts (localhost, 127.0.0.1, [::1])"));
     }
     Ok(t.to_string())

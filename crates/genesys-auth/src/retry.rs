@@ -113,7 +113,8 @@ impl RetryPolicy {
 }
 
 /// Parses `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3), as milliseconds from `now_ms`.
-/// Values beyond one day are refused as nonsense.
+/// A huge value stays huge (saturating): a longer requested wait must never read as no wait at all, so
+/// [`RetryPolicy::decide`] stops on it as on any wait beyond its cap.
 ///
 /// ```
 /// use genesys_auth::parse_retry_after;
@@ -122,12 +123,11 @@ impl RetryPolicy {
 /// ```
 pub fn parse_retry_after(value: &str, now_ms: u64) -> Option<u64> {
     let value = value.trim();
-    let ms = if let Ok(secs) = value.parse::<u64>() {
-        secs.checked_mul(1000)?
-    } else {
-        imf_fixdate_ms(value)?.saturating_sub(now_ms)
-    };
-    (ms <= 86_400_000).then_some(ms)
+    if !value.is_empty() && value.len() <= 40 && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits beyond u64 are still a (very long) number of seconds.
+        return Some(value.parse::<u64>().map_or(u64::MAX, |secs| secs.saturating_mul(1000)));
+    }
+    Some(imf_fixdate_ms(value)?.saturating_sub(now_ms))
 }
 
 /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, the form RFC 9110 requires senders to use) into epoch
@@ -154,7 +154,14 @@ fn imf_fixdate_ms(value: &str) -> Option<u64> {
     let month = MONTHS.iter().position(|m| *m == &b[8..11])? as u64 + 1;
     let (day, year) = (num(5..7)?, num(12..16)?);
     let (h, m, s) = (num(17..19)?, num(20..22)?, num(23..25)?);
-    if !(1..=31).contains(&day) || year < 1970 || h > 23 || m > 59 || s > 60 {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=month_days).contains(&day) || year < 1970 || h > 23 || m > 59 || s > 60 {
         return None;
     }
     // Days from the civil date (Howard Hinnant's algorithm), for years from 1970 on.
@@ -190,17 +197,24 @@ mod tests {
         // Thu, 01 Jan 1970 00:00:10 GMT is 10 s after the epoch.
         assert_eq!(parse_retry_after("Thu, 01 Jan 1970 00:00:10 GMT", 4_000), Some(6_000));
         assert_eq!(parse_retry_after("soon", 0), None);
-        assert_eq!(parse_retry_after("99999999999999999999", 0), None);
+        assert_eq!(parse_retry_after("99999999999999999999", 0), Some(u64::MAX));
+        assert_eq!(parse_retry_after("100000", 0), Some(100_000_000));
         assert_eq!(imf_fixdate_ms("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777_000));
         assert_eq!(imf_fixdate_ms("Tue, 29 Feb 2028 00:00:00 GMT"), Some(1_835_395_200_000));
         assert_eq!(imf_fixdate_ms("Sun, 06 Nov 1994 08:49:37 UTC"), None);
         assert_eq!(imf_fixdate_ms("Sun, 06 Xyz 1994 08:49:37 GMT"), None);
         assert_eq!(imf_fixdate_ms("Sun, 6 Nov 1994 08:49:37 GMT"), None);
+        assert_eq!(imf_fixdate_ms("Sat, 31 Feb 2026 00:00:00 GMT"), None);
+        assert_eq!(imf_fixdate_ms("Sun, 29 Feb 2026 00:00:00 GMT"), None);
+        assert_eq!(imf_fixdate_ms("Wed, 31 Apr 2026 00:00:00 GMT"), None);
     }
 
     #[test]
     fn retry_after_beyond_the_cap_gives_up() {
-        assert_eq!(P.decide(status(429, Some("181")), false, 1, 0, 0, 0), None);
+        // A longer requested wait never means sooner retries: beyond the cap (a day or more included) it stops.
+        for long in ["181", "3600", "100000", "99999999999999999999"] {
+            assert_eq!(P.decide(status(429, Some(long)), false, 1, 0, 0, 0), None, "{long}");
+        }
     }
 
     #[test]

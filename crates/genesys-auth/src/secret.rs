@@ -60,6 +60,10 @@ secret_type!(
     /// The anti-CSRF `state` value of one login attempt.
     State
 );
+secret_type!(
+    /// Text the session machine asks a driver to keep in storage (tokens, a pending login with its verifier).
+    StoredText
+);
 
 // Cloning tokens is needed by drivers that hand one copy to the app and keep one; the verifier and
 // the code are deliberately not Clone: each exists once per login attempt.

@@ -61,6 +61,11 @@ impl TokenRequest {
         TokenRequest { url: client.token_url(), body, grant: Grant::RefreshToken }
     }
 
+    /// The same request once more (a retry after a pause), for the session machine.
+    pub(crate) fn again(&self) -> Self {
+        TokenRequest { url: self.url.clone(), body: self.body.clone(), grant: self.grant }
+    }
+
     /// Always `POST`.
     pub fn method(&self) -> &'static str {
         "POST"
@@ -174,6 +179,45 @@ impl TokenSet {
         q.finish()
     }
 
+    /// The storage form bound to where the tokens were issued: [`to_storage`](Self::to_storage) plus the login and
+    /// API origins and the client id, so that an app configured for another region or client refuses them
+    /// ([`from_storage_for`](Self::from_storage_for)) instead of sending them there.
+    pub fn to_storage_for(&self, client: &crate::Client) -> String {
+        let mut q = Form::new();
+        q.append_pair("login", &client.region().login_base())
+            .append_pair("api", &client.region().api_base())
+            .append_pair("client", client.client_id());
+        crate::concat(&[&self.to_storage(), "&", &q.finish()])
+    }
+
+    /// Reads back [`to_storage_for`](Self::to_storage_for) output for `client`, validating it as untrusted input.
+    ///
+    /// # Errors
+    /// [`Error::ForeignTokens`] when the text was stored for another login origin, API origin or client (or says
+    /// for none); [`Error::CorruptStorage`] as [`from_storage`](Self::from_storage).
+    ///
+    /// ```
+    /// use genesys_auth::{Client, Region, parse_token_response, TokenSet};
+    /// let ie = Client::new(Region::parse("eu_west_1")?, "cid", "http://localhost:3000/")?;
+    /// let evil = Client::new(Region::custom("https://evil.example")?, "cid", "http://localhost:3000/")?;
+    /// let t = parse_token_response(200, None, br#"{"access_token":"t","expires_in":600}"#, 0)?;
+    /// let text = t.to_storage_for(&ie);
+    /// assert_eq!(TokenSet::from_storage_for(&text, &ie)?, t);
+    /// assert_eq!(TokenSet::from_storage_for(&text, &evil).unwrap_err().code(), "foreign_tokens");
+    /// # Ok::<(), genesys_auth::Error>(())
+    /// ```
+    pub fn from_storage_for(text: &str, client: &crate::Client) -> Result<Self, Error> {
+        let tokens = Self::from_storage(text)?;
+        let fields = crate::callback::unique_pairs(text, &["login", "api", "client"])
+            .map_err(|_| Error::CorruptStorage { what: "token set" })?;
+        let get = |k: &str| fields.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        let region = client.region();
+        let ours = get("login") == Some(region.login_base().as_str())
+            && get("api") == Some(region.api_base().as_str())
+            && get("client") == Some(client.client_id());
+        if ours { Ok(tokens) } else { Err(Error::ForeignTokens) }
+    }
+
     /// Reads back [`to_storage`](Self::to_storage) output, validating it as untrusted input.
     ///
     /// # Errors
@@ -243,13 +287,8 @@ pub fn parse_token_response(
     }
     let json = if body.len() <= MAX_BODY { Json::parse(body) } else { None };
     if status != 200 {
-        if let Some(code) = json.as_ref().and_then(|j| j.get("error")).and_then(Json::as_str) {
-            let description = json
-                .as_ref()
-                .and_then(|j| j.get("error_description").or_else(|| j.get("description")))
-                .and_then(Json::as_str)
-                .map(|d| d.chars().take(300).collect());
-            return Err(Error::OAuth { code: OAuthErrorCode::parse(code), description, status });
+        if let Some(e) = json.as_ref().and_then(|j| oauth_error(j, status)) {
+            return Err(e);
         }
         return Err(if status >= 500 {
             Error::Server { status }
@@ -260,6 +299,12 @@ pub fn parse_token_response(
     let json = json.ok_or_else(|| malformed("the body is not JSON"))?;
     if !matches!(json, Json::Object(_)) {
         return Err(malformed("the body is not a JSON object"));
+    }
+    if json.get("access_token").is_none() {
+        // An OAuth error with a success status is still the OAuth error it says it is.
+        if let Some(e) = oauth_error(&json, status) {
+            return Err(e);
+        }
     }
     let access = json
         .get("access_token")
@@ -291,6 +336,17 @@ pub fn parse_token_response(
     })
 }
 
+/// The OAuth error a token endpoint body carries (`{"error", "error_description" | "description"}`), if any.
+fn oauth_error(json: &Json, status: u16) -> Option<Error> {
+    let code = json.get("error").and_then(Json::as_str)?;
+    let description = json
+        .get("error_description")
+        .or_else(|| json.get("description"))
+        .and_then(Json::as_str)
+        .map(|d| crate::error::clean(d, 300));
+    Some(Error::OAuth { code: OAuthErrorCode::parse(code), description, status })
+}
+
 /// Classifies a failed API answer (`api.<env>/api/v2/...`): 401 → [`Error::Unauthorized`] with the Genesys
 /// `code`, 429 → [`Error::RateLimited`], 5xx → [`Error::Server`], other → [`Error::Server`] with its status.
 ///
@@ -306,7 +362,7 @@ pub fn api_error(status: u16, retry_after: Option<&str>, body: &[u8], now_ms: u6
                 .as_ref()
                 .and_then(|j| j.get("code"))
                 .and_then(Json::as_str)
-                .map(|c| c.chars().take(64).collect())
+                .map(|c| crate::error::clean(c, 64))
                 .unwrap_or_else(|| "authentication.required".to_string());
             Error::Unauthorized { code }
         }

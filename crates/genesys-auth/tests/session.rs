@@ -1,0 +1,975 @@
+//! The session machine on a virtual clock: simulated tabs share a fake storage and lock, a fake token server
+//! rotates refresh tokens and detects their reuse. No browser, no sockets, no sleeping.
+
+use std::collections::{HashMap, VecDeque};
+
+use genesys_auth::session::{
+    Action, Announcement, Config, LoginOptions, Outcome, Persistence, Reply, Request, RequestId, Session, Slot, Waiter,
+};
+use genesys_auth::{Client, Error, Region, Rng, TokenSet, parse_token_response};
+
+const T0: u64 = 1_800_000_000_000;
+const REDIRECT: &str = "http://localhost:3000/";
+
+/// A deterministic random source (xorshift), so every run makes the same states and jitter.
+struct Seeded(u64);
+
+impl Rng for Seeded {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), Error> {
+        for b in dest {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            *b = self.0 as u8;
+        }
+        Ok(())
+    }
+}
+
+fn client_for(base: &str) -> Client {
+    Client::new(Region::custom(base).unwrap_or_else(|e| panic!("{e}")), "cid", REDIRECT).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn client() -> Client {
+    client_for("http://127.0.0.1:8080")
+}
+
+/// What the fake token server answers next, instead of doing its job.
+#[derive(Clone, Debug)]
+enum Scripted {
+    Status(u16, Option<&'static str>, &'static str),
+    Network,
+}
+
+/// A token server with rotating refresh tokens: each refresh token works once; reusing one is `invalid_grant`
+/// and revokes the newest one too (reuse detection).
+#[derive(Default)]
+struct Server {
+    next: u32,
+    live_refresh: Option<String>,
+    expires_in_s: u64,
+    issue_refresh: bool,
+    refresh_posts: usize,
+    code_posts: usize,
+    invalid_grants: usize,
+    script: VecDeque<Scripted>,
+    api_script: VecDeque<(u16, &'static str)>,
+    api_calls: Vec<(String, String)>,
+    revoked: Vec<String>,
+}
+
+impl Server {
+    fn new() -> Self {
+        Server { expires_in_s: 3600, issue_refresh: true, ..Server::default() }
+    }
+
+    fn tokens(&mut self) -> (u16, String) {
+        self.next += 1;
+        let access = format!("access-{}", self.next);
+        let mut body = format!(r#"{{"access_token":"{access}","token_type":"bearer","expires_in":{}"#, self.expires_in_s);
+        if self.issue_refresh {
+            let refresh = format!("refresh-{}", self.next);
+            body.push_str(&format!(r#","refresh_token":"{refresh}""#));
+            self.live_refresh = Some(refresh);
+        }
+        body.push('}');
+        (200, body)
+    }
+
+    fn token_post(&mut self, body: &str) -> Option<(u16, Option<&'static str>, String)> {
+        let form: HashMap<String, String> = body
+            .split('&')
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        match form.get("grant_type").map(String::as_str) {
+            Some("refresh_token") => self.refresh_posts += 1,
+            _ => self.code_posts += 1,
+        }
+        match self.script.pop_front() {
+            Some(Scripted::Status(s, ra, b)) => return Some((s, ra, b.to_string())),
+            Some(Scripted::Network) => return None,
+            None => {}
+        }
+        let (status, body) = match form.get("grant_type").map(String::as_str) {
+            Some("refresh_token") => {
+                if form.get("refresh_token") == self.live_refresh.as_ref() {
+                    self.tokens()
+                } else {
+                    self.invalid_grants += 1;
+                    self.live_refresh = None;
+                    (400, r#"{"error":"invalid_grant","description":"reused","error_description":"reused"}"#.into())
+                }
+            }
+            _ => self.tokens(),
+        };
+        Some((status, None, body))
+    }
+}
+
+/// One tab (or process): its machine, its private storage, and what its callers got.
+struct Tab {
+    session: Session,
+    private: HashMap<&'static str, String>,
+    resolved: Vec<(Waiter, Result<Outcome, Error>)>,
+    navigations: Vec<String>,
+    popups: Vec<(String, String)>,
+    reports: Vec<Error>,
+    address: Vec<String>,
+    refuse_token_writes: bool,
+    changes: usize,
+}
+
+fn slot_name(slot: Slot) -> &'static str {
+    match slot {
+        Slot::Tokens => "tokens",
+        Slot::Pending => "pending",
+        Slot::Relogin => "relogin",
+    }
+}
+
+/// Tabs, a shared storage with a lock, a server and a clock.
+struct World {
+    now: u64,
+    shared: HashMap<&'static str, String>,
+    lock: Option<usize>,
+    lock_queue: VecDeque<usize>,
+    wire: VecDeque<(usize, Request)>,
+    server: Server,
+    tabs: Vec<Tab>,
+    next_waiter: Waiter,
+}
+
+impl World {
+    fn new() -> Self {
+        World {
+            now: T0,
+            shared: HashMap::new(),
+            lock: None,
+            lock_queue: VecDeque::new(),
+            wire: VecDeque::new(),
+            server: Server::new(),
+            tabs: Vec::new(),
+            next_waiter: 1,
+        }
+    }
+
+    fn config(persistence: Persistence) -> Config {
+        let mut c = Config::new(client());
+        c.persistence = persistence;
+        c
+    }
+
+    /// Opens a tab, which reads the storage it is configured with.
+    fn open(&mut self, config: Config) -> usize {
+        self.open_with_private(config, HashMap::new())
+    }
+
+    fn open_with_private(&mut self, config: Config, private: HashMap<&'static str, String>) -> usize {
+        let stored = match config.persistence {
+            Persistence::Shared => self.shared.get("tokens").cloned(),
+            Persistence::Private => private.get("tokens").cloned(),
+            Persistence::Memory => None,
+        };
+        let relogin = private.get("relogin").cloned();
+        let seed = 0x9E37_79B9_7F4A_7C15 ^ (self.tabs.len() as u64 + 1);
+        let session = Session::new(config, stored.as_deref(), relogin.as_deref(), self.now, Box::new(Seeded(seed)));
+        self.tabs.push(Tab {
+            session,
+            private,
+            resolved: Vec::new(),
+            navigations: Vec::new(),
+            popups: Vec::new(),
+            reports: Vec::new(),
+            address: Vec::new(),
+            refuse_token_writes: false,
+            changes: 0,
+        });
+        self.tabs.len() - 1
+    }
+
+    fn waiter(&mut self) -> Waiter {
+        self.next_waiter += 1;
+        self.next_waiter
+    }
+
+    /// Stores a token set issued by the server (as if signed in earlier), expiring `expires_in_s` from now.
+    fn seed_tokens(&mut self, expires_in_s: i64) -> String {
+        let (_, body) = self.server.tokens();
+        let mut t = parse_token_response(200, None, body.as_bytes(), self.now).unwrap_or_else(|e| panic!("{e}"));
+        t.expires_at_ms = self.now.saturating_add_signed(expires_in_s * 1000);
+        let text = t.to_storage_for(&client());
+        self.shared.insert("tokens", text.clone());
+        text
+    }
+
+    fn is_private(&self, tab: usize) -> bool {
+        self.tabs[tab].session.config().persistence != Persistence::Shared
+    }
+
+    /// Executes every action of every tab until nothing is left (answers stay on the wire until delivered).
+    fn settle(&mut self) {
+        loop {
+            let mut did = false;
+            for tab in 0..self.tabs.len() {
+                while let Some(action) = self.tabs[tab].session.poll_action() {
+                    did = true;
+                    self.execute(tab, action);
+                }
+            }
+            if !did {
+                return;
+            }
+        }
+    }
+
+    fn execute(&mut self, tab: usize, action: Action) {
+        let now = self.now;
+        match action {
+            Action::Send(request) => self.wire.push_back((tab, request)),
+            Action::ReadBody { .. } => panic!("the harness always gives bodies"),
+            Action::Lock => {
+                self.lock_queue.push_back(tab);
+                self.grant_lock();
+            }
+            Action::Unlock => {
+                assert_eq!(self.lock, Some(tab), "tab {tab} released a lock it does not hold");
+                self.lock = None;
+                self.grant_lock();
+            }
+            Action::Store { slot, text } => {
+                if slot == Slot::Tokens && self.tabs[tab].refuse_token_writes {
+                    self.tabs[tab].session.store_failed(slot, "QuotaExceededError");
+                } else if slot == Slot::Tokens && !self.is_private(tab) {
+                    self.shared.insert("tokens", text.secret().to_string());
+                } else {
+                    self.tabs[tab].private.insert(slot_name(slot), text.secret().to_string());
+                }
+            }
+            Action::Remove { slot } => {
+                if slot == Slot::Tokens && !self.is_private(tab) {
+                    self.shared.remove("tokens");
+                } else {
+                    self.tabs[tab].private.remove(slot_name(slot));
+                }
+            }
+            Action::Announce(_) => {
+                let stored = self.shared.get("tokens").cloned();
+                for other in (0..self.tabs.len()).filter(|o| *o != tab) {
+                    if self.tabs[other].session.config().persistence == Persistence::Shared {
+                        self.tabs[other].session.stored_changed(stored.as_deref(), now);
+                    }
+                }
+            }
+            Action::Navigate { url } => self.tabs[tab].navigations.push(url),
+            Action::OpenPopup { url, state } => self.tabs[tab].popups.push((url, state)),
+            Action::ClosePopup => {}
+            Action::ReplaceAddress { url } => self.tabs[tab].address.push(url),
+            Action::Resolve { waiters, outcome } => {
+                for w in waiters {
+                    let copy = match &outcome {
+                        Ok(Outcome::Token(t)) => Ok(Outcome::Token(t.clone())),
+                        Ok(Outcome::Refreshed) => Ok(Outcome::Refreshed),
+                        Ok(Outcome::SignedIn { return_to }) => Ok(Outcome::SignedIn { return_to: return_to.clone() }),
+                        Ok(Outcome::NoCallback) => Ok(Outcome::NoCallback),
+                        Ok(Outcome::Navigating) => Ok(Outcome::Navigating),
+                        Ok(Outcome::Response { request }) => Ok(Outcome::Response { request: *request }),
+                        Ok(Outcome::SignedOut) => Ok(Outcome::SignedOut),
+                        Ok(other) => panic!("unexpected outcome {other:?}"),
+                        Err(e) => Err(e.clone()),
+                    };
+                    self.tabs[tab].resolved.push((w, copy));
+                }
+            }
+            Action::Retrying(_) => {}
+            Action::Changed => self.tabs[tab].changes += 1,
+            Action::Report(e) => self.tabs[tab].reports.push(e),
+            other => panic!("unexpected action {other:?}"),
+        }
+    }
+
+    fn grant_lock(&mut self) {
+        if self.lock.is_some() {
+            return;
+        }
+        if let Some(next) = self.lock_queue.pop_front() {
+            self.lock = Some(next);
+            let stored = self.shared.get("tokens").cloned();
+            self.tabs[next].session.lock_granted(stored.as_deref(), self.now);
+        }
+    }
+
+    /// Delivers the oldest request on the wire to the server and its answer back; false when the wire is empty.
+    fn deliver_one(&mut self) -> bool {
+        let Some((tab, request)) = self.wire.pop_front() else { return false };
+        let now = self.now;
+        match request {
+            Request::Token { id, request } => {
+                let answer = self.server.token_post(request.body());
+                self.reply(tab, id, answer, now);
+            }
+            Request::Api { id, url, token, .. } => {
+                self.server.api_calls.push((url, token.secret().to_string()));
+                let (status, body) = self.server.api_script.pop_front().unwrap_or((200, r#"{"name":"Alex"}"#));
+                let reply = Reply::Http { status, retry_after: None, body: Some(body.as_bytes()) };
+                self.tabs[tab].session.answer(id, reply, now);
+            }
+            Request::Revoke { id, token, .. } => {
+                self.server.revoked.push(token.secret().to_string());
+                self.tabs[tab].session.answer(id, Reply::Http { status: 204, retry_after: None, body: Some(b"") }, now);
+            }
+            other => panic!("unexpected request {other:?}"),
+        }
+        true
+    }
+
+    fn reply(&mut self, tab: usize, id: RequestId, answer: Option<(u16, Option<&'static str>, String)>, now: u64) {
+        let session = &mut self.tabs[tab].session;
+        match &answer {
+            Some((status, retry_after, body)) => {
+                session.answer(id, Reply::Http { status: *status, retry_after: *retry_after, body: Some(body.as_bytes()) }, now);
+            }
+            None => session.answer(id, Reply::Network { detail: "connection reset" }, now),
+        }
+    }
+
+    /// Settles, delivers everything on the wire, and settles again, until quiet (timers are not advanced).
+    fn run(&mut self) {
+        self.settle();
+        while self.deliver_one() {
+            self.settle();
+        }
+    }
+
+    /// Advances the clock to each tab's next timer in turn, up to `until`, running everything in between.
+    fn run_until(&mut self, until: u64) {
+        self.run();
+        loop {
+            let next = self.tabs.iter().filter_map(|t| t.session.poll_timeout()).min();
+            match next {
+                Some(at) if at <= until => {
+                    self.now = self.now.max(at);
+                    for tab in 0..self.tabs.len() {
+                        self.tabs[tab].session.handle_timeout(self.now);
+                    }
+                    self.run();
+                }
+                _ => break,
+            }
+        }
+        self.now = self.now.max(until);
+    }
+
+    fn outcome(&self, tab: usize, waiter: Waiter) -> &Result<Outcome, Error> {
+        let found = self.tabs[tab].resolved.iter().filter(|(w, _)| *w == waiter).collect::<Vec<_>>();
+        assert_eq!(found.len(), 1, "waiter {waiter} of tab {tab} resolved {} times", found.len());
+        &found[0].1
+    }
+
+    fn token_of(&self, tab: usize, waiter: Waiter) -> String {
+        match self.outcome(tab, waiter) {
+            Ok(Outcome::Token(t)) => t.secret().to_string(),
+            other => panic!("waiter {waiter}: {other:?}"),
+        }
+    }
+
+    fn error_of(&self, tab: usize, waiter: Waiter) -> &'static str {
+        match self.outcome(tab, waiter) {
+            Err(e) => e.code(),
+            other => panic!("waiter {waiter}: expected an error, got {other:?}"),
+        }
+    }
+
+    fn want_token(&mut self, tab: usize) -> Waiter {
+        let w = self.waiter();
+        let now = self.now;
+        self.tabs[tab].session.want_token(w, now);
+        w
+    }
+}
+
+#[test]
+fn a_fresh_token_is_handed_out_without_any_request() {
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let tab = world.open(World::config(Persistence::Shared));
+    let w = world.want_token(tab);
+    world.run();
+    assert_eq!(world.token_of(tab, w), "access-1");
+    assert_eq!(world.server.refresh_posts, 0);
+}
+
+#[test]
+fn a_hundred_callers_on_an_expired_token_share_one_refresh() {
+    let mut world = World::new();
+    world.seed_tokens(-10);
+    let tab = world.open(World::config(Persistence::Shared));
+    let waiters: Vec<Waiter> = (0..100).map(|_| world.want_token(tab)).collect();
+    world.run();
+    assert_eq!(world.server.refresh_posts, 1);
+    for w in waiters {
+        assert_eq!(world.token_of(tab, w), "access-2");
+    }
+}
+
+#[test]
+fn refresh_happens_ahead_of_expiry_within_the_skew() {
+    let mut world = World::new();
+    let text = world.seed_tokens(30); // expires in 30 s, skew is 60 s
+    let tab = world.open_with_private(World::config(Persistence::Private), HashMap::from([("tokens", text)]));
+    let w = world.want_token(tab);
+    world.run();
+    assert_eq!(world.server.refresh_posts, 1);
+    assert_eq!(world.token_of(tab, w), "access-2");
+}
+
+#[test]
+fn four_tabs_with_rotating_refresh_tokens_refresh_once_and_never_reuse_one() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let tabs: Vec<usize> = (0..4).map(|_| world.open(World::config(Persistence::Shared))).collect();
+    for round in 0..3 {
+        let before = world.server.refresh_posts;
+        // Every tab asks at once, 25 callers each, before any answer is on its way back.
+        let mut waiters = Vec::new();
+        for &tab in &tabs {
+            for _ in 0..25 {
+                waiters.push((tab, world.want_token(tab)));
+            }
+        }
+        world.run();
+        assert_eq!(world.server.refresh_posts - before, 1, "round {round}: one refresh for 4 tabs x 25 callers");
+        let tokens: Vec<String> = waiters.iter().map(|(t, w)| world.token_of(*t, *w)).collect();
+        assert!(tokens.iter().all(|t| *t == tokens[0]), "round {round}: one token for all: {tokens:?}");
+        world.now += 3_600_000; // past expiry again
+    }
+    assert_eq!(world.server.invalid_grants, 0);
+}
+
+#[test]
+fn a_tab_that_waited_for_the_lock_takes_the_token_another_tab_refreshed() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let a = world.open(World::config(Persistence::Shared));
+    let b = world.open(World::config(Persistence::Shared));
+    let wa = world.want_token(a);
+    world.settle(); // a holds the lock and its refresh is on the wire
+    let wb = world.want_token(b);
+    world.settle(); // b waits for the lock
+    assert_eq!(world.lock, Some(a));
+    world.run();
+    assert_eq!(world.server.refresh_posts, 1);
+    assert_eq!(world.token_of(a, wa), world.token_of(b, wb));
+    assert_eq!(world.lock, None, "the lock is released");
+}
+
+#[test]
+fn a_refused_refresh_signs_in_again_once_and_a_second_failure_is_reported_as_a_loop() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    world.server.live_refresh = None; // revoked: the refresh is refused
+    let config = World::config(Persistence::Shared);
+    let tab = world.open(config.clone());
+    world.tabs[tab].session.set_location("http://localhost:3000/inbox?tab=2");
+    let w = world.want_token(tab);
+    world.run();
+    assert_eq!(world.tabs[tab].navigations.len(), 1, "one automatic sign-in");
+    let url = &world.tabs[tab].navigations[0];
+    assert!(url.starts_with("http://127.0.0.1:8080/oauth/authorize?"), "{url}");
+    assert!(world.tabs[tab].private.contains_key("pending"), "the pending login is parked");
+    assert!(world.tabs[tab].private.contains_key("relogin"), "the loop guard is stored");
+    assert!(!world.shared.contains_key("tokens"), "the dead session is removed");
+    // The caller waits while the page navigates; if the page is still there later, it hears why.
+    assert!(world.tabs[tab].resolved.is_empty());
+    world.run_until(world.now + 10_000);
+    assert_eq!(world.error_of(tab, w), "login_required");
+
+    // The page came back signed in, and 30 s later the session is refused again: no second redirect.
+    let private = world.tabs[tab].private.clone();
+    world.seed_tokens(-1);
+    world.server.live_refresh = None;
+    world.now += 20_000;
+    let again = world.open_with_private(config.clone(), private);
+    let w2 = world.want_token(again);
+    world.run();
+    assert_eq!(world.error_of(again, w2), "relogin_loop");
+    assert!(world.tabs[again].navigations.is_empty());
+
+    // A minute after the last automatic sign-in, signing in again is allowed.
+    let private = world.tabs[again].private.clone();
+    world.now += 60_000;
+    world.seed_tokens(-1);
+    world.server.live_refresh = None;
+    let later = world.open_with_private(config, private);
+    let w3 = world.want_token(later);
+    world.run();
+    assert_eq!(world.tabs[later].navigations.len(), 1);
+    assert!(world.tabs[later].resolved.iter().all(|(w, _)| *w != w3), "parked while navigating");
+}
+
+#[test]
+fn inside_a_frame_a_dead_session_is_reported_not_redirected() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    world.server.live_refresh = None;
+    let mut config = World::config(Persistence::Shared);
+    config.framed = true;
+    let tab = world.open(config);
+    let w = world.want_token(tab);
+    world.run();
+    assert_eq!(world.error_of(tab, w), "login_required");
+    assert!(world.tabs[tab].navigations.is_empty());
+}
+
+#[test]
+fn a_refused_refresh_never_throws_away_a_still_valid_access_token() {
+    let mut world = World::new();
+    world.seed_tokens(30); // valid for 30 s more, inside the 60 s skew
+    world.server.live_refresh = None;
+    let tab = world.open(World::config(Persistence::Shared));
+    let w = world.want_token(tab);
+    world.run();
+    assert_eq!(world.token_of(tab, w), "access-1", "calls go on with the valid token");
+    assert!(world.tabs[tab].session.is_authenticated());
+    assert!(!world.tabs[tab].session.has_refresh_token(), "the refused refresh token is forgotten");
+    let stored = TokenSet::from_storage_for(&world.shared["tokens"], &client()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(stored.refresh.is_none(), "and removed from storage: no other tab sends it again");
+    // More calls: no further refresh attempt while the token lasts.
+    let w2 = world.want_token(tab);
+    world.run();
+    assert_eq!(world.token_of(tab, w2), "access-1");
+    assert_eq!(world.server.refresh_posts, 1);
+    // An explicit refresh says it cannot, without ending the session.
+    let r = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.want_refresh(r, now);
+    world.run();
+    assert_eq!(world.error_of(tab, r), "login_required");
+    assert!(world.tabs[tab].session.is_authenticated());
+    // Once it expires, the session-ending path runs.
+    world.now += 31_000;
+    let w3 = world.want_token(tab);
+    world.run();
+    assert_eq!(world.tabs[tab].navigations.len(), 1);
+    assert!(!world.tabs[tab].session.is_authenticated());
+    world.run_until(world.now + 10_000);
+    assert_eq!(world.error_of(tab, w3), "login_required");
+}
+
+#[test]
+fn without_a_refresh_token_calls_use_the_token_until_it_expires() {
+    // A standards server that grants no refresh token.
+    let mut world = World::new();
+    world.server.issue_refresh = false;
+    world.seed_tokens(3600);
+    let tab = world.open(World::config(Persistence::Shared));
+    world.now += 3_570_000; // 30 s left
+    let w = world.want_token(tab);
+    world.run();
+    assert_eq!(world.token_of(tab, w), "access-1");
+    assert_eq!(world.server.refresh_posts, 0, "no refresh token, no refresh request");
+}
+
+#[test]
+fn a_401_is_answered_by_one_refresh_and_one_retry() {
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let tab = world.open(World::config(Persistence::Shared));
+    world.server.api_script.push_back((401, r#"{"code":"authentication.required"}"#));
+    let w = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.fetch(w, "/api/v2/users/me", now);
+    world.run();
+    assert_eq!(world.server.refresh_posts, 1);
+    let sent: Vec<&str> = world.server.api_calls.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(sent, ["access-1", "access-2"], "the retry carries the new token");
+    assert!(matches!(world.outcome(tab, w), Ok(Outcome::Response { .. })));
+}
+
+#[test]
+fn a_second_401_ends_the_session() {
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let mut config = World::config(Persistence::Shared);
+    config.relogin = false;
+    let tab = world.open(config);
+    world.server.api_script.push_back((401, r#"{"code":"bad.credentials"}"#));
+    world.server.api_script.push_back((401, r#"{"code":"bad.credentials"}"#));
+    let w = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.fetch(w, "/api/v2/users/me", now);
+    world.run();
+    assert_eq!(world.error_of(tab, w), "unauthorized");
+    assert_eq!(world.server.api_calls.len(), 2);
+    assert!(!world.tabs[tab].session.is_authenticated());
+}
+
+#[test]
+fn an_idle_timeout_401_without_refresh_token_signs_in_again() {
+    let mut world = World::new();
+    world.server.issue_refresh = false; // Genesys issues none while the idle timeout is on
+    world.seed_tokens(3600);
+    let tab = world.open(World::config(Persistence::Shared));
+    world.server.api_script.push_back((401, r#"{"code":"credentials.expired"}"#));
+    let w = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.fetch(w, "/api/v2/users/me", now);
+    world.run();
+    assert_eq!(world.server.refresh_posts, 0);
+    assert_eq!(world.tabs[tab].navigations.len(), 1, "silent re-login");
+    world.run_until(world.now + 10_000);
+    assert_eq!(world.error_of(tab, w), "unauthorized");
+}
+
+#[test]
+fn a_429_storm_is_ridden_out_honouring_retry_after() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let tab = world.open(World::config(Persistence::Shared));
+    for _ in 0..2 {
+        world.server.script.push_back(Scripted::Status(429, Some("3"), "{}"));
+    }
+    let w = world.want_token(tab);
+    let start = world.now;
+    world.run();
+    assert_eq!(world.server.refresh_posts, 1);
+    assert_eq!(world.tabs[tab].session.poll_timeout(), Some(start + 3_000), "waits exactly Retry-After");
+    world.run_until(start + 2_999);
+    assert_eq!(world.server.refresh_posts, 1, "nothing sent before Retry-After");
+    world.run_until(start + 6_000);
+    assert_eq!(world.server.refresh_posts, 3);
+    assert_eq!(world.token_of(tab, w), "access-2");
+}
+
+#[test]
+fn a_retry_after_beyond_the_cap_stops_at_once() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let tab = world.open(World::config(Persistence::Shared));
+    world.server.script.push_back(Scripted::Status(429, Some("100000"), "{}"));
+    let w = world.want_token(tab);
+    world.run_until(world.now + 600_000);
+    assert_eq!(world.server.refresh_posts, 1);
+    assert_eq!(world.error_of(tab, w), "rate_limited");
+    assert!(world.tabs[tab].session.is_authenticated(), "a transient failure keeps the session");
+    assert_eq!(world.lock, None);
+}
+
+#[test]
+fn transient_refresh_failures_are_retried_then_reported() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let tab = world.open(World::config(Persistence::Shared));
+    for _ in 0..4 {
+        world.server.script.push_back(Scripted::Status(503, None, "busy"));
+    }
+    let w = world.want_token(tab);
+    world.run_until(world.now + 120_000);
+    assert_eq!(world.server.refresh_posts, 4, "the policy's four attempts");
+    assert_eq!(world.error_of(tab, w), "server_error");
+    assert!(world.tabs[tab].session.is_authenticated());
+    // And the network: one failure, then success.
+    world.server.script.push_back(Scripted::Network);
+    let w2 = world.want_token(tab);
+    world.run_until(world.now + 120_000);
+    assert_eq!(world.token_of(tab, w2), "access-2");
+}
+
+/// Signs a tab in through the redirect: login, the server's callback, the code exchange.
+fn start_login(world: &mut World, tab: usize, return_to: Option<&str>) -> String {
+    let w = world.waiter();
+    let now = world.now;
+    let options = LoginOptions { return_to: return_to.map(str::to_string), ..LoginOptions::default() };
+    world.tabs[tab].session.login(w, &options, now);
+    world.run();
+    assert!(matches!(world.outcome(tab, w), Ok(Outcome::Navigating)));
+    let url = world.tabs[tab].navigations.last().cloned().unwrap_or_default();
+    let state = url.split("state=").nth(1).and_then(|s| s.split('&').next()).unwrap_or_default().to_string();
+    state
+}
+
+fn callback(world: &mut World, tab: usize, url: &str) -> Waiter {
+    let w = world.waiter();
+    let now = world.now;
+    let pending = world.tabs[tab].private.get("pending").cloned();
+    world.tabs[tab].session.callback(w, url, pending.as_deref(), now);
+    w
+}
+
+#[test]
+fn a_redirect_login_comes_back_signed_in_to_its_path() {
+    let mut world = World::new();
+    let tab = world.open(World::config(Persistence::Private));
+    let state = start_login(&mut world, tab, Some("/inbox"));
+    let w = callback(&mut world, tab, &format!("http://localhost:3000/?code=c1&state={state}&keep=1"));
+    world.run();
+    assert_eq!(world.outcome(tab, w), &Ok(Outcome::SignedIn { return_to: Some("/inbox".into()) }));
+    assert_eq!(world.tabs[tab].address, ["http://localhost:3000/?keep=1", "/inbox"]);
+    assert!(!world.tabs[tab].private.contains_key("pending"), "used once");
+    assert!(world.tabs[tab].private.contains_key("tokens"));
+    assert!(world.tabs[tab].session.is_authenticated());
+    // The same callback again (a replay): no pending login any more.
+    let again = callback(&mut world, tab, &format!("http://localhost:3000/?code=c1&state={state}"));
+    world.run();
+    assert_eq!(world.error_of(tab, again), "no_pending_login");
+    assert_eq!(world.server.code_posts, 1);
+}
+
+#[test]
+fn a_spent_code_is_never_sent_again() {
+    for (answer, code) in [
+        (Scripted::Status(503, None, "busy"), "server_error"),
+        (Scripted::Status(502, None, "bad gateway"), "server_error"),
+        (Scripted::Network, "network_error"),
+    ] {
+        let mut world = World::new();
+        let tab = world.open(World::config(Persistence::Private));
+        let state = start_login(&mut world, tab, None);
+        world.server.script.push_back(answer);
+        let w = callback(&mut world, tab, &format!("http://localhost:3000/?code=c1&state={state}"));
+        world.run_until(world.now + 120_000);
+        assert_eq!(world.server.code_posts, 1, "{code}");
+        assert_eq!(world.error_of(tab, w), code);
+    }
+    // 429 says the request was not processed: the code is still unspent and is sent once more.
+    let mut world = World::new();
+    let tab = world.open(World::config(Persistence::Private));
+    let state = start_login(&mut world, tab, None);
+    world.server.script.push_back(Scripted::Status(429, Some("1"), "{}"));
+    let w = callback(&mut world, tab, &format!("http://localhost:3000/?code=c1&state={state}"));
+    world.run_until(world.now + 5_000);
+    assert_eq!(world.server.code_posts, 2);
+    assert!(matches!(world.outcome(tab, w), Ok(Outcome::SignedIn { .. })));
+}
+
+#[test]
+fn a_forged_or_foreign_callback_is_refused_and_nothing_is_sent() {
+    let mut world = World::new();
+    let tab = world.open(World::config(Persistence::Private));
+    let state = start_login(&mut world, tab, None);
+    let forged = callback(&mut world, tab, "http://localhost:3000/?code=c1&state=forged");
+    world.run();
+    assert_eq!(world.error_of(tab, forged), "state_mismatch");
+    // A pending login parked by another configuration (another client) is not used.
+    let other = Client::new(Region::custom("http://127.0.0.1:8080").unwrap_or_else(|e| panic!("{e}")), "other", REDIRECT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (_, pending) = other.authorize().build(&mut Seeded(7), world.now).unwrap_or_else(|e| panic!("{e}"));
+    let state2 = pending.state().secret().to_string();
+    world.tabs[tab].private.insert("pending", pending.to_storage());
+    let foreign = callback(&mut world, tab, &format!("http://localhost:3000/?code=c1&state={state2}"));
+    world.run();
+    assert_eq!(world.error_of(tab, foreign), "corrupt_storage");
+    // An error callback must carry the state too.
+    let _ = start_login(&mut world, tab, None);
+    let bare = callback(&mut world, tab, "http://localhost:3000/?error=access_denied&error_description=click+here");
+    world.run();
+    assert_eq!(world.error_of(tab, bare), "missing_parameter");
+    assert_eq!(world.server.code_posts, 0);
+    let _ = state;
+}
+
+#[test]
+fn a_page_without_a_callback_does_nothing() {
+    let mut world = World::new();
+    let tab = world.open(World::config(Persistence::Private));
+    let w = callback(&mut world, tab, "http://localhost:3000/?tab=2");
+    world.run();
+    assert_eq!(world.outcome(tab, w), &Ok(Outcome::NoCallback));
+    assert!(world.tabs[tab].address.is_empty());
+}
+
+#[test]
+fn a_refused_storage_write_keeps_the_session_in_memory_and_is_reported_once() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let tab = world.open(World::config(Persistence::Shared));
+    world.tabs[tab].refuse_token_writes = true;
+    let w = world.want_token(tab);
+    world.run();
+    assert_eq!(world.token_of(tab, w), "access-2");
+    world.now += 3_600_000;
+    let w2 = world.want_token(tab);
+    world.run();
+    assert_eq!(world.token_of(tab, w2), "access-3", "memory held the rotated refresh token");
+    assert_eq!(world.server.invalid_grants, 0);
+    let reports: Vec<&str> = world.tabs[tab].reports.iter().map(Error::code).collect();
+    assert_eq!(reports, ["storage_unavailable"], "reported once");
+    assert!(world.tabs[tab].session.is_authenticated());
+}
+
+#[test]
+fn a_refused_write_of_the_pending_login_stops_the_navigation() {
+    let mut world = World::new();
+    let tab = world.open(World::config(Persistence::Private));
+    let w = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.login(w, &LoginOptions::default(), now);
+    // The driver executes the Store, which the browser refuses, before the next action.
+    match world.tabs[tab].session.poll_action() {
+        Some(Action::Store { slot: Slot::Pending, .. }) => world.tabs[tab].session.store_failed(Slot::Pending, "quota"),
+        other => panic!("{other:?}"),
+    }
+    world.run();
+    assert!(world.tabs[tab].navigations.is_empty());
+    assert_eq!(world.error_of(tab, w), "storage_unavailable");
+}
+
+#[test]
+fn the_token_goes_only_to_the_regions_api_origin() {
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let tab = world.open(World::config(Persistence::Shared));
+    for bad in ["@127.0.0.2:8081/x", ".evil.example/", "//evil.example/x", "http://127.0.0.1:80800/x", "https://evil.example/"] {
+        let w = world.waiter();
+        let now = world.now;
+        world.tabs[tab].session.fetch(w, bad, now);
+        world.run();
+        assert_eq!(world.error_of(tab, w), "invalid_config", "{bad}");
+    }
+    assert!(world.server.api_calls.is_empty(), "no request carried the token");
+    let w = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.fetch(w, "http://127.0.0.1:8080/api/v2/users/me", now);
+    world.run();
+    assert_eq!(world.server.api_calls[0].0, "http://127.0.0.1:8080/api/v2/users/me");
+}
+
+#[test]
+fn tokens_stored_for_one_region_are_refused_under_another() {
+    let mut world = World::new();
+    world.seed_tokens(3600); // stored for http://127.0.0.1:8080
+    let mut config = Config::new(client_for("https://evil.example"));
+    config.persistence = Persistence::Shared;
+    let tab = world.open(config);
+    assert!(!world.tabs[tab].session.is_authenticated());
+    assert_eq!(world.tabs[tab].session.discarded().map(Error::code), Some("foreign_tokens"));
+    world.settle();
+    assert!(!world.shared.contains_key("tokens"), "discarded");
+    let w = world.want_token(tab);
+    world.run();
+    assert_eq!(world.error_of(tab, w), "login_required");
+    assert_eq!(world.server.refresh_posts, 0, "the refresh token was not sent to the other region");
+}
+
+#[test]
+fn other_tabs_hear_of_new_tokens_and_of_logout() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let a = world.open(World::config(Persistence::Shared));
+    let b = world.open(World::config(Persistence::Shared));
+    let _ = world.want_token(a);
+    world.run();
+    assert_eq!(world.tabs[b].session.expires_at_ms(), world.tabs[a].session.expires_at_ms());
+    assert!(world.tabs[b].changes >= 1);
+    let w = world.waiter();
+    let now = world.now;
+    world.tabs[a].session.logout(w, None, now);
+    world.run();
+    assert_eq!(world.outcome(a, w), &Ok(Outcome::SignedOut));
+    assert_eq!(world.server.revoked, ["access-2"]);
+    assert!(!world.tabs[b].session.is_authenticated(), "signed out in every tab");
+    assert!(!world.shared.contains_key("tokens"));
+}
+
+#[test]
+fn sso_logout_goes_to_the_login_hosts_logout_page() {
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let tab = world.open(World::config(Persistence::Shared));
+    let w = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.logout(w, Some("http://localhost:3000/"), now);
+    world.run();
+    let nav = &world.tabs[tab].navigations;
+    assert_eq!(nav.len(), 1);
+    assert!(nav[0].starts_with("http://127.0.0.1:8080/logout?client_id=cid&redirect_uri="), "{}", nav[0]);
+}
+
+#[test]
+fn inside_a_frame_login_opens_a_popup_and_takes_only_its_own_callback() {
+    let mut world = World::new();
+    let mut config = World::config(Persistence::Memory);
+    config.framed = true;
+    let tab = world.open(config);
+    let w = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.login(w, &LoginOptions::default(), now);
+    world.run();
+    assert!(world.tabs[tab].navigations.is_empty(), "the frame stays put");
+    let (url, state) = world.tabs[tab].popups[0].clone();
+    assert!(url.contains(&format!("state={state}")));
+    assert!(!world.tabs[tab].session.popup_callback("http://localhost:3000/?code=x&state=other", now));
+    assert!(world.tabs[tab].session.popup_callback(&format!("http://localhost:3000/?code=x&state={state}"), now));
+    world.run();
+    assert!(matches!(world.outcome(tab, w), Ok(Outcome::SignedIn { .. })));
+    assert!(world.tabs[tab].session.is_authenticated());
+}
+
+#[test]
+fn a_popup_login_times_out_or_reports_a_closed_or_blocked_popup() {
+    let mut world = World::new();
+    let mut config = World::config(Persistence::Memory);
+    config.framed = true;
+    let tab = world.open(config.clone());
+    let now = world.now;
+    let timeout = LoginOptions { timeout_ms: Some(1_000), ..LoginOptions::default() };
+    let w = world.waiter();
+    world.tabs[tab].session.login(w, &timeout, now);
+    world.run_until(now + 1_000);
+    assert_eq!(world.error_of(tab, w), "popup_timeout");
+    let w2 = world.waiter();
+    world.tabs[tab].session.login(w2, &LoginOptions::default(), world.now);
+    world.tabs[tab].session.popup_closed();
+    world.run();
+    assert_eq!(world.error_of(tab, w2), "popup_closed");
+    let w3 = world.waiter();
+    world.tabs[tab].session.login(w3, &LoginOptions::default(), world.now);
+    world.tabs[tab].session.popup_blocked();
+    world.run();
+    assert_eq!(world.error_of(tab, w3), "popup_blocked");
+    // No way to hear from a popup: refused before any window opens.
+    config.popup_capable = false;
+    let t2 = world.open(config);
+    let w4 = world.waiter();
+    world.tabs[t2].session.login(w4, &LoginOptions::default(), world.now);
+    world.run();
+    assert_eq!(world.error_of(t2, w4), "invalid_config");
+    assert!(world.tabs[t2].popups.is_empty());
+}
+
+#[test]
+fn tampered_or_expired_storage_is_discarded_at_start() {
+    let mut world = World::new();
+    world.shared.insert("tokens", "v=1&access=a&access=b".into());
+    let tab = world.open(World::config(Persistence::Shared));
+    assert_eq!(world.tabs[tab].session.discarded().map(Error::code), Some("corrupt_storage"));
+    world.server.issue_refresh = false;
+    world.seed_tokens(-5); // expired and no refresh token: useless
+    let t2 = world.open(World::config(Persistence::Shared));
+    assert!(!world.tabs[t2].session.is_authenticated());
+    assert!(world.tabs[t2].session.discarded().is_none());
+    world.settle();
+    assert!(!world.shared.contains_key("tokens"));
+}
+
+#[test]
+fn announcements_are_made_only_with_shared_storage() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let mut private = HashMap::new();
+    private.insert("tokens", world.shared["tokens"].clone());
+    let tab = world.open_with_private(World::config(Persistence::Private), private);
+    let w = world.want_token(tab);
+    let mut announced = false;
+    world.settle();
+    while let Some((t, req)) = world.wire.pop_front() {
+        world.wire.push_front((t, req));
+        world.deliver_one();
+        while let Some(a) = world.tabs[tab].session.poll_action() {
+            announced |= matches!(a, Action::Announce(Announcement::Tokens));
+            world.execute(tab, a);
+        }
+    }
+    assert!(!announced);
+    assert_eq!(world.token_of(tab, w), "access-2");
+}
