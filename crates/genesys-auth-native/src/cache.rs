@@ -1,23 +1,32 @@
 //! The token cache: one file per (region, client id) in the user's cache directory, mode 0600, written
 //! atomically, read as untrusted input, with a lock file so concurrent processes refresh once.
+//!
+//! The file system is treated as hostile where it can be: the temporary file is created new (never opened
+//! through a symlink an attacker planted), a directory the user named is never chmod-ed (a group- or
+//! world-writable one is refused), and on load the file must be a regular file owned by this user with no
+//! access for others.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
-use genesys_auth::{Error, Region, TokenSet};
+use genesys_auth::{Client, Error, Region, TokenSet};
 
 /// Where the tokens of one OAuth client in one region are kept.
 #[derive(Clone, Debug)]
 pub struct TokenCache {
     path: PathBuf,
+    client: Option<Client>,
 }
 
 /// A failure reading or writing the cache, with the path and what to do.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum CacheError {
     /// The file exists but is not a token cache we wrote (corrupt, foreign or from a future version).
     Unreadable(PathBuf),
+    /// The file or its directory can be read or changed by others, or is not ours.
+    Unsafe(PathBuf, &'static str),
     /// The file system refused.
     Io(PathBuf, std::io::Error),
 }
@@ -32,6 +41,11 @@ impl std::fmt::Display for CacheError {
                     p.display()
                 )
             }
+            CacheError::Unsafe(p, why) => write!(
+                f,
+                "the token cache {} is not safe to use ({why}): choose a private directory with --cache-dir",
+                p.display()
+            ),
             CacheError::Io(p, e) => write!(f, "cannot use the token cache {}: {e}", p.display()),
         }
     }
@@ -39,7 +53,9 @@ impl std::fmt::Display for CacheError {
 
 impl std::error::Error for CacheError {}
 
-const HEADER: &str = "genesys-auth token cache v1\n";
+const HEADER: &str = "genesys-auth token cache v2\n";
+/// Largest cache file read.
+const MAX_FILE: u64 = 256 * 1024;
 
 impl TokenCache {
     /// The cache for `client_id` in `region`, under `dir` (default: the platform's cache directory, e.g.
@@ -51,7 +67,8 @@ impl TokenCache {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' { c } else { '_' })
             .collect();
-        TokenCache { path: dir.join(format!("{name}.tokens")) }
+        let client = Client::new(region.clone(), client_id, crate::REGISTERED_LOOPBACK).ok();
+        TokenCache { path: dir.join(format!("{name}.tokens")), client }
     }
 
     /// The cache file's path.
@@ -59,37 +76,72 @@ impl TokenCache {
         &self.path
     }
 
+    /// The stored text (as the session machine wrote it); `Ok(None)` when there is no cache file. What follows
+    /// the header is returned as is, for the machine to validate; a file that is not ours returns text that the
+    /// machine refuses.
+    ///
+    /// # Errors
+    /// [`CacheError::Unsafe`] for a file that is not a regular file of this user's with mode 0600 (or stricter);
+    /// [`CacheError::Io`] when it cannot be read.
+    pub fn read_text(&self) -> Result<Option<String>, CacheError> {
+        let io = |e| CacheError::Io(self.path.clone(), e);
+        let meta = match fs::symlink_metadata(&self.path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        check_private_file(&self.path, &meta)?;
+        let mut bytes = Vec::new();
+        let file = read_options().open(&self.path).map_err(io)?;
+        file.take(MAX_FILE + 1).read_to_end(&mut bytes).map_err(io)?;
+        if bytes.len() as u64 > MAX_FILE {
+            return Ok(Some(String::new()));
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        Ok(Some(text.strip_prefix(HEADER).map_or_else(String::new, |b| b.trim_end().to_string())))
+    }
+
+    /// Writes `text` atomically (a new temporary file, then rename) with mode 0600.
+    ///
+    /// # Errors
+    /// [`CacheError::Unsafe`] for an unsafe directory, [`CacheError::Io`].
+    pub fn write_text(&self, text: &str) -> Result<(), CacheError> {
+        let io = |e| CacheError::Io(self.path.clone(), e);
+        self.private_dir()?;
+        let tmp = self.path.with_extension(format!("tmp{}", std::process::id()));
+        // A leftover of a crashed run of this same process id is ours to replace; create_new never follows a link.
+        let _ = fs::remove_file(&tmp);
+        let mut file = private_options().create_new(true).open(&tmp).map_err(io)?;
+        let written = file
+            .write_all(HEADER.as_bytes())
+            .and_then(|()| file.write_all(text.as_bytes()))
+            .and_then(|()| file.write_all(b"\n"))
+            .and_then(|()| file.sync_all())
+            .and_then(|()| fs::rename(&tmp, &self.path));
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written.map_err(io)
+    }
+
     /// The cached tokens; `Ok(None)` when there is no cache file.
     ///
     /// # Errors
-    /// [`CacheError::Unreadable`] for anything we did not write; [`CacheError::Io`] when the file cannot be read.
+    /// [`CacheError::Unreadable`] for anything we did not write (or wrote for another region or client);
+    /// [`CacheError::Unsafe`] and [`CacheError::Io`] as [`read_text`](Self::read_text).
     pub fn load(&self) -> Result<Option<TokenSet>, CacheError> {
-        let text = match fs::read(&self.path) {
-            Ok(bytes) if bytes.len() > 256 * 1024 => return Err(CacheError::Unreadable(self.path.clone())),
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(CacheError::Io(self.path.clone(), e)),
-        };
-        let text = String::from_utf8(text).map_err(|_| CacheError::Unreadable(self.path.clone()))?;
-        let body = text.strip_prefix(HEADER).ok_or_else(|| CacheError::Unreadable(self.path.clone()))?;
-        TokenSet::from_storage(body.trim_end()).map(Some).map_err(|_| CacheError::Unreadable(self.path.clone()))
+        let Some(text) = self.read_text()? else { return Ok(None) };
+        let client = self.client.as_ref().ok_or_else(|| CacheError::Unreadable(self.path.clone()))?;
+        TokenSet::from_storage_for(&text, client).map(Some).map_err(|_| CacheError::Unreadable(self.path.clone()))
     }
 
-    /// Writes `tokens` atomically (temporary file + rename) with mode 0600.
+    /// Writes `tokens` (bound to this cache's region and client) atomically with mode 0600.
     ///
     /// # Errors
-    /// [`CacheError::Io`].
+    /// As [`write_text`](Self::write_text).
     pub fn store(&self, tokens: &TokenSet) -> Result<(), CacheError> {
-        let io = |e| CacheError::Io(self.path.clone(), e);
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        create_private_dir(dir).map_err(io)?;
-        let tmp = self.path.with_extension(format!("tmp{}", std::process::id()));
-        let mut file = private_file(&tmp).map_err(io)?;
-        file.write_all(HEADER.as_bytes()).map_err(io)?;
-        file.write_all(tokens.to_storage().as_bytes()).map_err(io)?;
-        file.write_all(b"\n").map_err(io)?;
-        file.sync_all().map_err(io)?;
-        fs::rename(&tmp, &self.path).map_err(io)
+        let client = self.client.as_ref().ok_or_else(|| CacheError::Unreadable(self.path.clone()))?;
+        self.write_text(&tokens.to_storage_for(client))
     }
 
     /// Removes the cache file (no error when it is absent).
@@ -109,11 +161,30 @@ impl TokenCache {
     /// [`CacheError::Io`] when the lock file cannot be created or locked.
     pub fn lock(&self) -> Result<File, CacheError> {
         let io = |e| CacheError::Io(self.path.clone(), e);
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        create_private_dir(dir).map_err(io)?;
-        let file = private_file_keep(&self.path.with_extension("lock")).map_err(io)?;
+        self.private_dir()?;
+        let file = private_options().create(true).truncate(false).open(self.path.with_extension("lock")).map_err(io)?;
         file.lock().map_err(io)?;
         Ok(file)
+    }
+
+    /// The cache's directory, created private (0700) when missing; an existing one must not be writable by
+    /// others (it is never chmod-ed: it may be a directory the user named for other things too).
+    fn private_dir(&self) -> Result<(), CacheError> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        match fs::symlink_metadata(dir) {
+            Ok(meta) => check_private_dir(dir, &meta),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut builder = fs::DirBuilder::new();
+                builder.recursive(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::DirBuilderExt;
+                    builder.mode(0o700);
+                }
+                builder.create(dir).map_err(|e| CacheError::Io(dir.to_path_buf(), e))
+            }
+            Err(e) => Err(CacheError::Io(dir.to_path_buf(), e)),
+        }
     }
 }
 
@@ -130,14 +201,56 @@ fn default_dir() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("genesys-auth"))
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    fs::create_dir_all(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+#[cfg(unix)]
+fn check_private_dir(dir: &Path, meta: &fs::Metadata) -> Result<(), CacheError> {
+    use std::os::unix::fs::MetadataExt;
+    let unsafe_dir = |why| Err(CacheError::Unsafe(dir.to_path_buf(), why));
+    if !meta.is_dir() {
+        return unsafe_dir("not a directory (a symlink is not followed)");
+    }
+    // Sticky shared directories (/tmp) are writable by all, but nobody may replace another user's files there.
+    let sticky = meta.mode() & 0o1000 != 0;
+    if meta.mode() & 0o022 != 0 && !sticky {
+        return unsafe_dir("the directory is writable by other users");
     }
     Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private_dir(dir: &Path, meta: &fs::Metadata) -> Result<(), CacheError> {
+    if meta.is_dir() { Ok(()) } else { Err(CacheError::Unsafe(dir.to_path_buf(), "not a directory")) }
+}
+
+#[cfg(unix)]
+fn check_private_file(path: &Path, meta: &fs::Metadata) -> Result<(), CacheError> {
+    use std::os::unix::fs::MetadataExt;
+    let unsafe_file = |why| Err(CacheError::Unsafe(path.to_path_buf(), why));
+    if !meta.file_type().is_file() {
+        return unsafe_file("not a regular file (a symlink is not followed)");
+    }
+    if meta.uid() != rustix::process::geteuid().as_raw() {
+        return unsafe_file("the file belongs to another user");
+    }
+    if meta.mode() & 0o077 != 0 {
+        return unsafe_file("other users can read or change the file (it must be mode 0600)");
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private_file(path: &Path, meta: &fs::Metadata) -> Result<(), CacheError> {
+    if meta.file_type().is_file() { Ok(()) } else { Err(CacheError::Unsafe(path.to_path_buf(), "not a regular file")) }
+}
+
+fn read_options() -> OpenOptions {
+    let mut o = OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    o
 }
 
 fn private_options() -> OpenOptions {
@@ -146,15 +259,88 @@ fn private_options() -> OpenOptions {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
+        o.mode(0o600).custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
     }
     o
 }
 
-fn private_file(path: &Path) -> std::io::Result<File> {
-    private_options().create(true).truncate(true).open(path)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn private_file_keep(path: &Path) -> std::io::Result<File> {
-    private_options().create(true).truncate(false).open(path)
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("genesys-auth-cache-unit-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    fn cache(d: &Path) -> TokenCache {
+        TokenCache::new(Some(d), &Region::custom("http://127.0.0.1:9").unwrap_or_else(|e| panic!("{e}")), "cid")
+    }
+
+    #[test]
+    fn text_round_trips_with_a_private_file_in_a_private_dir() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = dir("roundtrip");
+        let c = cache(&d);
+        c.write_text("v=1&x").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.read_text().ok().flatten().as_deref(), Some("v=1&x"));
+        let mode = |p: &Path| fs::metadata(p).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+        assert_eq!((mode(&d), mode(c.path())), (0o700, 0o600));
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_symlinked_cache_file_is_refused_and_not_followed() {
+        let d = dir("symlink");
+        let c = cache(&d);
+        c.write_text("v=1").unwrap_or_else(|e| panic!("{e}"));
+        let target = d.join("elsewhere");
+        fs::write(&target, "genesys-auth token cache v2\nsecret").unwrap_or_else(|e| panic!("{e}"));
+        fs::remove_file(c.path()).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink(&target, c.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(c.read_text(), Err(CacheError::Unsafe(..))));
+        // A write replaces the link with a file of ours; the link's target is untouched.
+        c.write_text("v=2").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fs::read_to_string(&target).unwrap_or_default(), "genesys-auth token cache v2\nsecret");
+        assert_eq!(c.read_text().ok().flatten().as_deref(), Some("v=2"));
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_planted_temporary_symlink_is_not_written_through() {
+        let d = dir("tmplink");
+        let c = cache(&d);
+        c.write_text("v=1").unwrap_or_else(|e| panic!("{e}"));
+        let victim = d.join("victim");
+        fs::write(&victim, "keep").unwrap_or_else(|e| panic!("{e}"));
+        let tmp = c.path().with_extension(format!("tmp{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap_or_else(|e| panic!("{e}"));
+        c.write_text("v=3").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fs::read_to_string(&victim).unwrap_or_default(), "keep");
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_shared_directory_is_refused_and_never_chmod_ed() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = dir("shared");
+        fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o777)).unwrap_or_else(|e| panic!("{e}"));
+        let c = cache(&d);
+        assert!(matches!(c.write_text("v=1"), Err(CacheError::Unsafe(..))));
+        assert_eq!(fs::metadata(&d).map(|m| m.permissions().mode() & 0o777).unwrap_or(0), 0o777);
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_file_readable_by_others_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = dir("mode");
+        let c = cache(&d);
+        c.write_text("v=1").unwrap_or_else(|e| panic!("{e}"));
+        fs::set_permissions(c.path(), fs::Permissions::from_mode(0o644)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(c.read_text(), Err(CacheError::Unsafe(..))));
+        let _ = fs::remove_dir_all(&d);
+    }
 }

@@ -23,14 +23,16 @@
 pub mod cache;
 pub mod loopback;
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod executor;
 
-use genesys_auth::{Client, Failure, OsRng, Region, RetryPolicy, Rng, TokenRequest, TokenSet, api_error};
-use tokio::sync::Mutex;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use genesys_auth::{Client, Region, RetryPolicy};
+use tokio::sync::{mpsc, oneshot};
 
 pub use cache::{CacheError, TokenCache};
+use executor::{Command, Done};
 
 /// What can go wrong, with an exit code for the CLI.
 #[derive(Debug)]
@@ -51,18 +53,21 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         use genesys_auth::Error as E;
         match self {
-            Error::Auth(E::LoginRequired | E::Unauthorized { .. }) | Error::Cache(CacheError::Unreadable(_)) => 3,
+            Error::Auth(E::LoginRequired | E::Unauthorized { .. } | E::ForeignTokens)
+            | Error::Cache(CacheError::Unreadable(_)) => 3,
             Error::Auth(
                 E::Authorization { .. }
                 | E::StateMismatch
                 | E::OAuth { .. }
                 | E::MissingParameter { .. }
-                | E::DuplicateParameter { .. },
+                | E::DuplicateParameter { .. }
+                | E::InvalidParameter { .. }
+                | E::IssuerMismatch,
             ) => 4,
-            Error::Timeout(_) => 5,
+            Error::Timeout(_) | Error::Auth(E::PopupTimeout) => 5,
             Error::Auth(E::Network { .. } | E::Server { .. } | E::RateLimited { .. } | E::Malformed { .. }) => 6,
             Error::Listen(..) => 7,
-            Error::Auth(E::UnknownRegion { .. } | E::InvalidConfig { .. }) => 2,
+            Error::Auth(E::UnknownRegion { .. } | E::InvalidConfig { .. }) | Error::Cache(CacheError::Unsafe(..)) => 2,
             _ => 1,
         }
     }
@@ -144,23 +149,36 @@ impl Default for LoginOptions {
     }
 }
 
+/// A finished login.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignedIn {
+    /// When the access token expires (epoch ms).
+    pub expires_at_ms: u64,
+}
+
 /// A signed-in (or signing-in) user of one OAuth client in one region. Cheap to share across tasks.
+///
+/// Every decision (when to refresh, one refresh for many callers and processes, retries, 401 handling, where the
+/// token may go) is made by the core's [`genesys_auth::session::Session`]; this type only executes its actions
+/// with tokio, reqwest, the loopback listener, the cache file and its lock. The executor task starts on first use,
+/// on the tokio runtime of that call.
 pub struct Session {
     region: Region,
     client_id: String,
     cache: TokenCache,
     http: reqwest::Client,
     options: Options,
-    refreshing: Arc<Mutex<()>>,
+    executor: std::sync::Mutex<Option<mpsc::UnboundedSender<Command>>>,
 }
 
 /// Wall-clock time in epoch milliseconds.
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The redirect URI registered for native apps: loopback without a port.
-const REGISTERED_LOOPBACK: &str = "http://127.0.0.1/";
+pub(crate) const REGISTERED_LOOPBACK: &str = "http://127.0.0.1/";
 
 impl Session {
     /// A session for `client_id` in `region`.
@@ -178,21 +196,15 @@ impl Session {
     pub fn new(region: Region, client_id: &str, options: Options) -> Result<Self, Error> {
         Client::new(region.clone(), client_id, REGISTERED_LOOPBACK)?;
         let http = reqwest::Client::builder()
-            // Never follow redirects: a redirect from the token endpoint is an attack or a misconfiguration.
+            // Never follow redirects: a redirect from the token endpoint is an attack or a misconfiguration, and one
+            // from the API would carry the Bearer token to wherever it points.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("genesys-auth/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| genesys_auth::Error::Network { detail: e.to_string() })?;
         let cache = TokenCache::new(options.cache_dir.as_deref(), &region, client_id);
-        Ok(Session {
-            region,
-            client_id: client_id.to_string(),
-            cache,
-            http,
-            options,
-            refreshing: Arc::new(Mutex::new(())),
-        })
+        Ok(Session { region, client_id: client_id.to_string(), cache, http, options, executor: Default::default() })
     }
 
     /// The token cache.
@@ -200,11 +212,45 @@ impl Session {
         &self.cache
     }
 
-    fn client(&self, redirect_uri: &str) -> Result<Client, Error> {
-        Ok(Client::new(self.region.clone(), &self.client_id, redirect_uri)?)
+    /// Sends `command` to the executor, starting it if needed.
+    fn send(&self, command: Command) -> Result<(), Error> {
+        let mut slot = self.executor.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let command = match slot.as_ref() {
+            Some(tx) => match tx.send(command) {
+                Ok(()) => return Ok(()),
+                // The executor ended with its runtime: start another on this one.
+                Err(mpsc::error::SendError(c)) => c,
+            },
+            None => command,
+        };
+        let machine_config = {
+            let client = Client::new(self.region.clone(), &self.client_id, REGISTERED_LOOPBACK)?;
+            let mut c = genesys_auth::session::Config::new(client);
+            c.retry = self.options.retry;
+            c.refresh_skew_ms = u64::try_from(self.options.refresh_skew.as_millis()).unwrap_or(u64::MAX);
+            // The cache file is shared by every process of this user: refreshes take its lock.
+            c.persistence = genesys_auth::session::Persistence::Shared;
+            // A terminal cannot be redirected: `genesys-auth login` is the way back in.
+            c.relogin = false;
+            c
+        };
+        let tx = executor::start(machine_config, self.cache.clone(), self.http.clone());
+        tx.send(command).map_err(|_| stopped())?;
+        *slot = Some(tx);
+        Ok(())
     }
 
-    /// Signs in through the browser and a loopback redirect; caches and returns the tokens.
+    /// Runs one command to its answer.
+    async fn ask(&self, make: impl FnOnce(oneshot::Sender<executor::Reply>) -> Command) -> Result<Done, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.send(make(tx))?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Signs in through the browser and a loopback redirect; caches the tokens.
+    ///
+    /// A request to the listener that is not this login's callback (a wrong `state`, a stray `?code=`) gets an
+    /// error page and the listener goes on waiting for the real one.
     ///
     /// # Errors
     /// [`Error::Listen`] when the port cannot be opened, [`Error::Timeout`], and the login's own failures.
@@ -213,93 +259,58 @@ impl Session {
     /// # async fn f(session: &genesys_auth_native::Session) -> Result<(), genesys_auth_native::Error> {
     /// use genesys_auth_native::LoginOptions;
     /// let options = LoginOptions { open_browser: false, on_url: Box::new(|url| eprintln!("open {url}")), ..LoginOptions::default() };
-    /// let tokens = session.login(options).await?;
+    /// let signed_in = session.login(options).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn login(&self, opts: LoginOptions) -> Result<TokenSet, Error> {
+    pub async fn login(&self, opts: LoginOptions) -> Result<SignedIn, Error> {
         let listener = loopback::Loopback::bind(opts.port).await.map_err(|e| Error::Listen(opts.port, e))?;
-        let redirect_uri = listener.redirect_uri();
-        let client = self.client(&redirect_uri)?;
-        let (url, pending) = client.authorize().build(&mut OsRng, now_ms())?;
-        (opts.on_url)(&url);
-        if opts.open_browser {
-            // Without a browser the printed URL still works.
-            let _ = webbrowser::open(&url);
-        }
-        let mut pending = Some(pending);
+        let (tx, rx) = oneshot::channel();
+        let LoginOptions { open_browser, timeout, on_url, .. } = opts;
+        self.send(Command::Login {
+            redirect_uri: listener.redirect_uri(),
+            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+            on_open: Box::new(move |url: &str| {
+                on_url(url);
+                if open_browser {
+                    // Without a browser the printed URL still works.
+                    let _ = webbrowser::open(url);
+                }
+            }),
+            reply: tx,
+        })?;
+        let outcome = std::sync::Mutex::new(Some(rx));
         let finished = listener
-            .serve(opts.timeout, |callback_url| {
-                let taken = pending.take();
+            .serve(timeout, |callback_url| {
+                let outcome = &outcome;
                 async move {
-                    let Some(p) = taken else {
-                        return (Err("This sign-in was already used. Run the command again.".to_string()), None);
+                    let (accepted_tx, accepted_rx) = oneshot::channel();
+                    let accepted = match self.send(Command::Callback { url: callback_url, reply: accepted_tx }) {
+                        Ok(()) => accepted_rx.await.unwrap_or(false),
+                        Err(_) => false,
                     };
-                    let result = match p.complete(&callback_url, now_ms()) {
-                        Ok(request) => self.send_token_request(&request).await,
-                        Err(e) => Err(e),
+                    let waiting = accepted
+                        .then(|| outcome.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take())
+                        .flatten();
+                    let Some(rx) = waiting else {
+                        let page = "This is not the sign-in this command is waiting for: use the newest sign-in link.";
+                        return (Err(page.to_string()), None);
                     };
-                    let page = result.as_ref().map(|_| ()).map_err(|e| e.to_string());
+                    let result = rx.await.map_err(|_| stopped()).and_then(|r| r);
+                    let page = result.as_ref().map(|_| ()).map_err(ToString::to_string);
                     (page, Some(result))
                 }
             })
             .await;
-        let tokens = finished.ok_or(Error::Timeout(opts.timeout))??;
-        self.cache.store(&tokens)?;
-        Ok(tokens)
-    }
-
-    /// POSTs a token request with the retry policy (a code exchange is retried only on 429).
-    async fn send_token_request(&self, request: &TokenRequest) -> Result<TokenSet, genesys_auth::Error> {
-        let (status, retry_after, body) = self
-            .send_with_retry(request.spends_code(), || {
-                let mut r = self.http.post(request.url()).body(request.body().to_string());
-                for (k, v) in TokenRequest::HEADERS {
-                    r = r.header(k, v);
-                }
-                r
-            })
-            .await?;
-        request.parse_response(status, retry_after.as_deref(), &body, now_ms())
-    }
-
-    /// Sends the request `make` builds, retrying per the policy; returns status, Retry-After and body.
-    async fn send_with_retry(
-        &self,
-        spends_code: bool,
-        make: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<(u16, Option<String>, Vec<u8>), genesys_auth::Error> {
-        let started = Instant::now();
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let outcome = make().send().await;
-            let (failure, answer) = match outcome {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let retry_after =
-                        resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
-                    let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-                    (status, Ok((status, retry_after, body)))
-                }
-                Err(e) => (0, Err(genesys_auth::Error::Network { detail: e.to_string() })),
-            };
-            let ra = answer.as_ref().ok().and_then(|a| a.1.clone());
-            let kind = Failure::from_answer(answer.is_ok().then_some(failure), ra.as_deref());
-            let mut random = [0u8; 4];
-            let _ = OsRng.fill(&mut random);
-            let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            // The core decides what is retryable (a 2xx or a 404 is not) and how long to wait.
-            let delay =
-                self.options.retry.decide(kind, spends_code, attempts, elapsed, u32::from_le_bytes(random), now_ms());
-            match delay {
-                Some(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
-                None => return answer,
-            }
+        match finished {
+            Some(Ok(Done::SignedIn { expires_at_ms })) => Ok(SignedIn { expires_at_ms }),
+            Some(Err(Error::Auth(genesys_auth::Error::PopupTimeout))) | None => Err(Error::Timeout(timeout)),
+            Some(Err(e)) => Err(e),
+            Some(Ok(_)) => Err(stopped()),
         }
     }
 
     /// A valid access token: from the cache, refreshed when it expires within the skew. One refresh at a time,
-    /// across threads (a mutex) and processes (a lock file); a waiter first looks whether the refresh is done.
+    /// across tasks and processes (the cache's lock file); a waiter first looks whether the refresh is done.
     ///
     /// # Errors
     /// `LoginRequired` (exit code 3) when there is no session or it cannot be refreshed; cache errors.
@@ -310,44 +321,19 @@ impl Session {
     /// # Ok(()) }
     /// ```
     pub async fn access_token(&self) -> Result<String, Error> {
-        let skew = u64::try_from(self.options.refresh_skew.as_millis()).unwrap_or(u64::MAX);
-        let tokens = self.cache.load()?.ok_or(genesys_auth::Error::LoginRequired)?;
-        if !tokens.needs_refresh(now_ms(), skew) {
-            return Ok(tokens.access.secret().to_string());
-        }
-        let _in_process = self.refreshing.lock().await;
-        let cache = self.cache.clone();
-        let _lock = tokio::task::spawn_blocking(move || cache.lock())
-            .await
-            .map_err(|e| genesys_auth::Error::Network { detail: e.to_string() })??;
-        // Another process or task may have refreshed while we waited.
-        let tokens = self.cache.load()?.ok_or(genesys_auth::Error::LoginRequired)?;
-        if !tokens.needs_refresh(now_ms(), skew) {
-            return Ok(tokens.access.secret().to_string());
-        }
-        let Some(refresh) = &tokens.refresh else {
-            return Err(genesys_auth::Error::LoginRequired.into());
-        };
-        let request = TokenRequest::refresh(&self.client(REGISTERED_LOOPBACK)?, refresh);
-        match self.send_token_request(&request).await {
-            Ok(fresh) => {
-                self.cache.store(&fresh)?;
-                Ok(fresh.access.secret().to_string())
-            }
-            Err(e) if e.refresh_refused() => {
-                self.cache.remove()?;
-                Err(genesys_auth::Error::LoginRequired.into())
-            }
-            Err(e) => Err(e.into()),
+        match self.ask(Command::Token).await? {
+            Done::Token(token) => Ok(token),
+            _ => Err(stopped()),
         }
     }
 
     /// `GET` an API path (`/api/v2/users/me`) with the Bearer token and the retry policy. A 401 is answered by
-    /// one forced refresh and one more try.
+    /// one refresh and one more try. The path must stay on the region's API origin: anything else
+    /// (`@host/x`, `.evil.example/`) is refused before any connection is made.
     ///
     /// # Errors
-    /// `Unauthorized` after a second 401; `RateLimited` / `Server` once retries are exhausted; login and cache
-    /// errors.
+    /// `InvalidConfig` for a path that leaves the API origin; `Unauthorized` after a second 401; `RateLimited` /
+    /// `Server` once retries are exhausted; login and cache errors.
     ///
     /// ```no_run
     /// # async fn f(session: &genesys_auth_native::Session) -> Result<(), genesys_auth_native::Error> {
@@ -355,35 +341,11 @@ impl Session {
     /// # Ok(()) }
     /// ```
     pub async fn get(&self, path: &str) -> Result<(u16, Vec<u8>), Error> {
-        let url = format!("{}{}", self.region.api_base(), path);
-        let mut forced = false;
-        loop {
-            let token = self.access_token().await?;
-            let (status, retry_after, body) =
-                self.send_with_retry(false, || self.http.get(&url).bearer_auth(&token)).await?;
-            if status == 401 && !forced {
-                forced = true;
-                self.expire_cached()?;
-                continue;
-            }
-            if status == 401 || status == 429 || status >= 500 {
-                return Err(api_error(status, retry_after.as_deref(), &body, now_ms()).into());
-            }
-            return Ok((status, body));
+        let path = path.to_string();
+        match self.ask(|reply| Command::Get { path, reply }).await? {
+            Done::Response(status, body) => Ok((status, body)),
+            _ => Err(stopped()),
         }
-    }
-
-    /// Marks the cached access token expired so the next [`Session::access_token`] refreshes.
-    fn expire_cached(&self) -> Result<(), Error> {
-        if let Some(mut t) = self.cache.load()? {
-            if t.refresh.is_none() {
-                self.cache.remove()?;
-                return Err(genesys_auth::Error::LoginRequired.into());
-            }
-            t.expires_at_ms = 0;
-            self.cache.store(&t)?;
-        }
-        Ok(())
     }
 
     /// Signs out: revokes the token (`DELETE /api/v2/tokens/me`, best effort) and removes the cache.
@@ -391,11 +353,10 @@ impl Session {
     /// # Errors
     /// Cache errors only.
     pub async fn logout(&self) -> Result<(), Error> {
-        if let Ok(Some(tokens)) = self.cache.load() {
-            let url = format!("{}/api/v2/tokens/me", self.region.api_base());
-            let _ = self.http.delete(&url).bearer_auth(tokens.access.secret()).send().await;
-        }
-        self.cache.remove()?;
-        Ok(())
+        self.ask(Command::Logout).await.map(|_| ())
     }
+}
+
+fn stopped() -> Error {
+    Error::Auth(genesys_auth::Error::Network { detail: "the session's executor stopped".into() })
 }

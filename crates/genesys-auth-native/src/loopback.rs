@@ -55,7 +55,11 @@ impl Loopback {
         let base = format!("http://{}", self.addr);
         let accept = async move {
             loop {
-                let Ok((stream, _)) = self.listener.accept().await else { continue };
+                let Ok((stream, _)) = self.listener.accept().await else {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
                 let (tx, base) = (tx.clone(), base.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
@@ -93,6 +97,12 @@ async fn answer(
     tx: &mpsc::Sender<Arrival>,
 ) -> http::Response<Full<Bytes>> {
     let url = format!("{base}{}", req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    // Only the browser coming back to this address: a page on another name that resolves here (DNS rebinding)
+    // sends another Host.
+    let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok());
+    if host != base.strip_prefix("http://") {
+        return page(421, "Wrong address", "This listener only answers at its own loopback address.");
+    }
     if req.method() != http::Method::GET || !Callback::is_callback(&url) {
         return page(404, "Not found", "This address only receives the Genesys Cloud sign-in callback.");
     }

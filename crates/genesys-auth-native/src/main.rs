@@ -138,8 +138,8 @@ async fn session_command(cli: &Cli) -> Result<(), Error> {
             spinner.set_message("Waiting for the sign-in in the browser… (Ctrl-C cancels)");
             let result = session.login(options).await;
             spinner.finish_and_clear();
-            let tokens = result?;
-            let minutes = tokens.remaining_ms(now_ms()) / 60_000;
+            let signed_in = result?;
+            let minutes = signed_in.expires_at_ms.saturating_sub(now_ms()) / 60_000;
             eprintln!(
                 "Signed in. The access token is valid for {} h {:02} min; cached in {}",
                 minutes / 60,

@@ -49,8 +49,8 @@ impl Env {
         )
     }
 
-    /// `login --no-browser`, with the test playing the browser: it opens the printed URL.
-    async fn login(&self) -> String {
+    /// Starts `login --no-browser`: the running command and the authorize URL it printed.
+    async fn start_login(&self) -> (tokio::process::Child, String) {
         let mut child =
             self.cmd(&["login", "--no-browser", "--timeout", "30"]).spawn().unwrap_or_else(|e| panic!("{e}"));
         let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
@@ -62,7 +62,14 @@ impl Env {
                 break;
             }
         }
-        let url = url.unwrap_or_else(|| panic!("no URL printed"));
+        // The rest of its output is read too, or its next message would hit a closed pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        (child, url.unwrap_or_else(|| panic!("no URL printed")))
+    }
+
+    /// `login --no-browser`, with the test playing the browser: it opens the printed URL.
+    async fn login(&self) -> String {
+        let (mut child, url) = self.start_login().await;
         let page = reqwest::get(&url).await.unwrap_or_else(|e| panic!("{e}")).text().await.unwrap_or_default();
         let status = child.wait().await.unwrap_or_else(|e| panic!("{e}"));
         assert!(status.success(), "login exit {status:?}");
@@ -96,6 +103,12 @@ impl Env {
             .filter(|r| r.grant_type.as_deref() == Some(grant))
             .map(|r| (r.status, r.error))
             .collect()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.cache);
     }
 }
 
@@ -221,4 +234,33 @@ async fn missing_configuration_says_what_to_set() {
     let out = out.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("GENESYS_REGION"));
+}
+
+/// The loopback address the login listens on, from the authorize URL's `redirect_uri`.
+fn listener_of(authorize_url: &str) -> String {
+    let encoded = authorize_url.split("redirect_uri=").nth(1).and_then(|v| v.split('&').next()).unwrap_or_default();
+    let uri = encoded.replace("%3A", ":").replace("%2F", "/");
+    uri.trim_end_matches('/').to_string()
+}
+
+#[tokio::test]
+async fn a_stray_or_forged_callback_gets_an_error_page_and_the_login_goes_on() {
+    let e = env("stray").await;
+    let (mut child, url) = e.start_login().await;
+    let listener = listener_of(&url);
+    assert!(listener.starts_with("http://127.0.0.1:"), "{listener}");
+    let http = reqwest::Client::new();
+    let forged = http.get(format!("{listener}/?code=stolen&state=forged")).send().await;
+    let forged = forged.unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(forged.status().as_u16(), 400);
+    assert!(forged.text().await.unwrap_or_default().contains("not the sign-in"));
+    // Another Host (a rebinding page's name for this address) is not answered.
+    let rebound = http.get(format!("{listener}/?code=x&state=y")).header("host", "evil.example").send().await;
+    assert_eq!(rebound.map(|r| r.status().as_u16()).unwrap_or(0), 421);
+    // The real callback still works.
+    let page = reqwest::get(&url).await.unwrap_or_else(|err| panic!("{err}")).text().await.unwrap_or_default();
+    assert!(page.contains("Signed in"), "{page}");
+    let status = child.wait().await.unwrap_or_else(|err| panic!("{err}"));
+    assert!(status.success());
+    assert_eq!(e.grants("authorization_code").len(), 1, "the forged code was never sent");
 }

@@ -327,7 +327,11 @@ impl PendingLogin {
         let ours = self.client_id == client.client_id()
             && self.token_url == client.token_url()
             && self.redirect_uri == client.redirect_uri();
-        if ours { Ok(()) } else { Err(Error::CorruptStorage { what: "pending login (made for another configuration)" }) }
+        if ours {
+            Ok(())
+        } else {
+            Err(Error::CorruptStorage { what: "pending login (made for another configuration)" })
+        }
     }
 
     /// The versioned storage form (form-encoded). Contains the verifier: see the type's security note.

@@ -321,7 +321,9 @@ fn origin(input: &str) -> Result<String, Error> {
         authority.find(':').map_or((authority, ""), |i| authority.split_at(i))
     };
     let port_ok = port.is_empty()
-        || port.strip_prefix(':').is_some_and(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+        || port
+            .strip_prefix(':')
+            .is_some_and(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
     if host.is_empty() || host == "[]" || !port_ok {
         return Err(bad("a custom base URL must be an origin: scheme, host and optional port, no path"));
     }

@@ -319,8 +319,13 @@ struct Attempt {
 enum RefreshState {
     Idle,
     /// Waiting for the shared lock; `seen` is the token the refresh is meant to replace.
-    Locking { seen: Option<AccessToken> },
-    Running { attempt: Attempt, locked: bool },
+    Locking {
+        seen: Option<AccessToken>,
+    },
+    Running {
+        attempt: Attempt,
+        locked: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -672,10 +677,10 @@ impl Session {
             self.exchange_answer(reply, now_ms);
         } else if let Some(i) = self.calls.iter().position(|c| c.sent.as_ref().is_some_and(|(r, _)| *r == id)) {
             self.call_answer(i, id, reply, now_ms);
-        } else if self.revoking.as_ref().is_some_and(|(r, ..)| *r == id) {
-            if let Some((_, waiter, sso)) = self.revoking.take() {
-                self.signed_out(waiter, sso.as_deref());
-            }
+        } else if self.revoking.as_ref().is_some_and(|(r, ..)| *r == id)
+            && let Some((_, waiter, sso)) = self.revoking.take()
+        {
+            self.signed_out(waiter, sso.as_deref());
         }
     }
 

@@ -27,7 +27,8 @@ impl Rng for Seeded {
 }
 
 fn client_for(base: &str) -> Client {
-    Client::new(Region::custom(base).unwrap_or_else(|e| panic!("{e}")), "cid", REDIRECT).unwrap_or_else(|e| panic!("{e}"))
+    Client::new(Region::custom(base).unwrap_or_else(|e| panic!("{e}")), "cid", REDIRECT)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn client() -> Client {
@@ -66,7 +67,8 @@ impl Server {
     fn tokens(&mut self) -> (u16, String) {
         self.next += 1;
         let access = format!("access-{}", self.next);
-        let mut body = format!(r#"{{"access_token":"{access}","token_type":"bearer","expires_in":{}"#, self.expires_in_s);
+        let mut body =
+            format!(r#"{{"access_token":"{access}","token_type":"bearer","expires_in":{}"#, self.expires_in_s);
         if self.issue_refresh {
             let refresh = format!("refresh-{}", self.next);
             body.push_str(&format!(r#","refresh_token":"{refresh}""#));
@@ -77,11 +79,8 @@ impl Server {
     }
 
     fn token_post(&mut self, body: &str) -> Option<(u16, Option<&'static str>, String)> {
-        let form: HashMap<String, String> = body
-            .split('&')
-            .filter_map(|p| p.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let form: HashMap<String, String> =
+            body.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
         match form.get("grant_type").map(String::as_str) {
             Some("refresh_token") => self.refresh_posts += 1,
             _ => self.code_posts += 1,
@@ -327,7 +326,11 @@ impl World {
         let session = &mut self.tabs[tab].session;
         match &answer {
             Some((status, retry_after, body)) => {
-                session.answer(id, Reply::Http { status: *status, retry_after: *retry_after, body: Some(body.as_bytes()) }, now);
+                session.answer(
+                    id,
+                    Reply::Http { status: *status, retry_after: *retry_after, body: Some(body.as_bytes()) },
+                    now,
+                );
             }
             None => session.answer(id, Reply::Network { detail: "connection reset" }, now),
         }
@@ -684,8 +687,7 @@ fn start_login(world: &mut World, tab: usize, return_to: Option<&str>) -> String
     world.run();
     assert!(matches!(world.outcome(tab, w), Ok(Outcome::Navigating)));
     let url = world.tabs[tab].navigations.last().cloned().unwrap_or_default();
-    let state = url.split("state=").nth(1).and_then(|s| s.split('&').next()).unwrap_or_default().to_string();
-    state
+    url.split("state=").nth(1).and_then(|s| s.split('&').next()).unwrap_or_default().to_string()
 }
 
 fn callback(world: &mut World, tab: usize, url: &str) -> Waiter {
@@ -751,8 +753,9 @@ fn a_forged_or_foreign_callback_is_refused_and_nothing_is_sent() {
     world.run();
     assert_eq!(world.error_of(tab, forged), "state_mismatch");
     // A pending login parked by another configuration (another client) is not used.
-    let other = Client::new(Region::custom("http://127.0.0.1:8080").unwrap_or_else(|e| panic!("{e}")), "other", REDIRECT)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let other =
+        Client::new(Region::custom("http://127.0.0.1:8080").unwrap_or_else(|e| panic!("{e}")), "other", REDIRECT)
+            .unwrap_or_else(|e| panic!("{e}"));
     let (_, pending) = other.authorize().build(&mut Seeded(7), world.now).unwrap_or_else(|e| panic!("{e}"));
     let state2 = pending.state().secret().to_string();
     world.tabs[tab].private.insert("pending", pending.to_storage());
@@ -819,7 +822,9 @@ fn the_token_goes_only_to_the_regions_api_origin() {
     let mut world = World::new();
     world.seed_tokens(3600);
     let tab = world.open(World::config(Persistence::Shared));
-    for bad in ["@127.0.0.2:8081/x", ".evil.example/", "//evil.example/x", "http://127.0.0.1:80800/x", "https://evil.example/"] {
+    for bad in
+        ["@127.0.0.2:8081/x", ".evil.example/", "//evil.example/x", "http://127.0.0.1:80800/x", "https://evil.example/"]
+    {
         let w = world.waiter();
         let now = world.now;
         world.tabs[tab].session.fetch(w, bad, now);

@@ -1,0 +1,345 @@
+//! The tokio executor of the core's session machine: it sends what the machine asks (reqwest), takes and releases
+//! the cache's file lock, reads and writes the cache file, opens the browser, keeps the timer, and hands each
+//! caller its answer. It decides nothing.
+
+use std::collections::HashMap;
+use std::fs::File;
+
+use genesys_auth::session::{
+    self, Action, LoginOptions as MachineLogin, Outcome, Reply as MachineReply, Request, RequestId, Slot, Waiter,
+};
+use genesys_auth::{Error as CoreError, OsRng, StoredText};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{CacheError, Error, TokenCache, now_ms};
+
+/// Opens the browser at the authorize URL (and prints it).
+pub(crate) type Opener = Box<dyn FnOnce(&str) + Send>;
+
+/// What a caller gets back.
+pub(crate) type Reply = Result<Done, Error>;
+
+/// A successful answer.
+#[derive(Debug)]
+pub(crate) enum Done {
+    Token(String),
+    Response(u16, Vec<u8>),
+    SignedIn { expires_at_ms: u64 },
+    SignedOut,
+}
+
+/// What the public [`crate::Session`] asks of the executor.
+pub(crate) enum Command {
+    Token(oneshot::Sender<Reply>),
+    Get {
+        path: String,
+        reply: oneshot::Sender<Reply>,
+    },
+    Login {
+        redirect_uri: String,
+        timeout_ms: u64,
+        on_open: Box<dyn FnOnce(&str) + Send>,
+        reply: oneshot::Sender<Reply>,
+    },
+    /// A callback reached the loopback listener: is it this login's?
+    Callback {
+        url: String,
+        reply: oneshot::Sender<bool>,
+    },
+    Logout(oneshot::Sender<Reply>),
+}
+
+/// What the executor's own tasks report back.
+enum Event {
+    Answer { id: RequestId, answer: Result<(u16, Option<String>, Vec<u8>), String> },
+    Locked(Result<File, CacheError>),
+}
+
+struct Executor {
+    machine: session::Session,
+    cache: TokenCache,
+    http: reqwest::Client,
+    events: mpsc::UnboundedSender<Event>,
+    waiters: HashMap<Waiter, (oneshot::Sender<Reply>, bool)>,
+    next_waiter: Waiter,
+    responses: HashMap<RequestId, (u16, Vec<u8>)>,
+    lock: Option<File>,
+    pending: Option<StoredText>,
+    on_open: Option<Opener>,
+    /// The cache text last read or written: a changed file means another process changed the session.
+    last_text: Option<String>,
+    /// The cache held something the machine discarded (reported as an unreadable cache, not just "sign in").
+    discarded: bool,
+    /// A cache write failed during this login: the login is not usable by the next command.
+    store_error: Option<String>,
+}
+
+/// Starts the executor on the current tokio runtime.
+pub(crate) fn start(
+    config: session::Config,
+    cache: TokenCache,
+    http: reqwest::Client,
+) -> mpsc::UnboundedSender<Command> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (events, events_rx) = mpsc::unbounded_channel();
+    let stored = cache.read_text();
+    let (text, unsafe_cache) = match stored {
+        Ok(t) => (t, None),
+        Err(e) => (None, Some(e)),
+    };
+    let machine = session::Session::new(config, text.as_deref(), None, now_ms(), Box::new(OsRng));
+    let discarded = machine.discarded().is_some();
+    let executor = Executor {
+        machine,
+        cache,
+        http,
+        events,
+        waiters: HashMap::new(),
+        next_waiter: 1,
+        responses: HashMap::new(),
+        lock: None,
+        pending: None,
+        on_open: None,
+        last_text: text,
+        discarded,
+        store_error: None,
+    };
+    tokio::spawn(executor.run(rx, events_rx, unsafe_cache));
+    tx
+}
+
+impl Executor {
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut events: mpsc::UnboundedReceiver<Event>,
+        unsafe_cache: Option<CacheError>,
+    ) {
+        loop {
+            self.execute();
+            let deadline = self.machine.poll_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep(std::time::Duration::from_millis(at.saturating_sub(now_ms()))).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => {
+                        match &unsafe_cache {
+                            // An unsafe cache file is never used: every command hears why.
+                            Some(e) => refuse(command, e),
+                            None => self.command(command),
+                        }
+                    }
+                    None if self.waiters.is_empty() => return,
+                    None => {}
+                },
+                Some(event) = events.recv() => self.event(event),
+                () = sleep => self.machine.handle_timeout(now_ms()),
+            }
+        }
+    }
+
+    fn waiter(&mut self, reply: oneshot::Sender<Reply>, login: bool) -> Waiter {
+        let w = self.next_waiter;
+        self.next_waiter += 1;
+        self.waiters.insert(w, (reply, login));
+        w
+    }
+
+    /// Another process may have changed the cache since this one last looked.
+    fn reload(&mut self) {
+        if let Ok(text) = self.cache.read_text()
+            && text != self.last_text
+        {
+            self.machine.stored_changed(text.as_deref(), now_ms());
+            self.last_text = text;
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        let now = now_ms();
+        match command {
+            Command::Token(reply) => {
+                self.reload();
+                let w = self.waiter(reply, false);
+                self.machine.want_token(w, now);
+            }
+            Command::Get { path, reply } => {
+                self.reload();
+                let w = self.waiter(reply, false);
+                self.machine.fetch(w, &path, now);
+            }
+            Command::Login { redirect_uri, timeout_ms, on_open, reply } => {
+                let w = self.waiter(reply, true);
+                self.on_open = Some(on_open);
+                self.store_error = None;
+                let options = MachineLogin {
+                    popup: Some(true),
+                    redirect_uri: Some(redirect_uri),
+                    timeout_ms: Some(timeout_ms),
+                    ..MachineLogin::default()
+                };
+                self.machine.login(w, &options, now);
+            }
+            Command::Callback { url, reply } => {
+                let _ = reply.send(self.machine.popup_callback(&url, now));
+            }
+            Command::Logout(reply) => {
+                self.reload();
+                let w = self.waiter(reply, false);
+                self.machine.logout(w, None, now);
+            }
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        let now = now_ms();
+        match event {
+            Event::Answer { id, answer: Ok((status, retry_after, body)) } => {
+                let reply = MachineReply::Http { status, retry_after: retry_after.as_deref(), body: Some(&body) };
+                self.machine.answer(id, reply, now);
+                // Kept in case the machine hands this answer to its caller.
+                self.responses.insert(id, (status, body));
+            }
+            Event::Answer { id, answer: Err(detail) } => {
+                self.machine.answer(id, MachineReply::Network { detail: &detail }, now);
+            }
+            Event::Locked(lock) => {
+                // Without a usable lock file the refresh goes on unlocked: the cache itself reports what is wrong.
+                self.lock = lock.ok();
+                let text = self.cache.read_text().ok().flatten();
+                self.machine.lock_granted(text.as_deref(), now);
+                self.last_text = text;
+            }
+        }
+    }
+
+    /// Does what the machine asks, in order, until it asks nothing more.
+    fn execute(&mut self) {
+        while let Some(action) = self.machine.poll_action() {
+            match action {
+                Action::Send(request) => self.send(request),
+                Action::ReadBody { .. } => {} // bodies are always read here
+                Action::Lock => {
+                    let (cache, events) = (self.cache.clone(), self.events.clone());
+                    tokio::spawn(async move {
+                        let locked = tokio::task::spawn_blocking(move || cache.lock()).await;
+                        let locked =
+                            locked.unwrap_or_else(|e| Err(CacheError::Io("lock".into(), std::io::Error::other(e))));
+                        let _ = events.send(Event::Locked(locked));
+                    });
+                }
+                Action::Unlock => self.lock = None,
+                Action::Store { slot: Slot::Tokens, text } => match self.cache.write_text(text.secret()) {
+                    Ok(()) => self.last_text = Some(text.secret().to_string()),
+                    Err(e) => {
+                        self.store_error = Some(e.to_string());
+                        self.machine.store_failed(Slot::Tokens, &e.to_string());
+                    }
+                },
+                Action::Store { slot: Slot::Pending, text } => self.pending = Some(text),
+                Action::Store { .. } => {}
+                Action::Remove { slot: Slot::Tokens } => {
+                    if let Err(e) = self.cache.remove() {
+                        self.store_error = Some(e.to_string());
+                    }
+                    self.last_text = None;
+                }
+                Action::Remove { slot: Slot::Pending } => self.pending = None,
+                Action::Remove { .. } | Action::Announce(_) | Action::ClosePopup | Action::ReplaceAddress { .. } => {}
+                Action::Navigate { url } | Action::OpenPopup { url, .. } => {
+                    if let Some(open) = self.on_open.take() {
+                        open(&url);
+                    }
+                }
+                Action::Resolve { waiters, outcome } => self.resolve(waiters, &outcome),
+                Action::Retrying(_) | Action::Changed => {}
+                Action::Report(_) => {}
+                _ => {}
+            }
+        }
+    }
+
+    fn send(&mut self, request: Request) {
+        let events = self.events.clone();
+        let (id, builder) = match request {
+            Request::Token { id, request } => {
+                let mut b = self.http.post(request.url()).body(request.body().to_string());
+                for (k, v) in genesys_auth::TokenRequest::HEADERS {
+                    b = b.header(k, v);
+                }
+                (id, b)
+            }
+            Request::Api { id, url, token, .. } => (id, self.http.get(url).bearer_auth(token.secret())),
+            Request::Revoke { id, url, token } => (id, self.http.delete(url).bearer_auth(token.secret())),
+            _ => return,
+        };
+        tokio::spawn(async move {
+            let answer = match builder.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry_after =
+                        resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+                    match resp.bytes().await {
+                        Ok(body) => Ok((status, retry_after, body.to_vec())),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = events.send(Event::Answer { id, answer });
+        });
+    }
+
+    fn resolve(&mut self, waiters: Vec<Waiter>, outcome: &Result<Outcome, CoreError>) {
+        for w in waiters {
+            let Some((reply, login)) = self.waiters.remove(&w) else { continue };
+            let answer = match outcome {
+                Ok(Outcome::Token(t)) => Ok(Done::Token(t.secret().to_string())),
+                Ok(Outcome::Response { request }) => {
+                    let (status, body) = self.responses.remove(request).unwrap_or((0, Vec::new()));
+                    Ok(Done::Response(status, body))
+                }
+                Ok(Outcome::SignedIn { .. }) => match self.store_error.take() {
+                    Some(detail) => Err(Error::Auth(CoreError::StorageUnavailable { detail })),
+                    None => Ok(Done::SignedIn { expires_at_ms: self.machine.expires_at_ms().unwrap_or(0) }),
+                },
+                Ok(_) => Ok(Done::SignedOut),
+                Err(CoreError::LoginRequired) if self.discarded && !login => {
+                    Err(Error::Cache(CacheError::Unreadable(self.cache.path().to_path_buf())))
+                }
+                Err(e) => Err(Error::Auth(e.clone())),
+            };
+            if matches!(answer, Ok(Done::SignedIn { .. })) {
+                self.discarded = false;
+            }
+            let _ = reply.send(answer);
+        }
+        // Answers nobody will collect (a call that failed) are not kept.
+        if self.waiters.is_empty() {
+            self.responses.clear();
+        }
+    }
+}
+
+/// Answers `command` with the reason the cache cannot be used.
+fn refuse(command: Command, e: &CacheError) {
+    let error = || {
+        Error::Cache(match e {
+            CacheError::Unsafe(p, why) => CacheError::Unsafe(p.clone(), why),
+            CacheError::Unreadable(p) => CacheError::Unreadable(p.clone()),
+            CacheError::Io(p, io) => CacheError::Io(p.clone(), std::io::Error::new(io.kind(), io.to_string())),
+        })
+    };
+    match command {
+        Command::Token(r) | Command::Get { reply: r, .. } | Command::Login { reply: r, .. } | Command::Logout(r) => {
+            let _ = r.send(Err(error()));
+        }
+        Command::Callback { reply, .. } => {
+            let _ = reply.send(false);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! The library's `Session` against the emulator, in-process: the host rule holds before any connection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use genesys_auth::{AccessToken, Region, TokenSet};
+use genesys_auth_native::{Error, Options, Session, TokenCache};
+use genesys_emulator::{Config, DEMO_CLIENT_ID, Emulator, server};
+
+#[tokio::test]
+async fn a_path_that_leaves_the_api_origin_is_refused_before_any_connection() {
+    let emulator = Arc::new(Emulator::new(Config::default()));
+    let running = server::start(emulator, "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let region = Region::custom(&running.base_url()).unwrap_or_else(|e| panic!("{e}"));
+    let dir = std::env::temp_dir().join(format!("genesys-auth-native-host-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let tokens = TokenSet {
+        access: AccessToken::new("a-valid-looking-access-token-0123456789"),
+        refresh: None,
+        expires_at_ms: now + 3_600_000,
+        scope: None,
+        token_type: "bearer".into(),
+    };
+    TokenCache::new(Some(&dir), &region, DEMO_CLIENT_ID).store(&tokens).unwrap_or_else(|e| panic!("{e}"));
+    // A listener on another loopback address stands for a foreign host.
+    let trap = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let port = trap.local_addr().map(|a| a.port()).unwrap_or(0);
+    let session = Session::new(region, DEMO_CLIENT_ID, Options { cache_dir: Some(dir.clone()), ..Options::default() })
+        .unwrap_or_else(|e| panic!("{e}"));
+    for path in [format!("@127.0.0.2:{port}/x"), ".evil.example/".to_string(), format!("//127.0.0.2:{port}/x")] {
+        let result = session.get(&path).await;
+        assert!(matches!(result, Err(Error::Auth(genesys_auth::Error::InvalidConfig { field: "url", .. }))), "{path}");
+    }
+    let reached = tokio::time::timeout(Duration::from_millis(300), trap.accept()).await;
+    assert!(reached.is_err(), "a request reached 127.0.0.2");
+    // The trap does notice a connection when one is made.
+    let _probe = tokio::net::TcpStream::connect(("127.0.0.2", port)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(tokio::time::timeout(Duration::from_secs(2), trap.accept()).await.is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}
