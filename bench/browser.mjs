@@ -6,7 +6,7 @@ const APP = process.env.APP_URL, EMU = process.env.EMU_URL;
 const RUNS = Number(process.env.BENCH_RUNS || 30), FETCHES = Number(process.env.BENCH_FETCHES || 1000);
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const admin = async (method, path, body) => {
-  const r = await fetch(`${EMU}/__emulator/${path}`, { method, body: body && JSON.stringify(body) });
+  const r = await fetch(`${EMU}/__emulator/${path}`, { method, headers: { 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
   return r.status === 200 ? r.json() : null;
 };
 

@@ -19,7 +19,7 @@ export function eq(a, b, message) { assert(Object.is(a, b), `${message}: expecte
 
 /** The emulator's test controls. */
 export async function admin(method, path, body) {
-  const res = await fetch(`${EMU}/__emulator/${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${EMU}/__emulator/${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
   if (res.status >= 400) throw new Error(`admin ${method} ${path}: ${res.status} ${await res.text()}`);
   return res.status === 200 ? res.json() : null;
 }

@@ -94,11 +94,14 @@ test('wrong verifier → invalid_grant', async () => {
   await expectError(page, 'oauth_error', { oauthError: 'invalid_grant' });
 });
 
-test('redirect URI mismatch in the token request → invalid_grant', async () => {
-  const page = await freshLoginPage();
-  const cb = await callbackUrl(page);
-  await withPending(page, cb, { redirect_uri: `${APP}callback.html` });
-  await expectError(page, 'oauth_error', { oauthError: 'invalid_grant' });
+test('a parked login rewritten for another redirect URI or token endpoint → corrupt_storage, nothing sent', async () => {
+  for (const edit of [{ redirect_uri: `${APP}callback.html` }, { token_url: 'https://evil.example/oauth/token' }, { client_id: 'other' }]) {
+    const page = await freshLoginPage();
+    const cb = await callbackUrl(page);
+    await withPending(page, cb, edit);
+    await expectError(page, 'corrupt_storage');
+  }
+  eq((await tokenPosts()).length, 0, 'no token request left the page');
 });
 
 test('access_denied → authorization_error', async () => {

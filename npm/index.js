@@ -47,7 +47,7 @@ function storageSet(kind, key, value) {
   try {
     s.setItem(key, value);
   } catch (e) {
-    throw network(e);
+    throw failure('storage_unavailable', String(e?.message ?? e)); // full (quota) or refused
   }
 }
 function storageRemove(kind, key) {

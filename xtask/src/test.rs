@@ -77,9 +77,18 @@ fn core_builds_for_wasm_without_url() -> Result {
 fn fuzz_smoke() -> Result {
     setup::cargo_fuzz()?;
     let seconds = std::env::var("GENESYS_FUZZ_SECONDS").unwrap_or_else(|_| "30".into());
-    for target in ["callback", "token_response", "region"] {
+    let fuzz = setup::root().join("fuzz");
+    for target in ["callback", "token_response", "region", "stored", "session"] {
         let limit = format!("-max_total_time={seconds}");
-        run(setup::cargo_nightly(&["fuzz", "run", target, "--", &limit]).current_dir(setup::root().join("fuzz")))?;
+        // New inputs go to the (ignored) corpus; committed seeds, where a target has them, are read too.
+        let (corpus, seeds) = (format!("corpus/{target}"), format!("seeds/{target}"));
+        let mut args = vec!["fuzz", "run", target, &corpus];
+        if fuzz.join(&seeds).is_dir() {
+            args.push(&seeds);
+        }
+        args.extend(["--", &limit]);
+        std::fs::create_dir_all(fuzz.join(&corpus)).map_err(|e| format!("{corpus}: {e}"))?;
+        run(setup::cargo_nightly(&args).current_dir(&fuzz))?;
     }
     Ok(())
 }

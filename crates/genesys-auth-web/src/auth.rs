@@ -160,7 +160,7 @@ impl Auth {
         let Some(text) = browser::storage_get(kind, &self.key(TOKENS)) else {
             return;
         };
-        match TokenSet::from_storage(&text) {
+        match TokenSet::from_storage_for(&text, &self.inner.client) {
             Ok(tokens) if !tokens.needs_refresh(now_ms(), 0) || tokens.refresh.is_some() => {
                 *self.inner.tokens.borrow_mut() = Some(tokens);
             }
@@ -228,7 +228,7 @@ impl Auth {
         match &tokens {
             Some(t) => {
                 // A storage refusal must not lose the login: memory still holds the tokens.
-                let _ = browser::storage_set(kind, &self.key(TOKENS), &t.to_storage());
+                let _ = browser::storage_set(kind, &self.key(TOKENS), &t.to_storage_for(&self.inner.client));
             }
             None => browser::storage_remove(kind, &self.key(TOKENS)),
         }
@@ -378,10 +378,11 @@ impl Auth {
         if !Callback::is_callback(&href) || crate::popup::hand_to_opener(&href) {
             return Ok(None);
         }
-        browser::replace_url(&without_callback(&href))?;
+        browser::replace_url(&genesys_auth::without_callback(&href))?;
         let stored = browser::storage_get(StorageKind::Session, &self.key(PENDING));
         browser::storage_remove(StorageKind::Session, &self.key(PENDING));
         let pending = PendingLogin::from_storage(&stored.ok_or(Error::NoPendingLogin)?)?;
+        pending.check_client(&self.inner.client)?;
         let return_to = pending.return_to().map(str::to_string);
         let request = pending.complete(&href, now_ms())?;
         let tokens = http::token_request(&request, &self.inner.config.retry, &self.retry_hook()).await?;
@@ -525,7 +526,7 @@ impl Auth {
     /// # Ok(()) }
     /// ```
     pub async fn fetch(&self, path_or_url: &str, init: &JsValue) -> Result<Response, Error> {
-        let url = api_url(&self.inner.config.region, path_or_url)?;
+        let url = self.inner.config.region.api_url(path_or_url)?;
         let mut refreshed = false;
         loop {
             let token = self.access_token().await?;
@@ -606,7 +607,7 @@ impl Auth {
     /// ```
     pub async fn logout(&self, sso_redirect: Option<&str>) -> Result<(), Error> {
         let token = self.inner.tokens.borrow().as_ref().map(|t| t.access.secret().to_string());
-        if let (Some(token), Ok(url)) = (token, api_url(&self.inner.config.region, "/api/v2/tokens/me")) {
+        if let (Some(token), Ok(url)) = (token, self.inner.config.region.api_url("/api/v2/tokens/me")) {
             let make = || -> Result<Request, Error> {
                 let init = RequestInit::new();
                 init.set_method("DELETE");
@@ -621,48 +622,5 @@ impl Auth {
             browser::navigate(&self.inner.client.logout_url(Some(back)))?;
         }
         Ok(())
-    }
-}
-
-/// `href` without the OAuth parameters (`code`, `state`, `error`, ...), keeping the app's own.
-pub(crate) fn without_callback(href: &str) -> String {
-    let (before_hash, hash) = href.split_once('#').map_or((href, None), |(a, b)| (a, Some(b)));
-    let (base, query) = before_hash.split_once('?').unwrap_or((before_hash, ""));
-    let mut kept = form::Form::new();
-    for (k, v) in form::parse(query) {
-        if !matches!(k.as_str(), "code" | "state" | "error" | "error_description" | "error_uri") {
-            kept.append_pair(&k, &v);
-        }
-    }
-    let query = kept.finish();
-    let mut url = base.to_string();
-    if !query.is_empty() {
-        url.push('?');
-        url.push_str(&query);
-    }
-    if let Some(h) = hash {
-        url.push('#');
-        url.push_str(h);
-    }
-    url
-}
-
-/// The URL `path_or_url` resolves to: a path is relative to the region's API host; an absolute URL must be on
-/// that host (the token is never sent elsewhere).
-pub(crate) fn api_url(region: &Region, path_or_url: &str) -> Result<String, Error> {
-    let api = region.api_base();
-    if path_or_url.starts_with('/') && !path_or_url.starts_with("//") {
-        return Ok(concat(&[api.as_str(), path_or_url]));
-    }
-    let same_host = path_or_url
-        .strip_prefix(&api)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'));
-    if same_host {
-        Ok(path_or_url.to_string())
-    } else {
-        Err(Error::InvalidConfig {
-            field: "url",
-            reason: "fetch sends the access token only to the region's API host: pass a path such as /api/v2/users/me",
-        })
     }
 }

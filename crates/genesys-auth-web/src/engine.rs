@@ -35,9 +35,10 @@ fn lines(values: &[&str]) -> String {
 /// What the JS class keeps of a token set, one per line: storage text, access token, expires at (epoch ms), `1`
 /// with a refresh token else empty. The storage text is what goes to session/local storage and back into
 /// [`Engine::refresh`].
-fn token_fields(tokens: &TokenSet) -> String {
+fn token_fields(tokens: &TokenSet, client: &Client) -> String {
     let has_refresh = if tokens.refresh.is_some() { "1" } else { "" };
-    lines(&[&tokens.to_storage(), tokens.access.secret(), &decimal(tokens.expires_at_ms), has_refresh])
+    // Bound to the region and client they were issued for: another configuration refuses them.
+    lines(&[&tokens.to_storage_for(client), tokens.access.secret(), &decimal(tokens.expires_at_ms), has_refresh])
 }
 
 /// A token request, one line each: URL, form body, then the two headers as name and value, then `extra` if given.
@@ -120,6 +121,7 @@ impl Engine {
     pub fn exchange(&self, pending: Option<String>, href: &str) -> Result<String, JsValue> {
         let complete = || -> Result<String, Error> {
             let pending = PendingLogin::from_storage(&pending.ok_or(Error::NoPendingLogin)?)?;
+            pending.check_client(&self.client)?;
             let return_to = pending.return_to().map(str::to_string);
             let request = pending.complete(href, ms(js_sys::Date::now()))?;
             Ok(request_lines(&request, return_to.as_deref()))
@@ -133,7 +135,7 @@ impl Engine {
     /// # Errors
     /// `login_required` without a refresh token, `corrupt_storage`.
     pub fn refresh(&self, text: &str) -> Result<String, JsValue> {
-        let tokens = TokenSet::from_storage(text).map_err(|e| to_js(&e))?;
+        let tokens = TokenSet::from_storage_for(text, &self.client).map_err(|e| to_js(&e))?;
         let refresh = tokens.refresh.as_ref().ok_or_else(|| to_js(&Error::LoginRequired))?;
         let request = TokenRequest::refresh(&self.client, refresh);
         Ok(request_lines(&request, None))
@@ -153,7 +155,7 @@ impl Engine {
         refreshing: bool,
     ) -> Result<String, JsValue> {
         match parse_token_response(status, retry_after.as_deref(), body, ms(js_sys::Date::now())) {
-            Ok(tokens) => Ok(token_fields(&tokens)),
+            Ok(tokens) => Ok(token_fields(&tokens, &self.client)),
             Err(e) if refreshing && e.refresh_refused() => Err(to_js(&Error::LoginRequired)),
             Err(e) => Err(to_js(&e)),
         }
@@ -164,9 +166,9 @@ impl Engine {
     /// # Errors
     /// `corrupt_storage` for anything unreadable or tampered: the class discards it.
     pub fn load(&self, text: &str) -> Result<Option<String>, JsValue> {
-        let tokens = TokenSet::from_storage(text).map_err(|e| to_js(&e))?;
+        let tokens = TokenSet::from_storage_for(text, &self.client).map_err(|e| to_js(&e))?;
         let usable = !tokens.needs_refresh(ms(js_sys::Date::now()), 0) || tokens.refresh.is_some();
-        Ok(usable.then(|| token_fields(&tokens)))
+        Ok(usable.then(|| token_fields(&tokens, &self.client)))
     }
 
     /// Milliseconds to wait before attempt `attempts + 1`, or `undefined` to stop: the core's retry rules for
@@ -201,7 +203,7 @@ impl Engine {
     /// `invalid_config` for any other URL.
     #[wasm_bindgen(js_name = apiUrl)]
     pub fn api_url(&self, path_or_url: &str) -> Result<String, JsValue> {
-        crate::auth::api_url(&self.region, path_or_url).map_err(|e| to_js(&e))
+        self.region.api_url(path_or_url).map_err(|e| to_js(&e))
     }
 
     /// `login.<env>/logout?client_id=…&redirectUri=back`: ends the Genesys login session.
@@ -239,7 +241,7 @@ pub fn callback_state(href: &str) -> Option<String> {
 /// `href` without the OAuth parameters (`code`, `state`, `error`, ...), the app's own parameters kept.
 #[wasm_bindgen(js_name = withoutCallback)]
 pub fn without_callback(href: &str) -> String {
-    crate::auth::without_callback(href)
+    genesys_auth::without_callback(href)
 }
 
 /// The same-origin path (with query and fragment) of `href`, if it is a safe place to come back to.
@@ -291,6 +293,9 @@ pub fn failure(code: &str, detail: Option<String>, status: Option<u16>) -> JsVal
         "popup_timeout" => Error::PopupTimeout,
         "no_storage" => crate::browser::NO_STORAGE,
         "no_broadcast" => crate::popup::NO_BROADCAST,
+        "storage_unavailable" => {
+            Error::StorageUnavailable { detail: genesys_auth::clean_text(&detail.unwrap_or_default(), 200) }
+        }
         _ => Error::Network { detail: detail.unwrap_or_default().chars().take(200).collect() },
     };
     to_js(&err)

@@ -81,11 +81,13 @@ impl PopupLogin {
         let n = |v: f64| genesys_auth::decimal(v.max(0.0) as u64);
         let features =
             concat(&["popup=yes,width=", &n(width), ",height=", &n(height), ",left=", &n(left), ",top=", &n(top)]);
+        // The channel first: without one the popup could never hand its callback back, so none is opened.
+        let channel = browser::channel(&channel_name(pending.state().secret())).ok_or(NO_BROADCAST)?;
         let popup = w.open_with_url_and_target_and_features(url, POPUP_NAME, &features).map_err(|e| from_js(&e))?;
         let Some(popup) = popup else {
+            channel.close();
             return Err(Error::PopupBlocked);
         };
-        let channel = browser::channel(&channel_name(pending.state().secret())).ok_or(NO_BROADCAST)?;
         let arrived: Rc<RefCell<Vec<String>>> = Rc::default();
         let sink = arrived.clone();
         let listener = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {

@@ -217,29 +217,43 @@ pub fn safe_return_path(path: &str) -> Option<String> {
         return None;
     }
     // Dot segments resolved first (`/..//evil.example` is `//evil.example` to a browser), `%2e` counted as `.`.
-    let end = path.find(['?', '#']).unwrap_or(path.len());
+    let end = path.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(path.len());
     let (p, rest) = path.split_at(end);
-    let mut out: Vec<&str> = Vec::new();
-    let segments: Vec<&str> = p.split('/').skip(1).collect();
-    for (i, seg) in segments.iter().enumerate() {
-        let last = i + 1 == segments.len();
-        match seg.replace("%2e", ".").replace("%2E", ".").as_str() {
-            "." => {
-                if last {
-                    out.push("");
-                }
+    let mut out = String::with_capacity(path.len());
+    let mut last = 0;
+    for seg in p[1..].split('/') {
+        last = dots(seg);
+        match last {
+            1 => {}
+            2 => out.truncate(out.bytes().rposition(|b| b == b'/').unwrap_or(0)),
+            _ => {
+                out.push('/');
+                out.push_str(seg);
             }
-            ".." => {
-                out.pop();
-                if last {
-                    out.push("");
-                }
-            }
-            _ => out.push(seg),
         }
     }
-    let resolved = crate::concat(&["/", &out.join("/"), rest]);
-    (!resolved.starts_with("//")).then_some(resolved)
+    // `/a/.` and `/a/b/..` name the directory `/a/`.
+    if out.is_empty() || last > 0 {
+        out.push('/');
+    }
+    out.push_str(rest);
+    (!out.starts_with("//")).then_some(out)
+}
+
+/// 1 for a `.` segment, 2 for `..` (either dot may be written `%2e`), else 0.
+fn dots(segment: &str) -> usize {
+    let (b, mut i, mut n) = (segment.as_bytes(), 0, 0);
+    while i < b.len() {
+        if b[i] == b'.' {
+            i += 1;
+        } else if b.len() - i >= 3 && b[i] == b'%' && b[i + 1] == b'2' && b[i + 2] | 0x20 == b'e' {
+            i += 3;
+        } else {
+            return 0;
+        }
+        n += 1;
+    }
+    if n <= 2 { n } else { 0 }
 }
 
 /// A login in progress: everything needed to finish it when the browser comes back.
@@ -291,12 +305,12 @@ impl PendingLogin {
     /// [`Error::StateMismatch`], [`Error::PendingLoginExpired`], [`Error::Authorization`], and the callback
     /// parsing errors of [`Callback::parse`].
     pub fn complete(self, callback_url: &str, now_ms: u64) -> Result<TokenRequest, Error> {
-        let callback = Callback::parse(callback_url)?;
+        let (callback, issuer) = Callback::parse_with_issuer(callback_url)?;
         if callback.state() != Some(&self.state) {
             return Err(Error::StateMismatch);
         }
         // RFC 9207: a callback that names its issuer must name the login origin this login went to.
-        if let Some(iss) = Callback::issuer(callback_url)?
+        if let Some(iss) = issuer
             && Some(iss.trim_end_matches('/')) != self.token_url.strip_suffix("/oauth/token")
         {
             return Err(Error::IssuerMismatch);
@@ -426,6 +440,20 @@ mod tests {
             assert_eq!(safe_return_path(bad), None, "{bad:?}");
         }
         assert_eq!(safe_return_path("/app?x=1#y").as_deref(), Some("/app?x=1#y"));
+        // Dot segments, also written %2e, are resolved before the same-origin check.
+        for (given, resolved) in [
+            ("/a/.", Some("/a/")),
+            ("/a/b/..", Some("/a/")),
+            ("/a/./b/../c", Some("/a/c")),
+            ("/..", Some("/")),
+            ("/...", Some("/...")),
+            ("/a/%2E%2e/b", Some("/b")),
+            ("/..//evil.example", None),
+            ("/%2e%2e//evil.example", None),
+            ("/./%2e//evil.example?x", None),
+        ] {
+            assert_eq!(safe_return_path(given).as_deref(), resolved, "{given}");
+        }
     }
 
     #[test]

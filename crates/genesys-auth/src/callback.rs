@@ -51,6 +51,11 @@ impl Callback {
     /// assert_eq!(Callback::parse("/?code=a&state=s&state=t").err(), Some(Error::DuplicateParameter { name: "state" }));
     /// ```
     pub fn parse(url: &str) -> Result<Callback, Error> {
+        Self::parse_with_issuer(url).map(|(callback, _)| callback)
+    }
+
+    /// [`Callback::parse`], and the `iss` parameter (RFC 9207) if the callback carries one.
+    pub(crate) fn parse_with_issuer(url: &str) -> Result<(Callback, Option<String>), Error> {
         let without_fragment = url.split('#').next().unwrap_or("");
         let query = without_fragment.split_once('?').map(|(_, q)| q).unwrap_or("");
         let pairs = unique_pairs(query, &PARAMS)?;
@@ -70,17 +75,12 @@ impl Callback {
         }
         let state = State::new(state);
         let description = get("error_description").map(|d| crate::error::clean(&d, 300));
-        match (error, code) {
-            (Some(error), _) => Ok(Callback::Error { code: OAuthErrorCode::parse(&error), description, state }),
-            (None, Some(code)) if !code.is_empty() => Ok(Callback::Code { code: AuthorizationCode::new(code), state }),
-            (None, _) => Err(Error::MissingParameter { name: "code" }),
-        }
-    }
-
-    /// The `iss` parameter (RFC 9207) of a callback URL, if it carries one.
-    pub(crate) fn issuer(url: &str) -> Result<Option<String>, Error> {
-        let query = url.split('#').next().unwrap_or("").split_once('?').map(|(_, q)| q).unwrap_or("");
-        Ok(unique_pairs(query, &["iss"])?.pop().map(|(_, v)| v))
+        let callback = match (error, code) {
+            (Some(error), _) => Callback::Error { code: OAuthErrorCode::parse(&error), description, state },
+            (None, Some(code)) if !code.is_empty() => Callback::Code { code: AuthorizationCode::new(code), state },
+            (None, _) => return Err(Error::MissingParameter { name: "code" }),
+        };
+        Ok((callback, get("iss")))
     }
 
     /// True when `url`'s query carries `code` or `error` (a cheap check before [`Callback::parse`]).
@@ -136,7 +136,8 @@ pub fn without_callback(href: &str) -> String {
 /// The path, query and fragment of an absolute URL (`https://host/p?q#f` → `/p?q#f`).
 pub(crate) fn path_of(href: &str) -> Option<String> {
     let after_scheme = href.split_once(':')?.1.strip_prefix("//")?;
-    let path = after_scheme.find(['/', '?', '#']).map_or("/", |i| &after_scheme[i..]);
+    let path =
+        after_scheme.bytes().position(|b| b == b'/' || b == b'?' || b == b'#').map_or("/", |i| &after_scheme[i..]);
     Some(if path.starts_with('/') { path.to_string() } else { crate::concat(&["/", path]) })
 }
 

@@ -541,6 +541,7 @@ impl Session {
     /// The user closed the popup (and no callback came before).
     pub fn popup_closed(&mut self) {
         if let Some(Login::Popup { waiter, .. }) = self.login.take() {
+            self.push(Action::ClosePopup);
             self.resolve(vec![waiter], Err(Error::PopupClosed));
         }
     }

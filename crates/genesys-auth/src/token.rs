@@ -183,11 +183,7 @@ impl TokenSet {
     /// API origins and the client id, so that an app configured for another region or client refuses them
     /// ([`from_storage_for`](Self::from_storage_for)) instead of sending them there.
     pub fn to_storage_for(&self, client: &crate::Client) -> String {
-        let mut q = Form::new();
-        q.append_pair("login", &client.region().login_base())
-            .append_pair("api", &client.region().api_base())
-            .append_pair("client", client.client_id());
-        crate::concat(&[&self.to_storage(), "&", &q.finish()])
+        crate::concat(&[&self.to_storage(), &binding(client)])
     }
 
     /// Reads back [`to_storage_for`](Self::to_storage_for) output for `client`, validating it as untrusted input.
@@ -208,14 +204,8 @@ impl TokenSet {
     /// ```
     pub fn from_storage_for(text: &str, client: &crate::Client) -> Result<Self, Error> {
         let tokens = Self::from_storage(text)?;
-        let fields = crate::callback::unique_pairs(text, &["login", "api", "client"])
-            .map_err(|_| Error::CorruptStorage { what: "token set" })?;
-        let get = |k: &str| fields.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
-        let region = client.region();
-        let ours = get("login") == Some(region.login_base().as_str())
-            && get("api") == Some(region.api_base().as_str())
-            && get("client") == Some(client.client_id());
-        if ours { Ok(tokens) } else { Err(Error::ForeignTokens) }
+        // The binding is the text's end, exactly as written: anything else was stored for someone else.
+        if text.ends_with(binding(client).as_str()) { Ok(tokens) } else { Err(Error::ForeignTokens) }
     }
 
     /// Reads back [`to_storage`](Self::to_storage) output, validating it as untrusted input.
@@ -249,6 +239,15 @@ impl TokenSet {
             token_type: token_type.to_string(),
         })
     }
+}
+
+/// What binds stored tokens to where they were issued: `&login=<origin>&api=<origin>&client=<id>`.
+fn binding(client: &crate::Client) -> String {
+    let mut q = Form::new();
+    q.append_pair("login", &client.region().login_base())
+        .append_pair("api", &client.region().api_base())
+        .append_pair("client", client.client_id());
+    crate::concat(&["&", &q.finish()])
 }
 
 /// A token is printable ASCII without spaces, of sane length (so it can go in a header).

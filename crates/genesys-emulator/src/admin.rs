@@ -138,6 +138,12 @@ pub(crate) fn take_fault(faults: &mut Vec<Fault>, call: &Call<'_>) -> Option<Fau
     Some(fault)
 }
 
+/// Fault rules held at once.
+const MAX_FAULTS: usize = 1000;
+
+/// The clock moves at most ten years per call (beyond that, times stop meaning anything).
+const MAX_CLOCK_ADVANCE_MS: u64 = 10 * 365 * 86_400_000;
+
 fn bad(message: impl Into<String>) -> Reply {
     Reply::from(json_response(StatusCode::BAD_REQUEST, &json!({"message": message.into()})))
 }
@@ -148,11 +154,63 @@ fn empty(status: StatusCode) -> Reply {
     Reply::from(r)
 }
 
+/// `host[:port]` names a loopback address.
+fn is_loopback_host(host: &str) -> bool {
+    let (name, rest) = match host.find(']') {
+        Some(i) if host.starts_with('[') => host.split_at(i + 1),
+        _ => host.find(':').map_or((host, ""), |i| host.split_at(i)),
+    };
+    let port_ok = rest.is_empty()
+        || rest.strip_prefix(':').is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    port_ok && matches!(name, "127.0.0.1" | "localhost" | "[::1]")
+}
+
+/// Who may drive the emulator: a refusal, or `None` to go on.
+///
+/// The admin API changes what every page of the emulator's origin serves, so: the `Host` must be a loopback name
+/// (a page on a rebinding domain that resolves to 127.0.0.1 sends its own name) unless the admin token is given;
+/// a web page may call it only from the emulator's own origin or an allowed one; bodies must be JSON (a
+/// `text/plain` POST needs no CORS preflight, so any page could send one).
+fn refusal(config: &crate::Config, call: &Call<'_>) -> Option<Reply> {
+    let header = |name: header::HeaderName| call.headers.get(name).and_then(|v| v.to_str().ok());
+    let forbidden = |why: &str| Some(Reply::from(json_response(StatusCode::FORBIDDEN, &json!({ "message": why }))));
+    // In-process callers (tests) send no Host; every HTTP/1.1 client does.
+    let host = header(header::HOST);
+    let token_ok = config.admin_token.as_deref().is_some_and(|t| {
+        header(header::AUTHORIZATION).and_then(|a| a.strip_prefix("Bearer ")).is_some_and(|given| given == t)
+    });
+    if config.admin_token.is_some() && !token_ok {
+        return forbidden("the admin API needs `Authorization: Bearer <admin token>` (printed at start)");
+    }
+    if !token_ok && host.is_some_and(|h| !is_loopback_host(h)) {
+        return forbidden("the admin API answers only at a loopback address (127.0.0.1, localhost, [::1])");
+    }
+    if let Some(origin) = header(header::ORIGIN)
+        && host.is_none_or(|h| origin != format!("http://{h}"))
+        && !config.admin_origins.iter().any(|o| o == origin)
+    {
+        return forbidden("web pages of other origins may not drive the emulator (see admin_origins)");
+    }
+    let has_body = matches!(call.method.as_str(), "POST" | "PATCH") && !call.body.is_empty();
+    let json = header(header::CONTENT_TYPE).is_some_and(|c| c.trim_start().starts_with("application/json"));
+    if has_body && !json {
+        let message = json!({ "message": "send the admin API's bodies as Content-Type: application/json" });
+        return Some(Reply::from(json_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, &message)));
+    }
+    None
+}
+
 /// Answers `/__emulator/...` requests; `None` for every other path.
 pub(crate) fn handle(inner: &mut Inner, call: &Call<'_>) -> Option<Reply> {
     let rest = call.path.strip_prefix("/__emulator/")?;
+    if let Some(refused) = refusal(&inner.config, call) {
+        return Some(refused);
+    }
     let body = || serde_json::from_slice::<Value>(call.body).map_err(|e| format!("body is not JSON: {e}"));
     Some(match (call.method.as_str(), rest) {
+        ("POST", "faults") if inner.faults.len() >= MAX_FAULTS => {
+            bad("at most 1000 fault rules: DELETE /__emulator/faults first")
+        }
         ("POST", "faults") => match body().and_then(new_fault) {
             Ok(f) => {
                 inner.faults.push(f);
@@ -166,11 +224,13 @@ pub(crate) fn handle(inner: &mut Inner, call: &Call<'_>) -> Option<Reply> {
         }
         ("GET", "faults") => Reply::from(json_response(StatusCode::OK, &inner.faults)),
         ("GET", "requests") => Reply::from(json_response(StatusCode::OK, &inner.log)),
+        ("GET", "stats") => Reply::from(json_response(StatusCode::OK, &inner.stats())),
         ("DELETE", "requests") => {
             inner.log.clear();
             empty(StatusCode::NO_CONTENT)
         }
         ("POST", "clock") => match body().map(|v| v.get("advance_ms").and_then(Value::as_u64)) {
+            Ok(Some(ms)) if ms > MAX_CLOCK_ADVANCE_MS => bad("advance_ms is limited to ten years (315360000000)"),
             Ok(Some(ms)) => {
                 inner.clock_offset_ms = inner.clock_offset_ms.saturating_add(ms);
                 Reply::from(json_response(StatusCode::OK, &json!({"offset_ms": inner.clock_offset_ms})))

@@ -66,7 +66,7 @@ fn authenticate(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<String, Response<B
             "No authentication bearer token specified in authorization header.",
         ));
     };
-    let idle_ms = ctx.config.idle_timeout_s * 1000;
+    let idle_ms = ctx.config.idle_timeout_s.saturating_mul(1000);
     let Some(access) = ctx.store.access.get_mut(token) else {
         return Err(error(StatusCode::UNAUTHORIZED, "bad.credentials", "Invalid login credentials."));
     };

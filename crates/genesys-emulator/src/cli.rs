@@ -60,6 +60,15 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let loopback = addr.ip().is_loopback();
+    if !loopback && config.admin_token.is_none() {
+        let mut bytes = [0u8; 24];
+        if genesys_auth::Rng::fill(&mut genesys_auth::OsRng, &mut bytes).is_err() {
+            eprintln!("genesys-emulator: no randomness for an admin token; set admin_token in the config file");
+            return ExitCode::FAILURE;
+        }
+        config.admin_token = Some(genesys_auth::base64url(&bytes));
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -67,6 +76,14 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if !loopback {
+        eprintln!(
+            "genesys-emulator: WARNING: binding {} makes the emulator reachable from other machines; it holds test \
+             tokens and is not a security boundary. The admin API needs the admin token printed below.",
+            addr.ip()
+        );
+    }
+    let admin_token = config.admin_token.clone().filter(|_| !loopback);
     runtime.block_on(async move {
         let client = config.clients.first().map(|c| c.id.clone()).unwrap_or_default();
         let auto = config.auto_login.clone();
@@ -83,6 +100,9 @@ pub fn run(args: Args) -> ExitCode {
         println!("  API base:   {base}   (/api/v2/...)");
         println!("  client id:  {client}");
         println!("  admin:      {base}/__emulator/  (faults, requests, clock, config, reset)");
+        if let Some(token) = &admin_token {
+            println!("  admin token: {token}   (Authorization: Bearer <token>)");
+        }
         if let Some(user) = auto {
             println!("  auto-login: {user}");
         }

@@ -28,6 +28,13 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Refresh-token rules.
     pub refresh: RefreshConfig,
+    /// A token the admin API (`/__emulator/...`) requires as `Authorization: Bearer <token>`. Needed to reach the
+    /// admin API at any non-loopback address; generated and printed at start when the emulator binds beyond
+    /// loopback without one.
+    pub admin_token: Option<String>,
+    /// Origins of web pages allowed to call the admin API besides the emulator's own (none by default: a page of
+    /// another origin could otherwise install faults that serve its own HTML on the emulator's origin).
+    pub admin_origins: Vec<String>,
     /// The org.
     pub org: Org,
     /// OAuth clients.
@@ -212,6 +219,8 @@ impl Default for Config {
             idle_timeout_s: 0,
             rate_limit_per_minute: 300,
             refresh: RefreshConfig::default(),
+            admin_token: None,
+            admin_origins: Vec::new(),
             org: Org::default(),
             clients: vec![ClientConfig {
                 id: DEMO_CLIENT_ID.into(),
@@ -291,6 +300,21 @@ impl Config {
         }
         if self.users.is_empty() {
             return Err("at least one user is needed".into());
+        }
+        if !(1..=3600).contains(&self.code_lifetime_s) {
+            return Err(format!("code_lifetime_s {} is outside 1..=3600", self.code_lifetime_s));
+        }
+        if self.idle_timeout_s > 0 && !(300..=28_800).contains(&self.idle_timeout_s) {
+            return Err(format!(
+                "idle_timeout_s {} is outside Genesys' 300..=28800 (5 min .. 8 h), or 0 for off",
+                self.idle_timeout_s
+            ));
+        }
+        if !(60..=366 * 86_400).contains(&self.refresh.max_lifetime_s) {
+            return Err(format!(
+                "refresh.max_lifetime_s {} is outside 60..=31622400 (a year)",
+                self.refresh.max_lifetime_s
+            ));
         }
         if let Some(who) = &self.auto_login
             && !self.users.iter().any(|u| u.is(who))

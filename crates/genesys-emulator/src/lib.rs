@@ -101,6 +101,10 @@ pub struct Stats {
     pub access_tokens: usize,
     /// Refresh tokens.
     pub refresh_tokens: usize,
+    /// Login-page sessions.
+    pub sessions: usize,
+    /// Fault rules installed.
+    pub faults: usize,
 }
 
 const LOG_CAPACITY: usize = 10_000;
@@ -166,6 +170,17 @@ impl Ctx<'_> {
 }
 
 impl Inner {
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            codes: self.store.codes.len(),
+            families: self.store.families.len(),
+            access_tokens: self.store.access.len(),
+            refresh_tokens: self.store.refresh.len(),
+            sessions: self.store.sessions.len(),
+            faults: self.faults.len(),
+        }
+    }
+
     fn reset(&mut self) {
         self.store = Store::default();
         self.faults.clear();
@@ -245,13 +260,7 @@ impl Emulator {
 
     /// How many codes, token families, access and refresh tokens the emulator holds now (memory checks).
     pub fn stats(&self) -> Stats {
-        let inner = self.lock();
-        Stats {
-            codes: inner.store.codes.len(),
-            families: inner.store.families.len(),
-            access_tokens: inner.store.access.len(),
-            refresh_tokens: inner.store.refresh.len(),
-        }
+        self.lock().stats()
     }
 
     /// The request log, oldest first (at most the last 10 000 requests).
@@ -275,7 +284,7 @@ impl Emulator {
 
         let inner = &mut *inner;
         let fault = admin::take_fault(&mut inner.faults, &call);
-        let code_lifetime_ms = inner.config.code_lifetime_s * 1000;
+        let code_lifetime_ms = inner.config.code_lifetime_s.saturating_mul(1000);
         inner.store.maybe_sweep(now_ms, code_lifetime_ms);
         let mut ctx = Ctx {
             config: &inner.config,
@@ -301,7 +310,8 @@ impl Emulator {
             seq: inner.seq,
             at_ms: now_ms,
             method: call.method.to_string(),
-            path,
+            // Bounded: the log keeps 10 000 entries, whatever the requests' sizes.
+            path: path.chars().take(256).collect(),
             status: if reply.drop_connection { 0 } else { reply.response.status().as_u16() },
             grant_type,
             error,
@@ -331,10 +341,29 @@ fn route(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
     }
 }
 
-/// The origin of the request when a registered client allows it.
+/// The origin of the request when some registered client allows it (for preflights, which name no client).
 fn allowed_origin<'a>(config: &Config, call: &'a Call<'_>) -> Option<&'a str> {
     let origin = call.headers.get(header::ORIGIN)?.to_str().ok()?;
     config.clients.iter().any(|c| c.allowed_origins.iter().any(|o| o == origin)).then_some(origin)
+}
+
+/// The origin of the request when the client it is for allows it: the token endpoint's `client_id`, or the
+/// client the API request's Bearer token was issued to; another client's origins do not count. When the request
+/// names no known client (an unknown token's 401 must still reach the page), any registered client's.
+fn client_origin<'a>(ctx: &Ctx<'_>, call: &'a Call<'_>) -> Option<&'a str> {
+    let origin = call.headers.get(header::ORIGIN)?.to_str().ok()?;
+    let client_id = if call.path == "/oauth/token" {
+        form(call.body).and_then(|f| param(&f, "client_id").map(str::to_string))
+    } else {
+        let auth = call.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let token = auth.and_then(|a| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer ")));
+        let family = token.and_then(|t| ctx.store.access.get(t)).map(|a| a.family);
+        family.and_then(|f| ctx.store.families.get(&f)).map(|f| f.client_id.clone())
+    };
+    match client_id.as_deref().and_then(|id| ctx.config.client(id)) {
+        Some(client) => client.allowed_origins.iter().any(|o| o == origin).then_some(origin),
+        None => allowed_origin(ctx.config, call),
+    }
 }
 
 fn preflight(config: &Config, call: &Call<'_>) -> Response<Bytes> {
@@ -373,7 +402,7 @@ fn finish_headers(r: &mut Response<Bytes>, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         h.insert("inin-correlation-id", v);
     }
     let cors_path = call.path == "/oauth/token" || call.path.starts_with("/api/v2/");
-    if let Some(origin) = allowed_origin(ctx.config, call).filter(|_| cors_path) {
+    if let Some(origin) = client_origin(ctx, call).filter(|_| cors_path) {
         if let Ok(v) = HeaderValue::from_str(origin) {
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
@@ -390,8 +419,10 @@ fn finish_headers(r: &mut Response<Bytes>, ctx: &mut Ctx<'_>, call: &Call<'_>) {
 /// The pairs of a form or query string; `None` when a name repeats (ambiguous requests are refused).
 pub(crate) fn form(text: &[u8]) -> Option<Vec<(String, String)>> {
     let mut out: Vec<(String, String)> = Vec::new();
+    // Linear in the number of names (a 64 KB body of 12 000 names must not cost 10^8 comparisons).
+    let mut seen = std::collections::HashSet::new();
     for (k, v) in form_urlencoded::parse(text) {
-        if out.iter().any(|(seen, _)| *seen == k) {
+        if !seen.insert(k.clone()) {
             return None;
         }
         out.push((k.into_owned(), v.into_owned()));

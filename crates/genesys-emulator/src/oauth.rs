@@ -120,7 +120,7 @@ fn approve(ctx: &mut Ctx<'_>, a: &Authorize<'_>, user_id: &str, now_ms: u64) -> 
             challenge: a.challenge.clone(),
             method: a.method.clone(),
             user_id: user_id.to_string(),
-            expires_at_ms: now_ms + ctx.config.code_lifetime_s * 1000,
+            expires_at_ms: now_ms.saturating_add(ctx.config.code_lifetime_s.saturating_mul(1000)),
             family: None,
         },
     );
@@ -134,7 +134,7 @@ fn approve(ctx: &mut Ctx<'_>, a: &Authorize<'_>, user_id: &str, now_ms: u64) -> 
 fn session_user(ctx: &Ctx<'_>, call: &Call<'_>) -> Option<String> {
     let cookies = call.headers.get(header::COOKIE)?.to_str().ok()?;
     let value = cookies.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == SESSION_COOKIE)?.1;
-    ctx.store.sessions.get(value).cloned()
+    ctx.store.sessions.get(value).map(|(user, _)| user.clone())
 }
 
 /// `GET /oauth/authorize`.
@@ -185,7 +185,7 @@ pub(crate) fn decision(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
     };
     let user_id = user.id.clone();
     let session = ctx.token();
-    ctx.store.sessions.insert(session.clone(), user_id.clone());
+    ctx.store.sessions.insert(session.clone(), (user_id.clone(), call.now_ms));
     let mut r = approve(ctx, &a, &user_id, call.now_ms);
     if let Ok(v) = HeaderValue::from_str(&format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax")) {
         r.headers_mut().insert(header::SET_COOKIE, v);
@@ -196,7 +196,7 @@ pub(crate) fn decision(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
 /// `GET /logout`: ends the login session; back to a registered redirect URI, or a signed-out page.
 pub(crate) fn logout(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
     if let Some(user) = session_user(ctx, call) {
-        ctx.store.sessions.retain(|_, u| *u != user);
+        ctx.store.sessions.retain(|_, (u, _)| *u != user);
     }
     let pairs = form(call.query.as_bytes()).unwrap_or_default();
     let client = param(&pairs, "client_id").and_then(|id| ctx.config.client(id));
@@ -331,7 +331,7 @@ fn issue(
         access.clone(),
         Access {
             family,
-            expires_at_ms: now_ms + duration * 1000,
+            expires_at_ms: now_ms.saturating_add(duration.saturating_mul(1000)),
             last_used_ms: now_ms,
             issued_at_ms: now_ms,
             revoked: false,
@@ -383,6 +383,10 @@ fn code_grant(ctx: &mut Ctx<'_>, client: &ClientConfig, fields: &[(String, Strin
     if param(fields, "redirect_uri") != Some(grant.redirect_uri.as_str()) {
         return bad_grant(ctx, "redirect_uri does not match the authorize request");
     }
+    if !(43..=128).contains(&verifier.len()) {
+        // Said as such: "does not match" would send the developer looking in the wrong place.
+        return bad_grant(ctx, "code_verifier must be 43..128 characters (RFC 7636 §4.1)");
+    }
     let matches = if grant.method == "S256" {
         Verifier::new(verifier).is_ok_and(|v| v.challenge().as_str() == grant.challenge)
     } else {
@@ -392,7 +396,7 @@ fn code_grant(ctx: &mut Ctx<'_>, client: &ClientConfig, fields: &[(String, Strin
         return bad_grant(ctx, "code_verifier does not match the code_challenge");
     }
     let user_id = grant.user_id.clone();
-    let family_expiry = now_ms + ctx.config.refresh.max_lifetime_s * 1000;
+    let family_expiry = now_ms.saturating_add(ctx.config.refresh.max_lifetime_s.saturating_mul(1000));
     let family = ctx.store.new_family(&client.id, &user_id, family_expiry);
     if let Some(g) = ctx.store.codes.get_mut(code) {
         g.family = Some(family);

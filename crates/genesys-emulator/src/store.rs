@@ -2,6 +2,9 @@
 
 use std::collections::HashMap;
 
+/// How long a login-page session lasts (Genesys: about a working day).
+pub const SESSION_LIFETIME_MS: u64 = 12 * 3_600_000;
+
 /// One authorization code, bound to what the authorize request said.
 #[derive(Debug)]
 pub struct CodeGrant {
@@ -59,8 +62,9 @@ pub struct Store {
     pub access: HashMap<String, Access>,
     pub refresh: HashMap<String, Refresh>,
     pub rate: HashMap<String, RateWindow>,
-    /// Login-page sessions (cookie value → user id), like the Genesys login session that makes re-login silent.
-    pub sessions: HashMap<String, String>,
+    /// Login-page sessions (cookie value → user id, started at), like the Genesys login session that makes
+    /// re-login silent. Forgotten after [`SESSION_LIFETIME_MS`].
+    pub sessions: HashMap<String, (String, u64)>,
     pub next_family: u64,
     last_sweep_ms: u64,
 }
@@ -100,11 +104,12 @@ impl Store {
         }
         self.last_sweep_ms = now_ms;
         // Used codes are kept until expiry (reuse detection), then forgotten.
-        self.codes.retain(|_, c| c.expires_at_ms + code_lifetime_ms > now_ms);
+        self.codes.retain(|_, c| c.expires_at_ms.saturating_add(code_lifetime_ms) > now_ms);
         // Expired access tokens are kept ten minutes, so the API can still answer `credentials.expired` for them.
         self.access.retain(|_, a| a.expires_at_ms.saturating_add(600_000) > now_ms);
         self.refresh.retain(|_, r| r.expires_at_ms > now_ms);
         self.rate.retain(|_, w| now_ms.saturating_sub(w.started_ms) < 60_000);
+        self.sessions.retain(|_, (_, started)| now_ms.saturating_sub(*started) < SESSION_LIFETIME_MS);
         let live: std::collections::HashSet<u64> =
             self.access.values().map(|a| a.family).chain(self.refresh.values().map(|r| r.family)).collect();
         let codes: std::collections::HashSet<u64> = self.codes.values().filter_map(|c| c.family).collect();

@@ -166,6 +166,7 @@ fn admin_api_controls_faults_clock_config_and_reset() {
             http::Request::builder()
                 .method(method)
                 .uri(path)
+                .header("content-type", "application/json")
                 .body(bytes::Bytes::from(body.to_string()))
                 .unwrap_or_default(),
         )
@@ -196,4 +197,109 @@ fn admin_api_controls_faults_clock_config_and_reset() {
     assert_eq!(post("/__emulator/reset", "POST", "").status, 204);
     assert_eq!(h.get("/__emulator/requests").json().as_array().map(Vec::len), Some(0));
     assert_eq!(h.refresh("x").oauth_error().as_deref(), Some("invalid_grant"), "reset restores the refresh policy");
+}
+
+/// An admin request with the given headers.
+fn admin(h: &Harness, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
+    let mut b = http::Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    h.send(b.body(bytes::Bytes::from(body.to_string())).unwrap_or_default()).status
+}
+
+#[test]
+fn no_web_page_can_drive_the_admin_api() {
+    let h = Harness::new(auto_config());
+    let fault = r#"{"route":"/","status":200,"body":"<script>evil()</script>","content_type":"text/html"}"#;
+    let json = ("content-type", "application/json");
+    let host = ("host", "127.0.0.1:8080");
+    // A cross-site form or fetch without preflight sends text/plain.
+    assert_eq!(admin(&h, "POST", "/__emulator/faults", &[host, ("content-type", "text/plain")], fault), 415);
+    // Another origin's page, even with JSON (its preflight gets no CORS answer, but simple requests still arrive).
+    assert_eq!(admin(&h, "POST", "/__emulator/faults", &[host, json, ("origin", "http://evil.example")], fault), 403);
+    // DNS rebinding: the page's own name in Host.
+    assert_eq!(admin(&h, "POST", "/__emulator/faults", &[("host", "evil.example:8080"), json], fault), 403);
+    assert_eq!(admin(&h, "GET", "/__emulator/requests", &[("host", "127.0.0.1.evil.example")], ""), 403);
+    assert!(!h.get("/").text().contains("evil()"), "no fault was installed");
+    // The emulator's own origin and tools (no Origin) may.
+    assert_eq!(admin(&h, "POST", "/__emulator/faults", &[host, json, ("origin", "http://127.0.0.1:8080")], fault), 201);
+    assert_eq!(admin(&h, "DELETE", "/__emulator/faults", &[("host", "[::1]:8080")], ""), 204);
+    assert_eq!(admin(&h, "GET", "/__emulator/requests", &[("host", "localhost")], ""), 200);
+}
+
+#[test]
+fn an_admin_token_is_required_once_configured() {
+    let mut config = auto_config();
+    config.admin_token = Some("s3cret-admin".into());
+    let h = Harness::new(config);
+    assert_eq!(admin(&h, "GET", "/__emulator/requests", &[("host", "127.0.0.1:8080")], ""), 403);
+    assert_eq!(admin(&h, "GET", "/__emulator/requests", &[("authorization", "Bearer wrong")], ""), 403);
+    let with = [("host", "192.168.1.20:8080"), ("authorization", "Bearer s3cret-admin")];
+    assert_eq!(admin(&h, "GET", "/__emulator/requests", &with, ""), 200);
+}
+
+#[test]
+fn the_admin_clock_is_bounded_and_time_arithmetic_saturates() {
+    let h = Harness::new(auto_config());
+    let json = [("content-type", "application/json")];
+    let max = format!(r#"{{"advance_ms":{}}}"#, u64::MAX);
+    assert_eq!(admin(&h, "POST", "/__emulator/clock", &json, &max), 400);
+    for _ in 0..3 {
+        assert_eq!(admin(&h, "POST", "/__emulator/clock", &json, r#"{"advance_ms":315360000000}"#), 200);
+    }
+    // Codes, tokens and sweeps far in the future: answers, no overflow panic (this is a debug build).
+    let (token, _) = h.login();
+    assert_eq!(h.api("GET", "/api/v2/users/me", &token).status, 200);
+}
+
+#[test]
+fn bounds_of_the_configuration_are_checked() {
+    for patch in [
+        r#"{"code_lifetime_s":0}"#,
+        r#"{"idle_timeout_s":5}"#,
+        r#"{"refresh":{"max_lifetime_s":18446744073709551615}}"#,
+    ] {
+        let h = Harness::new(auto_config());
+        assert_eq!(
+            admin(&h, "PATCH", "/__emulator/config", &[("content-type", "application/json")], patch),
+            400,
+            "{patch}"
+        );
+    }
+}
+
+#[test]
+fn cors_answers_follow_the_client_the_request_is_for() {
+    let mut config = auto_config();
+    config.clients.push(genesys_emulator::config::ClientConfig {
+        id: "other-client".into(),
+        name: String::new(),
+        kind: "public".into(),
+        secret: None,
+        redirect_uris: vec!["https://other.example/".into()],
+        allowed_origins: vec!["https://other.example".into()],
+        token_duration_s: None,
+    });
+    let h = Harness::new(config);
+    let (token, _) = h.login(); // issued to the demo client (origin http://localhost:3000)
+    let with_origin = |origin: &str| {
+        let req = http::Request::builder()
+            .uri("/api/v2/users/me")
+            .header("authorization", format!("Bearer {token}"))
+            .header("origin", origin)
+            .body(bytes::Bytes::new());
+        h.send(req.unwrap_or_default()).header("access-control-allow-origin")
+    };
+    assert_eq!(with_origin("http://localhost:3000").as_deref(), Some("http://localhost:3000"));
+    assert_eq!(with_origin("https://other.example"), None, "another client's origin cannot read this client's answers");
+    let token_post = |client: &str, origin: &str| {
+        let req = http::Request::post("/oauth/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", origin)
+            .body(bytes::Bytes::from(format!("grant_type=refresh_token&refresh_token=x&client_id={client}")));
+        h.send(req.unwrap_or_default()).header("access-control-allow-origin")
+    };
+    assert_eq!(token_post("other-client", "https://other.example").as_deref(), Some("https://other.example"));
+    assert_eq!(token_post("other-client", "http://localhost:3000"), None);
 }

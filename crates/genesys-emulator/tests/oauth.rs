@@ -230,3 +230,12 @@ fn loopback_redirect_registered_without_port_accepts_any_port() {
     ]);
     assert_eq!(h.post_form("/oauth/token", &body).status, 200);
 }
+
+#[test]
+fn a_verifier_of_the_wrong_length_is_refused_as_such() {
+    let h = Harness::new(auto_config());
+    let (code, _) = h.code();
+    let a = h.exchange(&code, "too-short");
+    assert_eq!(a.oauth_error().as_deref(), Some("invalid_grant"));
+    assert!(a.text().contains("43..128"), "{}", a.text());
+}
