@@ -457,6 +457,31 @@ mod tests {
     }
 
     #[test]
+    fn a_callback_naming_another_issuer_is_refused() {
+        let c = client();
+        let callback = |iss: &str| {
+            let (_, p) = c.authorize().build(&mut OsRng, 1_000).unwrap_or_else(|e| panic!("{e}"));
+            let state = p.state().secret().to_string();
+            p.complete(&format!("http://localhost:3000/?code=abc&state={state}{iss}"), 2_000).err()
+        };
+        assert_eq!(callback("&iss=https%3A%2F%2Fevil.example"), Some(Error::IssuerMismatch));
+        assert_eq!(callback("&iss=https%3A%2F%2Flogin.mypurecloud.ie"), None);
+        assert_eq!(callback(""), None, "iss is optional");
+    }
+
+    #[test]
+    fn a_pending_login_for_another_configuration_is_refused() {
+        let (_, pending) = client().authorize().build(&mut OsRng, 5).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pending.check_client(&client()), Ok(()));
+        let other = Client::new(Region::Cloud(Environment::EuWest1), "cid-2", "http://localhost:3000/")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pending.check_client(&other).err().map(|e| e.code()), Some("corrupt_storage"));
+        let elsewhere = Client::new(Region::Cloud(Environment::UsEast1), "cid-1", "http://localhost:3000/")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(pending.check_client(&elsewhere).is_err());
+    }
+
+    #[test]
     fn pending_login_survives_storage() {
         let (_, pending) = client().authorize().return_to("/x").build(&mut OsRng, 5).unwrap_or_else(|e| panic!("{e}"));
         let text = pending.to_storage();

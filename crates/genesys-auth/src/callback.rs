@@ -180,6 +180,32 @@ mod tests {
     }
 
     #[test]
+    fn an_error_callback_needs_its_state_and_server_text_loses_control_characters() {
+        assert_eq!(
+            Callback::parse("/?error=access_denied&error_description=click+evil.example").err(),
+            Some(Error::MissingParameter { name: "state" })
+        );
+        let cb = Callback::parse("/?error=x&error_description=a%1B%5B31mb%0Ac&state=s");
+        let Ok(Callback::Error { description, .. }) = cb else { panic!("{cb:?}") };
+        assert_eq!(description.as_deref(), Some("a[31mbc"));
+    }
+
+    #[test]
+    fn absurdly_long_parameters_are_refused_before_anything_is_sent() {
+        let huge = format!("/?code={}&state=s", "c".repeat(1 << 20));
+        assert_eq!(Callback::parse(&huge).err().map(|e| e.code()), Some("invalid_callback"));
+        let long_state = format!("/?code=c&state={}", "s".repeat(600));
+        assert_eq!(Callback::parse(&long_state).err().map(|e| e.code()), Some("invalid_callback"));
+    }
+
+    #[test]
+    fn the_address_bar_loses_code_state_and_iss_in_query_and_fragment() {
+        assert_eq!(without_callback("http://a/?code=c&state=s&iss=i&tab=1"), "http://a/?tab=1");
+        assert_eq!(without_callback("http://a/#code=c&state=s"), "http://a/");
+        assert_eq!(without_callback("http://a/p#/route"), "http://a/p#/route");
+    }
+
+    #[test]
     fn genesys_error_codes_are_typed() {
         let cb = Callback::parse("/?error=invalid_pkce_package&error_description=bad+pkce&state=s");
         let Ok(Callback::Error { code, description, .. }) = cb else { panic!("{cb:?}") };

@@ -404,6 +404,22 @@ mod tests {
     }
 
     #[test]
+    fn an_unusable_custom_base_says_why() {
+        for (base, reason) in [
+            ("http://127.0.0.1:3917/oauth", "must be an origin"),
+            ("http://idp.example:3917", "only on loopback"),
+            ("http://[::1]x.evil.example", "must be an origin"),
+            ("http://127.0.0.1:80a", "must be an origin"),
+        ] {
+            match Region::from_config(base) {
+                Err(Error::InvalidConfig { reason: r, .. }) => assert!(r.contains(reason), "{base}: {r}"),
+                other => panic!("{base}: {other:?}"),
+            }
+        }
+        assert!(Region::from_config("http://[::1]:8080").is_ok());
+    }
+
+    #[test]
     fn custom_bases_must_be_safe_origins() {
         assert!(Region::custom("http://127.0.0.1:8080").is_ok());
         assert!(Region::custom("http://localhost:8080/").is_ok());

@@ -458,6 +458,13 @@ mod tests {
     }
 
     #[test]
+    fn an_oauth_error_with_a_success_status_is_that_error() {
+        let body = br#"{"error":"invalid_grant","error_description":"used"}"#;
+        let err = parse_token_response(200, None, body, 0).err();
+        assert_eq!(err.as_ref().and_then(Error::oauth_code), Some(&OAuthErrorCode::InvalidGrant));
+    }
+
+    #[test]
     fn rate_limit_reads_retry_after() {
         let err = parse_token_response(429, Some("3"), b"{}", 0).err();
         assert_eq!(err, Some(Error::RateLimited { retry_after_ms: Some(3_000) }));
