@@ -7,21 +7,31 @@ const $ = (id) => document.getElementById(id);
 const REGIONS = ['mypurecloud.com', 'mypurecloud.ie', 'mypurecloud.de', 'mypurecloud.com.au', 'mypurecloud.jp',
   'usw2.pure.cloud', 'cac1.pure.cloud', 'euw2.pure.cloud', 'aps1.pure.cloud', 'apne2.pure.cloud', 'sae1.pure.cloud'];
 
-/** Settings: URL parameters, then saved settings, then the local emulator. Never tokens. */
+/** A region a link may choose without asking: a Genesys Cloud region or the local emulator. */
+const knownRegion = (r) => REGIONS.includes(r) || r === local.region;
+
+/**
+ * Settings: URL parameters, then saved settings, then the local emulator. Never tokens. A link cannot point the
+ * page at an unknown host: such a region waits in Settings until the user confirms it (`unconfirmed`).
+ */
 function loadSettings() {
   let saved = {};
   try { saved = JSON.parse(localStorage.getItem(SETTINGS_KEY) || '{}') || {}; } catch { saved = {}; }
   const url = new URLSearchParams(location.search);
+  const unconfirmed = url.has('region') && !knownRegion(url.get('region')) ? url.get('region') : undefined;
+  if (unconfirmed) url.delete('region');
   const pick = (k, fallback) => url.get(k) || (typeof saved[k] === 'string' && saved[k]) || fallback;
-  const settings = { region: pick('region', local.region), clientId: pick('clientId', local.clientId), storage: pick('storage', 'memory') };
+  const settings = { region: pick('region', local.region), clientId: pick('clientId', local.clientId), storage: pick('storage', 'memory'), unconfirmed };
   // Settings given in the URL are kept, so they survive the round trip to the login page.
-  if (['region', 'clientId', 'storage'].some((k) => url.has(k))) localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
+  if (['region', 'clientId', 'storage'].some((k) => url.has(k))) {
+    localStorage.setItem(SETTINGS_KEY, JSON.stringify({ region: settings.region, clientId: settings.clientId, storage: settings.storage }));
+  }
   return settings;
 }
 
 function show(screen) {
   document.body.dataset.screen = screen;
-  window.demo.screen = screen;
+  demo.screen = screen;
 }
 
 function showError(err) {
@@ -29,18 +39,20 @@ function showError(err) {
   $('error-code').textContent = (err && err.code) || 'unexpected';
   const message = (err && err.message) || String(err);
   $('error-message').textContent = message.charAt(0).toUpperCase() + message.slice(1) + '.';
-  window.demo.error = { code: err && err.code, message: err && err.message, oauthError: err && err.oauthError };
+  demo.error = { code: err && err.code, message: err && err.message, oauthError: err && err.oauthError };
   show('error');
 }
 
 let auth;
 let timer;
 const settings = loadSettings();
-window.demo = { screen: 'loading', error: null, settings, retries: [] };
+// The demo's state; the end-to-end suites read it as `window.demo`, which only the test server turns on.
+const demo = { screen: 'loading', error: null, settings, retries: [] };
+if (local.test) window.demo = demo;
 
 function fillSettingsForm() {
   const form = $('settings-form');
-  form.region.value = settings.region;
+  form.region.value = settings.unconfirmed ?? settings.region;
   form.clientId.value = settings.clientId;
   form.storage.value = settings.storage;
   $('redirect-uri').textContent = location.origin + '/';
@@ -74,7 +86,7 @@ async function showDashboard() {
   $('user-org').textContent = me.organization?.name ?? '–';
   $('avatar').textContent = (me.name || '?').split(' ').map((w) => w[0]).join('').slice(0, 2);
   $('token-storage').textContent = `(${settings.storage} storage)`;
-  window.demo.user = { name: me.name, email: me.email };
+  demo.user = { name: me.name, email: me.email };
   clearInterval(timer);
   tickTokenTime();
   timer = setInterval(tickTokenTime, 1000);
@@ -94,20 +106,25 @@ async function main() {
       redirectUri: location.origin + '/',
       storage: settings.storage,
       onRetry: (e) => {
-        window.demo.retries.push(e);
+        demo.retries.push(e);
         $('events').textContent = `retrying ${new URL(e.url).pathname} after ${e.status ? 'HTTP ' + e.status : 'a network error'} in ${e.delayMs} ms`;
       },
     });
   } catch (e) { showError(e); return; }
-  window.demo.auth = auth;
+  demo.auth = auth;
   auth.onTokenChange((s) => {
-    window.demo.authenticated = s.authenticated;
+    demo.authenticated = s.authenticated;
     tickTokenTime();
     // Signed out here or in another tab (shared storage): back to the login screen.
-    if (!s.authenticated && window.demo.screen === 'dashboard') { clearInterval(timer); show('login'); }
+    if (!s.authenticated && demo.screen === 'dashboard') { clearInterval(timer); show('login'); }
   });
+  if (settings.unconfirmed) {
+    // Shown as text, never used: the user confirms it by saving Settings.
+    $('notice').textContent = `This link asks for the region "${settings.unconfirmed}", which is not a known Genesys Cloud region. It is not used: check it and save it in Settings to use it.`;
+    $('notice').hidden = false;
+  }
   const discarded = auth.discardedStorage();
-  if (discarded) { $('notice').textContent = discarded.message; $('notice').hidden = false; window.demo.discarded = discarded.code; }
+  if (discarded) { $('notice').textContent = discarded.message; $('notice').hidden = false; demo.discarded = discarded.code; }
 
   $('login-button').onclick = login;
   $('error-retry').onclick = login;

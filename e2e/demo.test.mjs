@@ -1,5 +1,5 @@
 // End-to-end: the demo SPA driven like a person, in Debian's Chromium, against the emulator.
-import { APP, EMU, KEY, admin, assert, callbackUrl, eq, newPage, noProblems, requests, run, screen, shot, signIn, storageKeys, test, tokenPosts } from './harness.mjs';
+import { APP, CLIENT, EMU, KEY, admin, assert, callbackUrl, eq, newPage, noProblems, requests, run, screen, shot, signIn, storageKeys, test, tokenPosts } from './harness.mjs';
 
 test('login shows the profile, leaves a clean address bar and stores nothing with memory storage', async () => {
   const page = await newPage();
@@ -117,6 +117,28 @@ test('logout revokes the token at the emulator and empties storage', async () =>
   eq((await storageKeys(page)).join(), '', 'storage empty');
   assert(!page.consoleText.some((t) => t.includes(token)), 'the token never reached the console');
   noProblems(page);
+});
+
+test('a link cannot point the demo at another host: the region waits for confirmation, nothing is sent there', async () => {
+  const page = await newPage();
+  await page.goto(APP);
+  eq(await signIn(page), 'dashboard', 'signed in');
+  const foreign = [];
+  page.on('request', (r) => { if (new URL(r.url()).hostname.endsWith('evil.example')) foreign.push(r.url()); });
+  await page.goto(`${APP}?region=${encodeURIComponent('https://evil.example')}&clientId=${CLIENT}&storage=local`);
+  await screen(page);
+  eq(await page.evaluate(() => window.demo.settings.region), EMU, 'the region stays the configured one');
+  assert(/not a known Genesys Cloud region/.test(await page.textContent('#notice')), 'the user is told');
+  eq(foreign.join(), '', 'no request to the unconfirmed host');
+  noProblems(page);
+});
+
+test('the demo pages carry a Content-Security-Policy without inline script', async () => {
+  for (const path of ['', 'embedded/host.html', 'embedded/app.html', 'sdk/']) {
+    const csp = (await fetch(`${APP}${path}`)).headers.get('content-security-policy') || '';
+    const scripts = (csp.split(';').find((d) => d.trim().startsWith('script-src')) || '').trim();
+    eq(scripts, "script-src 'self' 'wasm-unsafe-eval'", `script-src of /${path}`);
+  }
 });
 
 await run();

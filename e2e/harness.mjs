@@ -117,8 +117,13 @@ export async function run() {
   await launch();
   let failed = 0;
   const only = process.env.E2E_ONLY;
-  for (const t of tests) {
-    if (only && !t.name.includes(only)) continue;
+  const chosen = tests.filter((t) => !only || t.name.includes(only));
+  if (chosen.length === 0) {
+    console.log(`e2e: E2E_ONLY=${JSON.stringify(only)} matches no test of this suite`);
+    await browser.close();
+    process.exit(1);
+  }
+  for (const t of chosen) {
     await admin('POST', 'reset');
     const started = Date.now();
     try {
@@ -132,6 +137,7 @@ export async function run() {
     for (const c of contexts.splice(0)) await c.close();
   }
   await browser.close();
-  console.log(`e2e: ${tests.length - failed} passed, ${failed} failed; screenshots in ${SHOTS}`);
+  const skipped = tests.length - chosen.length;
+  console.log(`e2e: ${chosen.length - failed} passed, ${failed} failed${skipped ? `, ${skipped} not chosen (E2E_ONLY)` : ''}; screenshots in ${SHOTS}`);
   process.exit(failed ? 1 : 0);
 }

@@ -200,6 +200,18 @@ test('5xx burst on the API is retried with backoff: the profile appears', async 
   noProblems(page);
 });
 
+test('an API redirect to another origin is not followed with the token', async () => {
+  const page = await freshLoginPage();
+  eq(await signIn(page), 'dashboard', 'signed in');
+  const elsewhere = [];
+  page.on('request', (r) => { if (r.url().includes('127.0.0.2')) elsewhere.push(r.url()); });
+  // Every answer of this route redirects (times 0), whoever asks first.
+  await admin('POST', 'faults', { route: '/api/v2/users/me', status: 302, location: 'http://127.0.0.2:9/steal', body: '', times: 0 });
+  const outcome = await page.evaluate(() => window.demo.auth.fetch('/api/v2/users/me').then((r) => `answered ${r.status}`, (e) => e.code));
+  eq(outcome, 'network_error', 'the redirect is refused');
+  eq(elsewhere.join(), '', 'nothing was sent to the other origin');
+});
+
 test('dropped connection on the API is retried', async () => {
   const page = await freshLoginPage();
   await admin('POST', 'faults', { route: '/api/v2/users/me', drop_connection: true });

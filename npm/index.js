@@ -420,8 +420,9 @@ export class GenesysAuth {
     for (let refreshed = false; ;) {
       const token = await this.accessToken();
       const make = () => {
-        // A shallow copy, so the caller's object is left as it was.
-        const request = new Request(url, init == null ? undefined : Object.assign({}, init));
+        // A shallow copy, so the caller's object is left as it was; a redirect (which would carry the token to
+        // wherever it points) fails unless the app's init asks for another redirect mode.
+        const request = new Request(url, Object.assign({ redirect: 'error' }, init));
         request.headers.set('Authorization', `Bearer ${token}`);
         return request;
       };

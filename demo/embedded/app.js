@@ -37,7 +37,7 @@ if (region) {
   window.embedded.region = region;
   $('region').textContent = region;
   const auth = await GenesysAuth.create({ region, clientId: local.clientId, redirectUri: `${location.origin}/embedded/app.html` });
-  window.embedded.auth = auth;
+  if (local.test) window.embedded.auth = auth; // for the end-to-end suites only
   $('framed').textContent = auth.isFramed() ? 'running in a frame: popup sign-in' : 'not framed: redirect sign-in';
   try {
     await auth.handleRedirectCallback();

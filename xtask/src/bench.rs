@@ -113,7 +113,7 @@ fn browser(smoke: bool, results: &mut Map<String, Value>, rows: &mut Vec<Row>) -
             rate_limit_per_minute: u32::MAX,
             ..genesys_emulator::Config::default()
         };
-        let demo = crate::serve::start(0, 0, config, crate::web::package_dir()).await?;
+        let demo = crate::serve::start(0, 0, config, crate::web::package_dir(), true).await?;
         let output = tokio::process::Command::new("node")
             .arg(root().join("bench/browser.mjs"))
             .current_dir(root())

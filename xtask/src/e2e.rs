@@ -44,7 +44,7 @@ pub fn end_to_end(suites: &[&str]) -> Result {
     // The package runs last: its screenshots are the ones kept.
     for (driver, pkg) in [("Rust driver", rust_driver), ("npm package", package)] {
         runtime.block_on(async {
-            let demo = crate::serve::start(0, 0, Config::default(), pkg).await?;
+            let demo = crate::serve::start(0, 0, Config::default(), pkg, true).await?;
             let shots = root().join("target/e2e/screenshots");
             for suite in suites.iter().filter(|s| driver == "npm package" || **s != "ecosystem.test.mjs") {
                 let path = root().join("e2e").join(suite);

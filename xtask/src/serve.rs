@@ -25,11 +25,15 @@ pub struct Demo {
 
 /// Starts the emulator on `emulator_port` and the demo site on `app_port` (0 = any), registering the site's
 /// origin and redirect URIs on the demo client.
+///
+/// `test_mode` exposes the demo's state as `window.demo` for the end-to-end suites and benchmarks; the demo a
+/// person runs does not hand its `GenesysAuth` instance to every script of the page.
 pub async fn start(
     app_port: u16,
     emulator_port: u16,
     mut config: Config,
     pkg: PathBuf,
+    test_mode: bool,
 ) -> std::result::Result<Demo, String> {
     let site = TcpListener::bind(("127.0.0.1", app_port)).await.map_err(|e| format!("port {app_port}: {e}"))?;
     let app_port = site.local_addr().map_err(|e| e.to_string())?.port();
@@ -60,7 +64,7 @@ pub async fn start(
         server::start(emulator.clone(), addr).await.map_err(|e| format!("emulator on port {emulator_port}: {e}"))?;
     let emulator_url = running.base_url();
     let demo_config = format!(
-        "// Written by `cargo xtask demo`: the local emulator and its demo client.\nexport default {{ region: {:?}, clientId: {:?} }};\n",
+        "// Written by `cargo xtask demo`: the local emulator and its demo client.\nexport default {{ region: {:?}, clientId: {:?}, test: {test_mode} }};\n",
         emulator_url, DEMO_CLIENT_ID
     );
     tokio::spawn(serve_site(site, Arc::new((demo_config, pkg))));
@@ -83,15 +87,23 @@ async fn serve_site(listener: TcpListener, site: Arc<(String, PathBuf)>) {
     }
 }
 
+/// The Content-Security-Policy of the demo's pages.
+const DEMO_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    connect-src 'self' http://127.0.0.1:* http://localhost:* https:; img-src 'self' data:; \
+    style-src 'self' 'unsafe-inline'; frame-src 'self'; frame-ancestors 'self'; base-uri 'none'; object-src 'none'";
+
 /// A file of the demo (`demo/`) or of the package (`/pkg/` → `pkg`, normally `target/npm/genesys-auth/`).
 fn static_file(path: &str, demo_config: &str, pkg: &std::path::Path) -> http::Response<Full<Bytes>> {
+    // The demo's own pages: no inline script, wasm allowed, requests to this site, the local emulator and any
+    // https region (Settings may point at a real org).
+    let csp = !["/pkg/", "/vendor/", "/react/", "/leptos/", "/bench/"].iter().any(|p| path.starts_with(p));
     let respond = |status: u16, ct: &str, body: Bytes| {
-        http::Response::builder()
-            .status(status)
-            .header("content-type", ct)
-            .header("cache-control", "no-store")
-            .body(Full::new(body))
-            .unwrap_or_default()
+        let mut r =
+            http::Response::builder().status(status).header("content-type", ct).header("cache-control", "no-store");
+        if csp {
+            r = r.header("content-security-policy", DEMO_CSP);
+        }
+        r.body(Full::new(body)).unwrap_or_default()
     };
     if path == "/demo-config.js" {
         return respond(200, "text/javascript", Bytes::from(demo_config.to_string()));
@@ -164,7 +176,7 @@ pub fn demo(args: &[String]) -> crate::setup::Result {
     let pkg = crate::web::build()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let demo = start(app_port, emu_port, Config::default(), pkg).await?;
+        let demo = start(app_port, emu_port, Config::default(), pkg, false).await?;
         println!();
         println!("  genesys-auth demo:  {}", demo.app_url);
         println!("  emulator:           {} (login + API host; test users on its login page)", demo.emulator_url);

@@ -531,12 +531,14 @@ impl Auth {
         loop {
             let token = self.access_token().await?;
             let make = || -> Result<Request, Error> {
+                // A shallow copy, so the caller's object is left as it was; a redirect (which would carry the token
+                // to wherever it points) fails unless the app's init asks for another redirect mode.
+                let defaults = RequestInit::new();
+                defaults.set_redirect(web_sys::RequestRedirect::Error);
                 let init: RequestInit = if init.is_undefined() || init.is_null() {
-                    RequestInit::new()
+                    defaults
                 } else {
-                    // A shallow copy, so the caller's object is left as it was.
-                    let copy = js_sys::Object::assign(&js_sys::Object::new(), init.unchecked_ref());
-                    copy.unchecked_into()
+                    js_sys::Object::assign(&defaults, init.unchecked_ref()).unchecked_into()
                 };
                 http::bearer_request(&url, &init, &token)
             };

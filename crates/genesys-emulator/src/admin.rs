@@ -38,6 +38,8 @@ pub struct Fault {
     pub content_type: Option<String>,
     /// Add `Retry-After` with this value.
     pub retry_after: Option<String>,
+    /// Add `Location` with this value (with a 3xx `status`: a redirect, e.g. to another origin).
+    pub location: Option<String>,
     /// Answer with truncated JSON (status 200 unless `status` says otherwise).
     pub malformed_json: bool,
     /// Close the connection without answering.
@@ -58,6 +60,7 @@ impl Default for Fault {
             body: None,
             content_type: None,
             retry_after: None,
+            location: None,
             malformed_json: false,
             drop_connection: false,
             delay_ms: None,
@@ -111,6 +114,9 @@ impl Fault {
         }
         if let Some(ra) = self.retry_after.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
             response.headers_mut().insert(header::RETRY_AFTER, ra);
+        }
+        if let Some(to) = self.location.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            response.headers_mut().insert(header::LOCATION, to);
         }
         Reply { response, delay_ms: self.delay_ms.unwrap_or(0), drop_connection: self.drop_connection }
     }
