@@ -28,6 +28,9 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Refresh-token rules.
     pub refresh: RefreshConfig,
+    /// Send `Access-Control-Expose-Headers` for `Retry-After`, the correlation id and the `inin-ratelimit-*`
+    /// headers (without it a browser hides them from the page, and clients fall back to blind backoff).
+    pub expose_rate_limit_headers: bool,
     /// A token the admin API (`/__emulator/...`) requires as `Authorization: Bearer <token>`. Needed to reach the
     /// admin API at any non-loopback address; generated and printed at start when the emulator binds beyond
     /// loopback without one.
@@ -219,6 +222,7 @@ impl Default for Config {
             idle_timeout_s: 0,
             rate_limit_per_minute: 300,
             refresh: RefreshConfig::default(),
+            expose_rate_limit_headers: true,
             admin_token: None,
             admin_origins: Vec::new(),
             org: Org::default(),

@@ -407,6 +407,8 @@ fn finish_headers(r: &mut Response<Bytes>, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
         h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    if cors_path && ctx.config.expose_rate_limit_headers && h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
         h.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
             HeaderValue::from_static(

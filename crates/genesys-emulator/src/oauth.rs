@@ -149,12 +149,32 @@ pub(crate) fn authorize(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
         let id = user.id.clone();
         return approve(ctx, &a, &id, call.now_ms);
     }
+    // A loopback redirect can be claimed by any local program, so an existing session does not approve one
+    // silently (RFC 8252 §8.6): the user sees the page.
     if !a.prompt_login
+        && !is_loopback_redirect(&a.redirect_uri)
         && let Some(user_id) = session_user(ctx, call)
     {
         return approve(ctx, &a, &user_id, call.now_ms);
     }
-    page::html(StatusCode::OK, &page::login(ctx.config, call.query, a.client, a.login_hint.as_deref()))
+    let csrf = new_csrf(ctx, call.now_ms);
+    page::html(StatusCode::OK, &page::login(ctx.config, call.query, a.client, a.login_hint.as_deref(), &csrf))
+}
+
+/// A native app's loopback redirect: `http://127.0.0.1[:port]/…` or `http://[::1]…` (RFC 8252 §7.3; web pages
+/// under development use `localhost` with their own registered port).
+fn is_loopback_redirect(uri: &str) -> bool {
+    ["http://127.0.0.1", "http://[::1]"]
+        .iter()
+        .any(|p| uri.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/'])))
+}
+
+/// A one-time token for the login form: a decision without one from a page this emulator served is refused
+/// (cross-site request forgery).
+fn new_csrf(ctx: &mut Ctx<'_>, now_ms: u64) -> String {
+    let token = ctx.token();
+    ctx.store.csrf.insert(token.clone(), now_ms);
+    token
 }
 
 /// `POST /oauth/authorize`: the login page's Approve / Deny.
@@ -162,6 +182,14 @@ pub(crate) fn decision(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
     let Some(fields) = form(call.body) else {
         return page::error_page(StatusCode::BAD_REQUEST, "A field is repeated in the login form.");
     };
+    // The form must come from a login page served here, recently, and be used once.
+    let issued = param(&fields, "csrf").and_then(|t| ctx.store.csrf.remove(t));
+    if issued.is_none_or(|at| call.now_ms.saturating_sub(at) > crate::store::CSRF_LIFETIME_MS) {
+        return page::error_page(
+            StatusCode::FORBIDDEN,
+            "This sign-in form expired or did not come from this login page. Start the sign-in again from the app.",
+        );
+    }
     // The original authorize query travels in a hidden field and is validated again in full.
     let query = param(&fields, "authorize_query").unwrap_or("");
     let a = match validate(ctx, form(query.as_bytes())) {
@@ -180,7 +208,14 @@ pub(crate) fn decision(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
     let Some(user) = ctx.config.user(who) else {
         return page::html(
             StatusCode::OK,
-            &page::login_with_error(ctx.config, query, a.client, who, "No test user with that name or email."),
+            &page::login_with_error(
+                ctx.config,
+                query,
+                a.client,
+                who,
+                "No test user with that name or email.",
+                &new_csrf(ctx, call.now_ms),
+            ),
         );
     };
     let user_id = user.id.clone();

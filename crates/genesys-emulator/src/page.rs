@@ -49,8 +49,9 @@ button.approve{{background:#2a60c8;color:#fff}} button.deny{{background:#fff;col
     )
 }
 
-pub(crate) fn login(config: &Config, query: &str, client: &ClientConfig, hint: Option<&str>) -> String {
-    login_form(config, query, client, hint, None)
+/// The login page; `csrf` goes in a hidden field and must come back with the decision.
+pub(crate) fn login(config: &Config, query: &str, client: &ClientConfig, hint: Option<&str>, csrf: &str) -> String {
+    login_form(config, query, client, hint, None, csrf)
 }
 
 pub(crate) fn login_with_error(
@@ -59,11 +60,19 @@ pub(crate) fn login_with_error(
     client: &ClientConfig,
     typed: &str,
     error: &str,
+    csrf: &str,
 ) -> String {
-    login_form(config, query, client, Some(typed), Some(error))
+    login_form(config, query, client, Some(typed), Some(error), csrf)
 }
 
-fn login_form(config: &Config, query: &str, client: &ClientConfig, hint: Option<&str>, error: Option<&str>) -> String {
+fn login_form(
+    config: &Config,
+    query: &str,
+    client: &ClientConfig,
+    hint: Option<&str>,
+    error: Option<&str>,
+    csrf: &str,
+) -> String {
     let hinted = hint.and_then(|h| config.user(h)).map(|u| u.id.as_str());
     let mut users = String::new();
     for (i, u) in config.users.iter().enumerate() {
@@ -82,6 +91,7 @@ fn login_form(config: &Config, query: &str, client: &ClientConfig, hint: Option<
         &format!(
             r#"<h1>Sign in to {org}</h1><p class="sub"><b>{app}</b> wants to access Genesys Cloud as you.</p>{error}
 <form method="post" action="/oauth/authorize"><input type="hidden" name="authorize_query" value="{query}">
+<input type="hidden" name="csrf" value="{csrf}">
 <fieldset style="border:0;padding:0;margin:0"><legend>Choose a test user</legend>{users}</fieldset>
 <p><label>…or type a user's email<br><input type="text" name="user_typed" value="{typed}" autocomplete="off"></label></p>
 <div class="buttons"><button class="approve" name="decision" value="approve" id="approve">Approve</button>
@@ -89,6 +99,7 @@ fn login_form(config: &Config, query: &str, client: &ClientConfig, hint: Option<
             org = escape(&config.org.name),
             app = escape(if client.name.is_empty() { &client.id } else { &client.name }),
             query = escape(query),
+            csrf = escape(csrf),
         ),
     )
 }

@@ -2,6 +2,9 @@
 
 use std::collections::HashMap;
 
+/// How long a login form may be filled in.
+pub const CSRF_LIFETIME_MS: u64 = 30 * 60_000;
+
 /// How long a login-page session lasts (Genesys: about a working day).
 pub const SESSION_LIFETIME_MS: u64 = 12 * 3_600_000;
 
@@ -65,6 +68,8 @@ pub struct Store {
     /// Login-page sessions (cookie value → user id, started at), like the Genesys login session that makes
     /// re-login silent. Forgotten after [`SESSION_LIFETIME_MS`].
     pub sessions: HashMap<String, (String, u64)>,
+    /// Login-form tokens (value → issued at), one-time, forgotten after [`CSRF_LIFETIME_MS`].
+    pub csrf: HashMap<String, u64>,
     pub next_family: u64,
     last_sweep_ms: u64,
 }
@@ -110,6 +115,7 @@ impl Store {
         self.refresh.retain(|_, r| r.expires_at_ms > now_ms);
         self.rate.retain(|_, w| now_ms.saturating_sub(w.started_ms) < 60_000);
         self.sessions.retain(|_, (_, started)| now_ms.saturating_sub(*started) < SESSION_LIFETIME_MS);
+        self.csrf.retain(|_, issued| now_ms.saturating_sub(*issued) <= CSRF_LIFETIME_MS);
         let live: std::collections::HashSet<u64> =
             self.access.values().map(|a| a.family).chain(self.refresh.values().map(|r| r.family)).collect();
         let codes: std::collections::HashSet<u64> = self.codes.values().filter_map(|c| c.family).collect();

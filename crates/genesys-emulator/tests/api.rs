@@ -303,3 +303,20 @@ fn cors_answers_follow_the_client_the_request_is_for() {
     assert_eq!(token_post("other-client", "https://other.example").as_deref(), Some("https://other.example"));
     assert_eq!(token_post("other-client", "http://localhost:3000"), None);
 }
+
+#[test]
+fn rate_limit_headers_are_exposed_to_pages_unless_turned_off() {
+    for expose in [true, false] {
+        let mut config = auto_config();
+        config.expose_rate_limit_headers = expose;
+        let h = Harness::new(config);
+        let (token, _) = h.login();
+        let req = http::Request::builder()
+            .uri("/api/v2/users/me")
+            .header("authorization", format!("Bearer {token}"))
+            .header("origin", "http://localhost:3000")
+            .body(bytes::Bytes::new());
+        let exposed = h.send(req.unwrap_or_default()).header("access-control-expose-headers").unwrap_or_default();
+        assert_eq!(exposed.contains("retry-after") && exposed.contains("inin-ratelimit-reset"), expose, "{exposed}");
+    }
+}

@@ -134,13 +134,19 @@ fn login_page_approve_and_deny() {
     assert_eq!(page.status, 200);
     assert!(page.text().contains("Sam Supervisor") && page.text().contains("Approve"));
 
-    let deny =
-        h.post_form("/oauth/authorize", &form(&[("authorize_query", &q), ("decision", "deny"), ("user", "sam")]));
+    let csrf = csrf_of(&page.text());
+    let deny = h.post_form(
+        "/oauth/authorize",
+        &form(&[("authorize_query", &q), ("csrf", &csrf), ("decision", "deny"), ("user", "sam")]),
+    );
     assert_eq!(deny.location_param("error").as_deref(), Some("access_denied"));
     assert_eq!(deny.location_param("state").as_deref(), Some("s9"));
 
-    let approve =
-        h.post_form("/oauth/authorize", &form(&[("authorize_query", &q), ("decision", "approve"), ("user", "sam")]));
+    let csrf = csrf_of(&h.get(&format!("/oauth/authorize?{q}")).text());
+    let approve = h.post_form(
+        "/oauth/authorize",
+        &form(&[("authorize_query", &q), ("csrf", &csrf), ("decision", "approve"), ("user", "sam")]),
+    );
     assert!(approve.location_param("code").is_some());
     let cookie = approve.header("set-cookie").unwrap_or_default();
     let session = cookie.split(';').next().unwrap_or("").to_string();
@@ -238,4 +244,51 @@ fn a_verifier_of_the_wrong_length_is_refused_as_such() {
     let a = h.exchange(&code, "too-short");
     assert_eq!(a.oauth_error().as_deref(), Some("invalid_grant"));
     assert!(a.text().contains("43..128"), "{}", a.text());
+}
+
+/// The login form's one-time token.
+fn csrf_of(page: &str) -> String {
+    page.split(r#"name="csrf" value=""#).nth(1).and_then(|v| v.split('"').next()).unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_login_decision_needs_the_forms_one_time_token() {
+    let h = Harness::new(Config::default());
+    let q = Harness::authorize_query(DEMO_CLIENT_ID, REDIRECT, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "s9");
+    let decide = |csrf: &str| {
+        h.post_form(
+            "/oauth/authorize",
+            &form(&[("authorize_query", &q), ("csrf", csrf), ("decision", "approve"), ("user", "sam")]),
+        )
+    };
+    // A cross-site form has no token, or a made-up one.
+    assert_eq!(decide("").status, 403);
+    assert_eq!(decide("guessed").status, 403);
+    let csrf = csrf_of(&h.get(&format!("/oauth/authorize?{q}")).text());
+    assert!(csrf.len() >= 40, "{csrf}");
+    assert!(decide(&csrf).location_param("code").is_some());
+    assert_eq!(decide(&csrf).status, 403, "used once");
+}
+
+#[test]
+fn a_login_session_does_not_silently_approve_a_loopback_redirect() {
+    let h = Harness::new(Config::default());
+    let q = Harness::authorize_query(DEMO_CLIENT_ID, REDIRECT, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "s9");
+    let csrf = csrf_of(&h.get(&format!("/oauth/authorize?{q}")).text());
+    let approve = h.post_form(
+        "/oauth/authorize",
+        &form(&[("authorize_query", &q), ("csrf", &csrf), ("decision", "approve"), ("user", "sam")]),
+    );
+    let session = approve.header("set-cookie").unwrap_or_default().split(';').next().unwrap_or("").to_string();
+    let loopback = Harness::authorize_query(
+        DEMO_CLIENT_ID,
+        "http://127.0.0.1:49152/",
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "s1",
+    );
+    let req =
+        http::Request::get(format!("/oauth/authorize?{loopback}")).header("cookie", &session).body(bytes::Bytes::new());
+    let shown = h.send(req.unwrap_or_default());
+    assert_eq!(shown.status, 200, "the login page asks the user");
+    assert!(shown.location_param("code").is_none());
 }
