@@ -94,13 +94,38 @@ proptest! {
         let _ = parse_token_response(200, None, body.as_bytes(), u64::MAX);
     }
 
+    /// The statuses that matter (the retryable four and their neighbours) most of the time, any other now and then:
+    /// drawn from all 65 536, the retry branch would almost never run.
     #[test]
-    fn retry_delays_stay_within_policy(status in any::<u16>(), ra in any::<String>(), attempts in 0u32..10, elapsed in any::<u64>(), r in any::<u32>()) {
+    fn retry_delays_stay_within_policy(
+        status in prop_oneof![4 => prop::sample::select(vec![429u16, 502, 503, 504, 500, 501, 505, 400, 401, 200]), 1 => any::<u16>()],
+        ra in prop_oneof![Just(None), (0u64..400_000).prop_map(|s| Some(s.to_string())), any::<String>().prop_map(Some)],
+        spends_code in any::<bool>(),
+        attempts in 0u32..10,
+        elapsed in 0u64..120_000,
+        r in any::<u32>(),
+    ) {
         let p = RetryPolicy::default();
-        let fail = genesys_auth::Failure::Status { status, retry_after: Some(&ra) };
-        if let Some(d) = p.decide(fail, false, attempts, elapsed, r, 0) {
-            prop_assert!(d <= p.max_retry_after_ms && elapsed.saturating_add(d) <= p.max_total_ms);
-            prop_assert!(attempts < p.max_attempts);
+        let fail = genesys_auth::Failure::Status { status, retry_after: ra.as_deref() };
+        match p.decide(fail, spends_code, attempts, elapsed, r, 0) {
+            Some(d) => {
+                prop_assert!(matches!(status, 429 | 502..=504), "{status} retried");
+                prop_assert!(!spends_code || status == 429, "a spent code is retried only on 429");
+                prop_assert!(d <= p.max_retry_after_ms && elapsed.saturating_add(d) <= p.max_total_ms);
+                prop_assert!(attempts < p.max_attempts);
+                // Retry-After in seconds, when readable and within the cap, is the wait itself.
+                if let (429, Some(Ok(secs))) = (status, ra.as_deref().map(str::parse::<u64>)) {
+                    prop_assert_eq!(d, secs * 1000);
+                }
+            }
+            None => {
+                // A retryable first failure within every bound is always retried.
+                let fresh = attempts < p.max_attempts && elapsed + p.max_delay_ms <= p.max_total_ms;
+                let no_header = ra.is_none();
+                if fresh && no_header && !spends_code && matches!(status, 502..=504) {
+                    prop_assert!(false, "{status} after {attempts} attempts was not retried");
+                }
+            }
         }
     }
 }
