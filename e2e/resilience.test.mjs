@@ -214,9 +214,14 @@ test('an API redirect to another origin is not followed with the token', async (
 
 test('dropped connection on the API is retried', async () => {
   const page = await freshLoginPage();
-  await admin('POST', 'faults', { route: '/api/v2/users/me', drop_connection: true });
+  // Two drops: Chromium silently re-sends a GET once when a reused connection closes without an answer, so a
+  // single drop would never reach the library.
+  await admin('POST', 'faults', { route: '/api/v2/users/me', drop_connection: true, times: 2 });
   await signIn(page);
   eq(await screen(page), 'dashboard', 'dashboard after a retry');
+  eq((await requests()).filter((r) => r.path === '/api/v2/users/me' && r.method === 'GET').map((r) => r.status).join(), '0,0,200', 'dropped attempts, then an answer');
+  const retries = await page.evaluate(() => window.demo.retries);
+  assert(retries.length >= 1 && retries.every((r) => r.status === 0), `the library retried after no answer: ${JSON.stringify(retries)}`);
   noProblems(page);
 });
 
@@ -331,7 +336,7 @@ test('4-tab refresh storm with rotation + reuse detection: 0 invalid_grant, 0 fo
   assert(!flat.some((r) => r.startsWith('error:')), `errors: ${flat.filter((r) => r.startsWith('error:'))}`);
   const refreshes = await tokenPosts('refresh_token');
   eq(refreshes.filter((r) => r.error === 'invalid_grant').length, 0, 'invalid_grant answers');
-  assert(refreshes.length >= 1 && refreshes.length <= 4, `refresh requests: ${refreshes.length}`);
+  eq(refreshes.length, 1, 'refresh requests for 4 tabs x 5 callers (the Web Lock lets one tab refresh, the others take its token)');
   for (const t of tabs) eq(await t.evaluate(() => window.demo.auth.isAuthenticated()), true, 'still signed in');
   const finalTokens = await Promise.all(tabs.map((t) => t.evaluate(() => window.demo.auth.accessToken())));
   eq(new Set(finalTokens).size, 1, 'all tabs hold the same token');
