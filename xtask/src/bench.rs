@@ -294,7 +294,7 @@ fn emulator_throughput(smoke: bool, results: &mut Map<String, Value>, rows: &mut
 
 /// `genesys-auth token` with a valid cached token, against `cat` of the cache file: medians of interleaved runs.
 fn cli_token(smoke: bool, results: &mut Map<String, Value>, rows: &mut Vec<Row>) -> Result {
-    run(crate::setup::cargo(&["build", "--release", "-p", "genesys-auth-native"]).arg("-q"))?;
+    run(crate::setup::cargo(&["build", "--release", "-p", "genesys-auth-cli"]).arg("-q"))?;
     let dir = root().join("target/bench/cli-cache");
     let _ = std::fs::remove_dir_all(&dir);
     let region = genesys_auth::Region::custom("http://127.0.0.1:9").map_err(|e| e.to_string())?;

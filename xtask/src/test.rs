@@ -28,6 +28,7 @@ pub fn all(args: &[String]) -> Result {
     run(&mut cargo(&["test", "--workspace"]))?;
     run(cargo(&["doc", "--no-deps", "--workspace", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings"))?;
     core_builds_for_wasm_without_url()?;
+    native_library_stays_lean()?;
     setup::npm_packages()?;
     crate::e2e::wasm_bindgen_tests()?;
     crate::e2e::end_to_end(crate::e2e::SUITES)?;
@@ -71,6 +72,25 @@ fn core_builds_for_wasm_without_url() -> Result {
         return Err("the core pulls in the `url` crate on wasm32 (≈ 75 KB gzipped in the browser): remove it".into());
     }
     eprintln!("core on wasm32: {} crates, no `url`", tree.lines().count());
+    Ok(())
+}
+
+/// The native library's normal dependencies hold neither the emulator nor the CLI's crates: an app that uses the
+/// library does not compile them.
+fn native_library_stays_lean() -> Result {
+    let out = cargo(&["tree", "-p", "genesys-auth-native", "-e", "normal", "--prefix", "none"])
+        .output()
+        .map_err(|e| format!("cargo tree: {e}"))?;
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let heavy: Vec<&str> = tree
+        .lines()
+        .filter_map(|l| l.split(' ').next())
+        .filter(|name| matches!(*name, "genesys-emulator" | "clap" | "clap_complete" | "indicatif" | "toml"))
+        .collect();
+    if !out.status.success() || !heavy.is_empty() {
+        return Err(format!("genesys-auth-native depends on {heavy:?}: keep them in genesys-auth-cli"));
+    }
+    eprintln!("genesys-auth-native: {} crates, none of the CLI's or the emulator's", tree.lines().count());
     Ok(())
 }
 

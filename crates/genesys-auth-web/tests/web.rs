@@ -38,12 +38,18 @@ fn eval(js: &str) -> JsValue {
     js_sys::eval(js).unwrap_or_else(|e| panic!("{e:?}"))
 }
 
-fn stored_tokens(expires_at_ms: u64, refresh: bool) -> String {
-    let mut s = format!("v=1&access=AT-stored&expires_at={expires_at_ms}&token_type=bearer");
-    if refresh {
-        s.push_str("&refresh=RT-stored");
-    }
-    s
+/// A token set as the driver stores it for the client `client_id` of [`config`]: bound to its region and client.
+fn stored_tokens(client_id: &str, expires_at_ms: u64, refresh: bool) -> String {
+    let tokens = TokenSet {
+        access: genesys_auth::AccessToken::new("AT-stored"),
+        refresh: refresh.then(|| genesys_auth::RefreshToken::new("RT-stored")),
+        expires_at_ms,
+        scope: None,
+        token_type: "bearer".into(),
+    };
+    let c = config(client_id, StorageKind::Session);
+    let client = genesys_auth::Client::new(c.region, client_id, &c.redirect_uri).unwrap_or_else(|e| panic!("{e}"));
+    tokens.to_storage_for(&client)
 }
 
 #[wasm_bindgen_test]
@@ -65,7 +71,7 @@ fn tampered_storage_is_discarded_not_trusted() {
 fn valid_session_storage_restores_the_login() {
     let key = "genesys-auth:restore:tokens";
     session()
-        .set_item(key, &stored_tokens(js_sys::Date::now() as u64 + 3_600_000, false))
+        .set_item(key, &stored_tokens("restore", js_sys::Date::now() as u64 + 3_600_000, false))
         .unwrap_or_else(|_| panic!("set"));
     let auth = Auth::new(config("restore", StorageKind::Session)).unwrap_or_else(|e| panic!("{e}"));
     assert!(auth.is_authenticated());
@@ -107,7 +113,7 @@ async fn callback_with_a_foreign_state_is_refused_and_the_pending_login_used_up(
 async fn fetch_never_sends_the_token_to_another_host() {
     let key = "genesys-auth:foreign:tokens";
     session()
-        .set_item(key, &stored_tokens(js_sys::Date::now() as u64 + 3_600_000, false))
+        .set_item(key, &stored_tokens("foreign", js_sys::Date::now() as u64 + 3_600_000, false))
         .unwrap_or_else(|_| panic!("set"));
     let auth = Auth::new(config("foreign", StorageKind::Session)).unwrap_or_else(|e| panic!("{e}"));
     for url in ["https://evil.example/api/v2/users/me", "//evil.example/x", "http://127.0.0.1:9.evil.example/"] {
@@ -132,12 +138,23 @@ async fn concurrent_callers_share_one_refresh() {
             {status: 200, headers: {'content-type': 'application/json'}})), 30)); };"#,
     );
     let key = "genesys-auth:flight:tokens";
-    session().set_item(key, &stored_tokens(js_sys::Date::now() as u64 + 1_000, true)).unwrap_or_else(|_| panic!("set"));
+    session()
+        .set_item(key, &stored_tokens("flight", js_sys::Date::now() as u64 + 1_000, true))
+        .unwrap_or_else(|_| panic!("set"));
     let auth = Auth::new(config("flight", StorageKind::Session)).unwrap_or_else(|e| panic!("{e}"));
-    let calls: Vec<_> = (0..10).map(|_| auth.access_token()).collect();
+    // All ten start before any finishes (spawned now, not awaited one by one): without single flight this makes
+    // ten refresh requests.
+    let calls: Vec<wasm_bindgen_futures::JsFuture> = (0..10)
+        .map(|_| {
+            let auth = auth.clone();
+            wasm_bindgen_futures::JsFuture::from(wasm_bindgen_futures::future_to_promise(async move {
+                auth.access_token().await.map(|t| JsValue::from_str(&t)).map_err(|e| JsValue::from_str(e.code()))
+            }))
+        })
+        .collect();
     let mut results = Vec::new();
     for c in calls {
-        results.push(c.await);
+        results.push(c.await.map(|v| v.as_string().unwrap_or_default()).map_err(|e| e.as_string().unwrap_or_default()));
     }
     let _ = js_sys::Reflect::set(&js_sys::global(), &"fetch".into(), &real_fetch);
     assert!(results.iter().all(|r| r.as_deref() == Ok("AT-new-1")), "{results:?}");
@@ -158,7 +175,9 @@ async fn refused_refresh_clears_the_session() {
         r#"window.fetch = () => Promise.resolve(new Response(JSON.stringify({error: 'invalid_grant', description: 'x', error_description: 'x'}), {status: 400}));"#,
     );
     let key = "genesys-auth:refused:tokens";
-    session().set_item(key, &stored_tokens(js_sys::Date::now() as u64 + 1_000, true)).unwrap_or_else(|_| panic!("set"));
+    session()
+        .set_item(key, &stored_tokens("refused", js_sys::Date::now() as u64 + 1_000, true))
+        .unwrap_or_else(|_| panic!("set"));
     let auth = Auth::new(config("refused", StorageKind::Session)).unwrap_or_else(|e| panic!("{e}"));
     let result = auth.access_token().await;
     let _ = js_sys::Reflect::set(&js_sys::global(), &"fetch".into(), &real_fetch);
@@ -174,7 +193,7 @@ async fn automatic_sign_in_twice_within_a_minute_is_a_loop_not_a_redirect() {
         r#"window.fetch = () => Promise.resolve(new Response(JSON.stringify({error: 'invalid_grant', description: 'x', error_description: 'x'}), {status: 400}));"#,
     );
     session()
-        .set_item("genesys-auth:loop:tokens", &stored_tokens(js_sys::Date::now() as u64 + 1_000, true))
+        .set_item("genesys-auth:loop:tokens", &stored_tokens("loop", js_sys::Date::now() as u64 + 1_000, true))
         .unwrap_or_else(|_| panic!("set"));
     // An automatic sign-in happened just now.
     session()

@@ -8,7 +8,7 @@
 //! It decides: refresh ahead of expiry; one refresh in flight however many callers wait; the re-check of shared
 //! storage after the cross-tab (or cross-process) lock; retries per [`RetryPolicy`], never re-sending a spent
 //! code; 401 → one refresh → one retry; which errors end the session; silent re-login and its loop guard; popup
-//! or redirect inside a frame; which origin may receive the token ([`Region::api_url`]); that stored tokens are
+//! or redirect inside a frame; which origin may receive the token ([`crate::Region::api_url`]); that stored tokens are
 //! bound to the region and client they were issued for; that a failed storage write keeps the session in memory
 //! and is reported once; and that a refused or impossible refresh never throws away a still-valid access token.
 //!
