@@ -30,7 +30,7 @@ pub fn rust_driver_dir() -> PathBuf {
 pub fn build() -> Result<PathBuf> {
     let out = package_dir();
     build_into(&out, "engine", &root().join("npm/index.js"))?;
-    for file in ["package.json", "README.md", "index.d.ts"] {
+    for file in ["package.json", "README.md", "index.d.ts", "LICENSE-MIT", "LICENSE-APACHE"] {
         copy(&root().join("npm").join(file), &out.join(file))?;
     }
     Ok(out)
