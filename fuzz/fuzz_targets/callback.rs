@@ -4,21 +4,11 @@
 //! The pending login's `state` comes from a fixed seed, and `{state}` in the input is replaced by it, so the
 //! fuzzer reaches both the refusals and the path that builds the token request (the seed corpus holds such URLs).
 
-use genesys_auth::{Callback, Client, Error, PendingLogin, Region, Rng};
+use genesys_auth::{Callback, Client, PendingLogin, Region};
 use libfuzzer_sys::fuzz_target;
 
-/// The same bytes every run: the state and verifier are reproducible, and so is every crash.
-struct Fixed(u8);
-
-impl Rng for Fixed {
-    fn fill(&mut self, dest: &mut [u8]) -> Result<(), Error> {
-        for b in dest {
-            self.0 = self.0.wrapping_mul(31).wrapping_add(7);
-            *b = self.0;
-        }
-        Ok(())
-    }
-}
+mod common;
+use common::Fixed;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -3,20 +3,11 @@
 //! storage or URL can produce. It must never panic, and never hand out a token it does not hold.
 
 use genesys_auth::session::{Action, Config, LoginOptions, Persistence, Reply, Request, Session, Slot};
-use genesys_auth::{Client, Error, Region, Rng};
+use genesys_auth::{Client, Region};
 use libfuzzer_sys::fuzz_target;
 
-struct Fixed(u8);
-
-impl Rng for Fixed {
-    fn fill(&mut self, dest: &mut [u8]) -> Result<(), Error> {
-        for b in dest {
-            self.0 = self.0.wrapping_mul(31).wrapping_add(7);
-            *b = self.0;
-        }
-        Ok(())
-    }
-}
+mod common;
+use common::Fixed;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(region) = Region::custom("http://127.0.0.1:8080") else { return };
