@@ -648,6 +648,7 @@ impl Session {
                 self.unsaved = true;
                 if !self.reported_store_failure {
                     self.reported_store_failure = true;
+                    let error = self.redacted(error);
                     self.push(Action::Report(error));
                 }
             }
@@ -760,8 +761,30 @@ impl Session {
 
     fn resolve(&mut self, waiters: Vec<Waiter>, outcome: Result<Outcome, Error>) {
         if !waiters.is_empty() {
+            let outcome = outcome.map_err(|e| self.redacted(e));
             self.push(Action::Resolve { waiters, outcome });
         }
+    }
+
+    /// `error` without the token values this session holds, wherever server or platform text could carry them
+    /// (short tokens escape the pattern-based redaction of bodies; these are removed by value).
+    fn redacted(&self, mut error: Error) -> Error {
+        let held = self.tokens.iter().flat_map(|t| [Some(t.access.secret()), t.refresh.as_ref().map(|r| r.secret())]);
+        let held: Vec<&str> = held.flatten().filter(|v| !v.is_empty()).collect();
+        let text = match &mut error {
+            Error::Malformed { body, .. } => Some(body),
+            Error::Network { detail } | Error::StorageUnavailable { detail } => Some(detail),
+            Error::OAuth { description: Some(d), .. } | Error::Authorization { description: Some(d), .. } => Some(d),
+            _ => None,
+        };
+        if let Some(text) = text {
+            for value in held {
+                if text.contains(value) {
+                    *text = text.replace(value, "[redacted]");
+                }
+            }
+        }
+        error
     }
 
     fn random(&mut self) -> u32 {

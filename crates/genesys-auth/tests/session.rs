@@ -978,3 +978,17 @@ fn announcements_are_made_only_with_shared_storage() {
     assert!(!announced);
     assert_eq!(world.token_of(tab, w), "access-2");
 }
+
+#[test]
+fn errors_never_carry_the_token_values_held_even_short_ones() {
+    let mut world = World::new();
+    world.seed_tokens(-1); // refresh token "refresh-1": too short for pattern-based redaction
+    let tab = world.open(World::config(Persistence::Shared));
+    world.server.script.push_back(Scripted::Status(200, None, r#"{"echo":"refresh-1 access-1"}"#));
+    let w = world.want_token(tab);
+    world.run();
+    let shown = format!("{:?} {}", world.outcome(tab, w), world.error_of(tab, w));
+    assert_eq!(world.error_of(tab, w), "malformed_response");
+    assert!(!shown.contains("refresh-1") && !shown.contains("access-1"), "{shown}");
+    assert!(shown.contains("[redacted]"), "{shown}");
+}
