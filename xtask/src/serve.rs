@@ -63,15 +63,22 @@ pub async fn start(
     let running =
         server::start(emulator.clone(), addr).await.map_err(|e| format!("emulator on port {emulator_port}: {e}"))?;
     let emulator_url = running.base_url();
-    let demo_config = format!(
-        "// Written by `cargo xtask demo`: the local emulator and its demo client.\nexport default {{ region: {:?}, clientId: {:?}, test: {test_mode} }};\n",
-        emulator_url, DEMO_CLIENT_ID
-    );
-    tokio::spawn(serve_site(site, Arc::new((demo_config, pkg))));
+    // The same settings as a module (the demo pages) and as JSON (apps that fetch it, like the React example).
+    let json = format!("{{ \"region\": {emulator_url:?}, \"clientId\": {DEMO_CLIENT_ID:?}, \"test\": {test_mode} }}");
+    let module =
+        format!("// Written by `cargo xtask demo`: the local emulator and its demo client.\nexport default {json};\n");
+    tokio::spawn(serve_site(site, Arc::new(Site { module, json, pkg })));
     Ok(Demo { emulator_url, app_url: format!("{origin}/"), _emulator: running })
 }
 
-async fn serve_site(listener: TcpListener, site: Arc<(String, PathBuf)>) {
+/// What the demo site serves besides files: its settings, and where the package is.
+struct Site {
+    module: String,
+    json: String,
+    pkg: PathBuf,
+}
+
+async fn serve_site(listener: TcpListener, site: Arc<Site>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -80,7 +87,7 @@ async fn serve_site(listener: TcpListener, site: Arc<(String, PathBuf)>) {
         tokio::spawn(async move {
             let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
                 let site = site.clone();
-                async move { Ok::<_, std::convert::Infallible>(static_file(req.uri().path(), &site.0, &site.1)) }
+                async move { Ok::<_, std::convert::Infallible>(static_file(req.uri().path(), &site)) }
             });
             let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
@@ -93,7 +100,8 @@ const DEMO_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'
     style-src 'self' 'unsafe-inline'; frame-src 'self'; frame-ancestors 'self'; base-uri 'none'; object-src 'none'";
 
 /// A file of the demo (`demo/`) or of the package (`/pkg/` → `pkg`, normally `target/npm/genesys-auth/`).
-fn static_file(path: &str, demo_config: &str, pkg: &std::path::Path) -> http::Response<Full<Bytes>> {
+fn static_file(path: &str, site: &Site) -> http::Response<Full<Bytes>> {
+    let pkg = site.pkg.as_path();
     // The demo's own pages: no inline script, wasm allowed, requests to this site, the local emulator and any
     // https region (Settings may point at a real org).
     let csp = !["/pkg/", "/vendor/", "/react/", "/leptos/", "/bench/"].iter().any(|p| path.starts_with(p));
@@ -106,14 +114,10 @@ fn static_file(path: &str, demo_config: &str, pkg: &std::path::Path) -> http::Re
         r.body(Full::new(body)).unwrap_or_default()
     };
     if path == "/demo-config.js" {
-        return respond(200, "text/javascript", Bytes::from(demo_config.to_string()));
+        return respond(200, "text/javascript", Bytes::from(site.module.clone()));
     }
     if path == "/demo-config.json" {
-        // The same settings for apps that fetch JSON (the React example).
-        let json =
-            demo_config.lines().find_map(|l| l.strip_prefix("export default ")).unwrap_or("{}").trim_end_matches(';');
-        let json = json.replace("region:", "\"region\":").replace("clientId:", "\"clientId\":");
-        return respond(200, "application/json", Bytes::from(json));
+        return respond(200, "application/json", Bytes::from(site.json.clone()));
     }
     let (base, rel) = if let Some(rel) = path.strip_prefix("/pkg/") {
         (pkg.to_path_buf(), rel)
