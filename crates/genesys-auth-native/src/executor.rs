@@ -233,13 +233,19 @@ impl Executor {
                     });
                 }
                 Action::Unlock => self.lock = None,
-                Action::Store { slot: Slot::Tokens, text } => match self.cache.write_text(text.secret()) {
-                    Ok(()) => self.last_text = Some(text.secret().to_string()),
-                    Err(e) => {
-                        self.store_error = Some(e.to_string());
-                        self.machine.store_failed(Slot::Tokens, &e.to_string());
+                Action::Store { slot: Slot::Tokens, text } => {
+                    // Every write of the shared cache happens under its lock (a refresh already holds it): a fresh
+                    // login waits for another process's refresh to finish and then wins, instead of being
+                    // overwritten by that refresh's older token family.
+                    let _guard = if self.lock.is_none() { self.cache.lock().ok() } else { None };
+                    match self.cache.write_text(text.secret()) {
+                        Ok(()) => self.last_text = Some(text.secret().to_string()),
+                        Err(e) => {
+                            self.store_error = Some(e.to_string());
+                            self.machine.store_failed(Slot::Tokens, &e.to_string());
+                        }
                     }
-                },
+                }
                 Action::Store { slot: Slot::Pending, text } => self.pending = Some(text),
                 Action::Store { .. } => {}
                 Action::Remove { slot: Slot::Tokens } => {

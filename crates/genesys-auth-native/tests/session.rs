@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use genesys_auth::{AccessToken, Region, TokenSet};
-use genesys_auth_native::{Error, Options, Session, TokenCache};
+use genesys_auth_native::{Error, LoginOptions, Options, Session, TokenCache};
 use genesys_emulator::{Config, DEMO_CLIENT_ID, Emulator, server};
 
 #[tokio::test]
@@ -39,5 +39,43 @@ async fn a_path_that_leaves_the_api_origin_is_refused_before_any_connection() {
     // The trap does notice a connection when one is made.
     let _probe = tokio::net::TcpStream::connect(("127.0.0.2", port)).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(tokio::time::timeout(Duration::from_secs(2), trap.accept()).await.is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_writes_the_cache_only_under_its_lock() {
+    let config = Config { auto_login: Some("alex".into()), ..Config::default() };
+    let running =
+        server::start(Arc::new(Emulator::new(config)), "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    let region = Region::custom(&running.base_url()).unwrap_or_else(|e| panic!("{e}"));
+    let dir = std::env::temp_dir().join(format!("genesys-auth-native-lock-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cache = TokenCache::new(Some(&dir), &region, DEMO_CLIENT_ID);
+    // Another process refreshing: it holds the lock for a while.
+    let held = cache.lock().unwrap_or_else(|e| panic!("{e}"));
+    let started = std::time::Instant::now();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(600));
+        drop(held);
+    });
+    let session = Session::new(region, DEMO_CLIENT_ID, Options { cache_dir: Some(dir.clone()), ..Options::default() })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let options = LoginOptions {
+        open_browser: false,
+        // The test plays the browser: it follows the authorize URL (auto-login redirects to the listener).
+        on_url: Box::new(|url| {
+            let url = url.to_string();
+            tokio::spawn(async move {
+                let _ = reqwest::get(&url).await;
+            });
+        }),
+        ..LoginOptions::default()
+    };
+    session.login(options).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(started.elapsed() >= Duration::from_millis(600), "the login wrote the cache while the lock was held");
+    assert!(cache.load().ok().flatten().is_some(), "and then it did write it");
+    let _ = releaser.join();
     let _ = std::fs::remove_dir_all(&dir);
 }
