@@ -18,11 +18,14 @@ pub enum Json {
     String(String),
     /// An array.
     Array(Vec<Json>),
-    /// An object; duplicate keys are kept in order (lookups see the first).
+    /// An object, members in order; a key may occur once (a document repeating one is refused, as callbacks
+    /// repeating a parameter are: readers disagree on which copy counts).
     Object(Vec<(String, Json)>),
 }
 
 const MAX_DEPTH: usize = 32;
+/// Members of one object at most (token answers have about ten): keeps the duplicate check cheap.
+const MAX_MEMBERS: usize = 256;
 
 impl Json {
     /// Parses a whole document; `None` for anything that is not exactly one JSON value (plus whitespace).
@@ -128,6 +131,9 @@ impl Parser<'_> {
                         return None;
                     }
                     let key = self.string()?;
+                    if members.len() >= MAX_MEMBERS || members.iter().any(|(k, _)| *k == key) {
+                        return None;
+                    }
                     self.ws();
                     self.eat(b":")?;
                     members.push((key, self.value(depth + 1)?));
