@@ -44,22 +44,7 @@ async fn call(conn: &mut Conn, req: http::Request<Full<Bytes>>) -> Option<(u16, 
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {
-    let mut out = String::new();
-    for (k, v) in pairs {
-        if !out.is_empty() {
-            out.push('&');
-        }
-        out.push_str(k);
-        out.push('=');
-        for b in v.bytes() {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                out.push(char::from(b));
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-    }
-    out
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
 fn post(t: &Target, body: String) -> http::Request<Full<Bytes>> {
@@ -106,7 +91,8 @@ async fn grant(conn: &mut Conn, t: &Target) -> Option<Option<String>> {
         let _ = res.into_body().collect().await.ok()?;
         let location = location.filter(|_| (300..400).contains(&status))?;
         if location.starts_with(&t.redirect) {
-            code = location.split(['?', '&']).find_map(|kv| kv.strip_prefix("code=")).map(str::to_string);
+            let query = location.split_once('?').map_or("", |(_, q)| q);
+            code = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "code").map(|(_, v)| v.into_owned());
             break;
         }
         // Same-host redirect: keep only the path and query.

@@ -301,33 +301,11 @@ pub(crate) fn token(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
 fn basic_auth(call: &Call<'_>) -> Option<(String, String)> {
     let v = call.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let b64 = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
-    let raw = base64_decode(b64.trim())?;
+    // Strict standard base64 with padding (RFC 7617): anything else is no credential at all.
+    let raw = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64.trim()).ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (id, secret) = text.split_once(':')?;
     Some((id.to_string(), secret.to_string()))
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' | b'-' => Some(62),
-        b'/' | b'_' => Some(63),
-        _ => None,
-    };
-    let s = s.trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.bytes() {
-        acc = (acc << 6) | u32::from(val(c)?);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
 }
 
 fn token_duration_s(ctx: &Ctx<'_>, client: &ClientConfig) -> u64 {

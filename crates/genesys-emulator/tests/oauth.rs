@@ -292,3 +292,37 @@ fn a_login_session_does_not_silently_approve_a_loopback_redirect() {
     assert_eq!(shown.status, 200, "the login page asks the user");
     assert!(shown.location_param("code").is_none());
 }
+
+#[test]
+fn a_confidential_client_authenticates_with_http_basic_strictly() {
+    use base64::Engine as _;
+    let mut config = auto_config();
+    config.clients.push(ClientConfig {
+        id: "backend".into(),
+        name: String::new(),
+        kind: "confidential".into(),
+        secret: Some("s3cret".into()),
+        redirect_uris: vec![REDIRECT.into()],
+        allowed_origins: vec![],
+        token_duration_s: None,
+    });
+    config.refresh.policy = RefreshPolicy::ConfidentialOnly;
+    let h = Harness::new(config);
+    let refresh_with = |authorization: &str| {
+        let req = http::Request::post("/oauth/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", authorization)
+            .body(bytes::Bytes::from_static(b"grant_type=refresh_token&refresh_token=unknown"));
+        h.send(req.unwrap_or_default())
+    };
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    // Authenticated: the (unknown) refresh token is what fails, not the client.
+    assert_eq!(
+        refresh_with(&format!("Basic {}", b64("backend:s3cret"))).oauth_error().as_deref(),
+        Some("invalid_grant")
+    );
+    for bad in [format!("Basic {}", b64("backend:wrong")), "Basic YmFja2VuZDpzM2NyZXQ".into(), "Basic %%%".into()] {
+        let a = refresh_with(&bad);
+        assert_eq!(a.oauth_error().as_deref(), Some("invalid_client"), "{bad}");
+    }
+}
