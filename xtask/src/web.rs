@@ -11,8 +11,8 @@ pub fn package_dir() -> PathBuf {
 }
 
 /// Flags of the size-optimized build: the standard library rebuilt for size, panics as traps (no formatting
-/// machinery for panic messages), no `Debug` output and no source locations in the bundle. Measured here: the
-/// package shrinks by about a third against the stable build (see TOOLCHAIN.md and `cargo xtask bench`).
+/// machinery for panic messages), no `Debug` output and no source locations in the bundle (what each step saves on
+/// a minimal module is measured in the toolchain notes; `cargo xtask bench` measures the package itself).
 const SIZE_RUSTFLAGS: &[&str] = &[
     "-Zunstable-options",
     "-Cpanic=immediate-abort",

@@ -6,7 +6,7 @@
 //! * Rust: [`Auth`], for Rust front-ends (Leptos, Yew, Dioxus): the whole driver in Rust, through web-sys.
 //! * JavaScript / TypeScript: the npm package `genesys-auth` (class `GenesysAuth`), for React, Vue, Angular or
 //!   plain HTML: a small JS class over the synchronous engine of feature `engine`, which makes the same protocol
-//!   and security decisions in wasm at a third of the size of the async driver. Feature `js-class` builds [`Auth`]
+//!   and security decisions in wasm, far smaller than the async driver compiled to wasm (`cargo xtask bench`). Feature `js-class` builds [`Auth`]
 //!   behind the same JS API instead (the end-to-end suites use it).
 //!
 //! ```no_run

@@ -1,6 +1,6 @@
 //! A small, strict JSON reader for the token endpoint's answers.
 //!
-//! Why not serde_json: it adds ≈ 28 KB gzipped to the browser bundle (measured), and the core only needs to read
+//! Why not serde_json: it added ≈ 28 KB gzipped to a minimal browser module in the toolchain measurements, and the core only needs to read
 //! a flat object. This reader is total: any byte sequence yields a value or `None`, never a panic (fuzzed and
 //! property-tested), with a depth limit against stack exhaustion.
 
