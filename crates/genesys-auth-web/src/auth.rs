@@ -501,7 +501,7 @@ impl Auth {
         if browser::storage_set(StorageKind::Session, &self.key(RELOGIN), &genesys_auth::decimal(now_ms())).is_err() {
             return err;
         }
-        let here = browser::href().ok().and_then(|h| browser::path_of(&h));
+        let here = browser::href().ok().and_then(|h| genesys_auth::return_path(&h));
         if let Err(e) = self.login(here.as_deref()) {
             return e;
         }

@@ -22,13 +22,6 @@ pub(crate) fn href() -> Result<String, Error> {
     window()?.location().href().map_err(|e| from_js(&e))
 }
 
-/// The path, query and fragment of a same-origin URL (what to come back to after a sign-in).
-pub(crate) fn path_of(href: &str) -> Option<String> {
-    let after_scheme = href.split_once(':')?.1.strip_prefix("//")?;
-    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
-    Some(path.to_string())
-}
-
 /// Replaces the address bar URL without navigating (removes `code` and `state` after a callback).
 pub(crate) fn replace_url(url: &str) -> Result<(), Error> {
     let history = window()?.history().map_err(|e| from_js(&e))?;

@@ -10,7 +10,7 @@
 
 use genesys_auth::{
     Callback, Client, Error, Failure, OsRng, PendingLogin, Region, RetryPolicy, Rng, TokenRequest, TokenSet, api_error,
-    decimal, form, parse_token_response, safe_return_path,
+    decimal, form, parse_token_response,
 };
 use wasm_bindgen::prelude::*;
 
@@ -247,7 +247,7 @@ pub fn without_callback(href: &str) -> String {
 /// The same-origin path (with query and fragment) of `href`, if it is a safe place to come back to.
 #[wasm_bindgen(js_name = returnPath)]
 pub fn return_path(href: &str) -> Option<String> {
-    crate::browser::path_of(href).and_then(|p| safe_return_path(&p))
+    genesys_auth::return_path(href)
 }
 
 /// `expand` escaped for a query.

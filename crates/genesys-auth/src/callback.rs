@@ -133,8 +133,21 @@ pub fn without_callback(href: &str) -> String {
     url
 }
 
+/// Where a sign-in started on the page `href` comes back to: its path, query and fragment, if that is a safe
+/// same-origin return path (see [`safe_return_path`](crate::safe_return_path)).
+///
+/// ```
+/// use genesys_auth::return_path;
+/// assert_eq!(return_path("http://localhost:3000/inbox?tab=2#x").as_deref(), Some("/inbox?tab=2#x"));
+/// assert_eq!(return_path("http://localhost:3000").as_deref(), Some("/"));
+/// assert_eq!(return_path("http://localhost:3000/..//evil.example"), None);
+/// ```
+pub fn return_path(href: &str) -> Option<String> {
+    path_of(href).and_then(|p| crate::safe_return_path(&p))
+}
+
 /// The path, query and fragment of an absolute URL (`https://host/p?q#f` → `/p?q#f`).
-pub(crate) fn path_of(href: &str) -> Option<String> {
+fn path_of(href: &str) -> Option<String> {
     let after_scheme = href.split_once(':')?.1.strip_prefix("//")?;
     let path =
         after_scheme.bytes().position(|b| b == b'/' || b == b'?' || b == b'#').map_or("/", |i| &after_scheme[i..]);

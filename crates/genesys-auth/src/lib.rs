@@ -44,7 +44,7 @@ pub mod session;
 mod token;
 
 pub use authorize::{AuthorizeRequest, Client, PendingLogin, RELOGIN_GUARD_MS, relogin_allowed, safe_return_path};
-pub use callback::{Callback, without_callback};
+pub use callback::{Callback, return_path, without_callback};
 pub use error::{Error, OAuthErrorCode, clean as clean_text, concat, decimal};
 pub use pkce::{Challenge, OsRng, Rng, Verifier, base64url};
 pub use region::{Environment, Region};

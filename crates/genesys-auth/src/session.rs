@@ -31,7 +31,7 @@ use std::collections::VecDeque;
 use crate::callback::without_callback;
 use crate::{
     AccessToken, Callback, Client, Error, Failure, PendingLogin, RetryPolicy, Rng, StoredText, TokenRequest, TokenSet,
-    api_error, parse_token_response, safe_return_path,
+    api_error, parse_token_response,
 };
 
 /// A caller waiting for an answer, numbered by the driver (each driver call that awaits gets its own).
@@ -445,7 +445,7 @@ impl Session {
 
     /// The page the app is on (`href`): where an automatic sign-in comes back to. Drivers set it before events.
     pub fn set_location(&mut self, href: &str) {
-        self.here = crate::callback::path_of(href).and_then(|p| safe_return_path(&p));
+        self.here = crate::return_path(href);
     }
 
     /// The next thing to do.
