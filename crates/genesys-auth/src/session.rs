@@ -556,11 +556,7 @@ impl Session {
         }
         let Some(Login::Popup { waiter, pending, .. }) = self.login.take() else { return false };
         self.push(Action::ClosePopup);
-        let return_to = pending.return_to().map(str::to_string);
-        match pending.complete(url, now_ms) {
-            Ok(request) => self.exchange(waiter, request, return_to, now_ms),
-            Err(e) => self.resolve(vec![waiter], Err(e)),
-        }
+        self.complete_login(waiter, Ok(pending), url, now_ms);
         true
     }
 
@@ -573,11 +569,18 @@ impl Session {
         self.push(Action::ReplaceAddress { url: without_callback(url) });
         self.push(Action::Remove { slot: Slot::Pending });
         let client = &self.config.client;
-        let started = pending.ok_or(Error::NoPendingLogin).and_then(|text| {
+        let pending = pending.ok_or(Error::NoPendingLogin).and_then(|text| {
             let pending = PendingLogin::from_storage(text)?;
-            pending.check_client(client)?;
-            let return_to = pending.return_to().map(str::to_string);
-            Ok((pending.complete(url, now_ms)?, return_to))
+            pending.check_client(client).map(|()| pending)
+        });
+        self.complete_login(waiter, pending, url, now_ms);
+    }
+
+    /// Checks the callback `url` against `pending` and exchanges its code, or fails `waiter`.
+    fn complete_login(&mut self, waiter: Waiter, pending: Result<PendingLogin, Error>, url: &str, now_ms: u64) {
+        let started = pending.and_then(|p| {
+            let return_to = p.return_to().map(str::to_string);
+            Ok((p.complete(url, now_ms)?, return_to))
         });
         match started {
             Ok((request, return_to)) => self.exchange(waiter, request, return_to, now_ms),
@@ -599,7 +602,7 @@ impl Session {
                     self.unsaved = false;
                     self.push(Action::Unlock);
                     self.push(Action::Changed);
-                    return self.refresh_done(now_ms);
+                    return self.refresh_done();
                 }
                 // An expired set written later than ours holds the newest rotation of the refresh token.
                 if self.tokens.as_ref().is_none_or(|m| t.expires_at_ms >= m.expires_at_ms) {
@@ -708,30 +711,28 @@ impl Session {
     /// Time passed: retries whose pause is over are sent, a popup past its deadline is given up.
     pub fn handle_timeout(&mut self, now_ms: u64) {
         let due = |at: Option<u64>| at.is_some_and(|t| t <= now_ms);
-        if let RefreshState::Running { attempt, .. } = &mut self.refresh
-            && due(attempt.retry_at)
-        {
-            attempt.retry_at = None;
-            attempt.attempts += 1;
-            self.resend_refresh();
-        }
-        let id = self.next_id;
-        match &mut self.login {
-            Some(Login::Exchange { attempt, request, .. }) if due(attempt.retry_at) => {
-                self.next_id += 1;
-                attempt.retry_at = None;
-                attempt.attempts += 1;
-                attempt.id = id;
-                let request = request.again();
-                self.push(Action::Send(Request::Token { id, request }));
+        // A token request whose pause is over goes again, under a new id.
+        for spends_code in [false, true] {
+            if !self.token_attempt(spends_code).is_some_and(|a| due(a.retry_at)) {
+                continue;
             }
-            Some(Login::Popup { deadline_ms, .. }) if *deadline_ms <= now_ms => {
-                if let Some(Login::Popup { waiter, .. }) = self.login.take() {
-                    self.push(Action::ClosePopup);
-                    self.resolve(vec![waiter], Err(Error::PopupTimeout));
+            let id = self.id();
+            if let Some(a) = self.token_attempt(spends_code) {
+                (a.retry_at, a.attempts, a.id) = (None, a.attempts + 1, id);
+            }
+            match &self.login {
+                Some(Login::Exchange { request, .. }) if spends_code => {
+                    let request = request.again();
+                    self.push(Action::Send(Request::Token { id, request }));
                 }
+                _ => self.send_refresh_request(id),
             }
-            _ => {}
+        }
+        if matches!(&self.login, Some(Login::Popup { deadline_ms, .. }) if *deadline_ms <= now_ms)
+            && let Some(Login::Popup { waiter, .. }) = self.login.take()
+        {
+            self.push(Action::ClosePopup);
+            self.resolve(vec![waiter], Err(Error::PopupTimeout));
         }
         let calls: Vec<Waiter> = self.calls.iter().filter(|c| due(c.retry_at)).map(|c| c.waiter).collect();
         for waiter in calls {
@@ -834,13 +835,16 @@ impl Session {
     }
 
     fn fail_wants(&mut self, wants: Vec<Want>, error: Error) {
-        let mut waiters = Vec::new();
-        for want in wants {
-            let (Want::Token(w) | Want::Refresh(w) | Want::Call(w)) = want;
-            self.calls.retain(|c| c.waiter != w);
-            waiters.push(w);
-        }
+        let waiters = self.take_waiters(wants);
         self.resolve(waiters, Err(error));
+    }
+
+    /// The callers behind `wants`, their API calls (if any) given up.
+    fn take_waiters(&mut self, wants: Vec<Want>) -> Vec<Waiter> {
+        let waiters: Vec<Waiter> =
+            wants.into_iter().map(|(Want::Token(w) | Want::Refresh(w) | Want::Call(w))| w).collect();
+        self.calls.retain(|c| !waiters.contains(&c.waiter));
+        waiters
     }
 
     fn start_refresh(&mut self, now_ms: u64) {
@@ -858,29 +862,16 @@ impl Session {
     }
 
     fn send_refresh(&mut self, locked: bool, now_ms: u64) {
-        let has_refresh = self.tokens.as_ref().is_some_and(|t| t.refresh.is_some());
-        if !has_refresh {
-            self.refresh = RefreshState::Running {
-                attempt: Attempt { id: 0, attempts: 1, started_ms: now_ms, retry_at: None },
-                locked,
-            };
-            return self.refresh_failed(Error::LoginRequired, now_ms);
+        if !self.has_refresh_token() {
+            return self.refresh_failed(Error::LoginRequired, locked, now_ms);
         }
         let id = self.id();
         self.refresh =
             RefreshState::Running { attempt: Attempt { id, attempts: 1, started_ms: now_ms, retry_at: None }, locked };
-        self.resend_refresh_with(id);
+        self.send_refresh_request(id);
     }
 
-    fn resend_refresh(&mut self) {
-        let id = self.id();
-        if let RefreshState::Running { attempt, .. } = &mut self.refresh {
-            attempt.id = id;
-        }
-        self.resend_refresh_with(id);
-    }
-
-    fn resend_refresh_with(&mut self, id: RequestId) {
+    fn send_refresh_request(&mut self, id: RequestId) {
         let request = match self.tokens.as_ref().and_then(|t| t.refresh.as_ref()) {
             Some(r) => TokenRequest::refresh(&self.config.client, r),
             None => return,
@@ -912,24 +903,24 @@ impl Session {
         }
     }
 
-    /// Schedules the retry of `attempt` if the policy allows one.
+    /// The token request in progress: the code exchange (`spends_code`) or the refresh.
+    fn token_attempt(&mut self, spends_code: bool) -> Option<&mut Attempt> {
+        match (spends_code, &mut self.refresh, &mut self.login) {
+            (false, RefreshState::Running { attempt, .. }, _) => Some(attempt),
+            (true, _, Some(Login::Exchange { attempt, .. })) => Some(attempt),
+            _ => None,
+        }
+    }
+
+    /// Schedules the retry of the token request in progress if the policy allows one.
     fn schedule_retry(&mut self, reply: &Reply<'_>, spends_code: bool, url: String, now_ms: u64) -> bool {
-        let attempt = match (&self.refresh, &self.login) {
-            (RefreshState::Running { attempt, .. }, _) if !spends_code => attempt,
-            (_, Some(Login::Exchange { attempt, .. })) if spends_code => attempt,
-            _ => return false,
-        };
-        let attempt = Attempt { retry_at: None, ..*attempt };
-        let attempts = attempt.attempts;
+        let Some(attempt) = self.token_attempt(spends_code).map(|a| *a) else { return false };
         let Some(delay_ms) = self.retry_delay(reply, spends_code, &attempt, now_ms) else { return false };
-        let at = Some(now_ms.saturating_add(delay_ms));
-        match (&mut self.refresh, &mut self.login) {
-            (RefreshState::Running { attempt, .. }, _) if !spends_code => attempt.retry_at = at,
-            (_, Some(Login::Exchange { attempt, .. })) => attempt.retry_at = at,
-            _ => {}
+        if let Some(a) = self.token_attempt(spends_code) {
+            a.retry_at = Some(now_ms.saturating_add(delay_ms));
         }
         let status = status_of(reply);
-        self.push(Action::Retrying(RetryNotice { url, attempt: attempts, status, delay_ms }));
+        self.push(Action::Retrying(RetryNotice { url, attempt: attempt.attempts, status, delay_ms }));
         true
     }
 
@@ -937,27 +928,25 @@ impl Session {
         let RefreshState::Running { attempt, .. } = &self.refresh else { return };
         let id = attempt.id;
         let Some(result) = self.token_result(id, &reply, now_ms) else { return };
+        let locked = matches!(self.refresh, RefreshState::Running { locked: true, .. });
         match result {
             Ok(tokens) => {
-                if let RefreshState::Running { locked: true, .. } = self.refresh {
-                    self.set_tokens(tokens);
+                self.set_tokens(tokens);
+                if locked {
                     self.push(Action::Unlock);
-                } else {
-                    self.set_tokens(tokens);
                 }
-                self.refresh = RefreshState::Idle;
-                self.refresh_done(now_ms);
+                self.refresh_done();
             }
             Err(e) => {
                 if !self.schedule_retry(&reply, false, self.config.client.token_url(), now_ms) {
-                    self.refresh_failed(e, now_ms);
+                    self.refresh_failed(e, locked, now_ms);
                 }
             }
         }
     }
 
     /// The refresh succeeded (here or in another tab): every waiter gets the new token.
-    fn refresh_done(&mut self, _now_ms: u64) {
+    fn refresh_done(&mut self) {
         self.refresh = RefreshState::Idle;
         let Some(token) = self.tokens.as_ref().map(|t| t.access.clone()) else { return };
         for want in core::mem::take(&mut self.refresh_waiters) {
@@ -965,8 +954,8 @@ impl Session {
         }
     }
 
-    fn refresh_failed(&mut self, error: Error, now_ms: u64) {
-        if let RefreshState::Running { locked: true, .. } = self.refresh {
+    fn refresh_failed(&mut self, error: Error, locked: bool, now_ms: u64) {
+        if locked {
             self.push(Action::Unlock);
         }
         self.refresh = RefreshState::Idle;
@@ -1021,12 +1010,7 @@ impl Session {
         self.push(Action::Store { slot: Slot::Relogin, text: StoredText::new(crate::decimal(now_ms)) });
         self.push(Action::Store { slot: Slot::Pending, text: StoredText::new(pending.to_storage()) });
         self.push(Action::Navigate { url });
-        let mut waiters = Vec::new();
-        for want in wants {
-            let (Want::Token(w) | Want::Refresh(w) | Want::Call(w)) = want;
-            self.calls.retain(|c| c.waiter != w);
-            waiters.push(w);
-        }
+        let waiters = self.take_waiters(wants);
         let deadline_ms = now_ms.saturating_add(NAVIGATION_GRACE_MS);
         match &mut self.navigating {
             Some(n) => n.waiters.extend(waiters),
