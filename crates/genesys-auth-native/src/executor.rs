@@ -62,7 +62,11 @@ struct Executor {
     events: mpsc::UnboundedSender<Event>,
     waiters: HashMap<Waiter, (oneshot::Sender<Reply>, bool)>,
     next_waiter: Waiter,
-    responses: HashMap<RequestId, (u16, Vec<u8>)>,
+    /// API requests on the wire, by the caller they are for.
+    api_calls: HashMap<RequestId, Waiter>,
+    /// The latest API answer of each caller (status, body): only these are ever handed over; token answers,
+    /// which hold tokens, are not kept.
+    responses: HashMap<Waiter, (u16, Vec<u8>)>,
     lock: Option<File>,
     pending: Option<StoredText>,
     on_open: Option<Opener>,
@@ -96,6 +100,7 @@ pub(crate) fn start(
         events,
         waiters: HashMap::new(),
         next_waiter: 1,
+        api_calls: HashMap::new(),
         responses: HashMap::new(),
         lock: None,
         pending: None,
@@ -201,10 +206,13 @@ impl Executor {
             Event::Answer { id, answer: Ok((status, retry_after, body)) } => {
                 let reply = MachineReply::Http { status, retry_after: retry_after.as_deref(), body: Some(&body) };
                 self.machine.answer(id, reply, now);
-                // Kept in case the machine hands this answer to its caller.
-                self.responses.insert(id, (status, body));
+                // Kept in case the machine hands this answer to its caller (it resolves after this event).
+                if let Some(waiter) = self.api_calls.remove(&id) {
+                    self.responses.insert(waiter, (status, body));
+                }
             }
             Event::Answer { id, answer: Err(detail) } => {
+                self.api_calls.remove(&id);
                 self.machine.answer(id, MachineReply::Network { detail: &detail }, now);
             }
             Event::Locked(lock) => {
@@ -279,7 +287,10 @@ impl Executor {
                 }
                 (id, b)
             }
-            Request::Api { id, url, token, .. } => (id, self.http.get(url).bearer_auth(token.secret())),
+            Request::Api { id, waiter, url, token } => {
+                self.api_calls.insert(id, waiter);
+                (id, self.http.get(url).bearer_auth(token.secret()))
+            }
             Request::Revoke { id, url, token } => (id, self.http.delete(url).bearer_auth(token.secret())),
             _ => return,
         };
@@ -305,8 +316,8 @@ impl Executor {
             let Some((reply, login)) = self.waiters.remove(&w) else { continue };
             let answer = match outcome {
                 Ok(Outcome::Token(t)) => Ok(Done::Token(t.secret().to_string())),
-                Ok(Outcome::Response { request }) => {
-                    let (status, body) = self.responses.remove(request).unwrap_or((0, Vec::new()));
+                Ok(Outcome::Response { .. }) => {
+                    let (status, body) = self.responses.remove(&w).unwrap_or((0, Vec::new()));
                     Ok(Done::Response(status, body))
                 }
                 Ok(Outcome::SignedIn { .. }) => match self.store_error.take() {
@@ -322,11 +333,9 @@ impl Executor {
             if matches!(answer, Ok(Done::SignedIn { .. })) {
                 self.discarded = false;
             }
+            // An answer of a call that ended otherwise (refused, retried out) is not kept either.
+            self.responses.remove(&w);
             let _ = reply.send(answer);
-        }
-        // Answers nobody will collect (a call that failed) are not kept.
-        if self.waiters.is_empty() {
-            self.responses.clear();
         }
     }
 }
