@@ -43,6 +43,9 @@ pub fn end_to_end(suites: &[&str]) -> Result {
     // checked alike. The ecosystem suite drives examples built against the package, so it runs once.
     // The package runs last: its screenshots are the ones kept.
     for (driver, pkg) in [("Rust driver", rust_driver), ("npm package", package)] {
+        if std::env::var("E2E_NPM_ONLY").is_ok() && driver != "npm package" {
+            continue;
+        }
         runtime.block_on(async {
             let demo = crate::serve::start(0, 0, Config::default(), pkg, true).await?;
             let shots = root().join("target/e2e/screenshots");

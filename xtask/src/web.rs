@@ -106,6 +106,7 @@ fn build_into(out: &std::path::Path, features: &str, entry: &std::path::Path) ->
         .arg("-o")
         .arg(&wasm))?;
     copy(entry, &stage.join("index.js"))?;
+    copy(&root().join("crates/genesys-auth-web/js/executor.js"), &stage.join("executor.js"))?;
     run(Command::new(setup::npm_bin("esbuild"))
         .arg(stage.join("index.js"))
         .args(["--bundle", "--minify", "--format=esm", "--platform=browser", "--log-level=warning"])

@@ -1,259 +1,318 @@
-//! The protocol engine of the npm package (feature `engine`): the core's decisions as synchronous calls, for the
-//! package's JavaScript class (`npm/index.js`), which does the browser I/O and the sequencing around them.
+//! The session engine of the browser (feature `engine`): the core's session machine
+//! ([`genesys_auth::session::Session`]) behind a small synchronous JS API, for the one browser executor
+//! (`npm/index.js`, class `GenesysAuth`), which does fetch, timers, storage, Web Locks, BroadcastChannel and popups
+//! and decides nothing.
 //!
-//! Why not the Rust driver ([`crate::Auth`]) behind the JS class: async Rust compiled to wasm (state machines,
-//! futures glue, a JS binding per browser call) made the package three times the size of the JS libraries it
-//! replaces, and bundle size is a product feature. Here the wasm keeps the protocol and security decisions — PKCE,
-//! the authorize URL, the pending login and its `state` check, token request bodies, token and error parsing, the
-//! retry rules, the API-host rule for tokens, regions, error messages — and JS keeps the waiting and sequencing.
-//! Both drivers pass the same end-to-end suites.
+//! Events go in through [`Engine::feed`] (the time is read here); actions come out one at a time from [`Engine::next`], as
+//! lines of one string (cheaper across the wasm boundary than arrays): the action's name, then its fields. None of
+//! the fields can hold a line break (URLs, form bodies and storage texts are escaped, tokens are printable ASCII,
+//! return paths have no control characters). An action that carries an error (`fail`, `report`) leaves it in
+//! [`Engine::error`] as a JS `GenesysAuthError`.
+//!
+//! | action | fields |
+//! |---|---|
+//! | `send` | id, `token`, URL, form body, header, value, header, value |
+//! | `send` | id, `api`, URL, access token, waiter |
+//! | `send` | id, `revoke`, URL, access token |
+//! | `body` | id (answer again with the body) |
+//! | `lock`, `unlock`, `close` (the popup), `changed` | — |
+//! | `store` | slot (`tokens`, `pending`, `relogin`), text |
+//! | `remove` | slot |
+//! | `announce` | `tokens` or `logout` |
+//! | `navigate`, `address` (replace the address bar) | URL |
+//! | `popup` | URL, state |
+//! | `ok` | waiters (comma-separated), then `token` + token, `in` + return path, `response` + id, or nothing |
+//! | `fail` | waiters; the error in [`Engine::error`] |
+//! | `retry` | URL, attempt, status, delay in ms |
+//! | `report` | the error in [`Engine::error`] |
 
-use genesys_auth::{
-    Callback, Client, Error, Failure, OsRng, PendingLogin, Region, RetryPolicy, Rng, TokenRequest, TokenSet, api_error,
-    decimal, form, parse_token_response,
+use genesys_auth::session::{
+    Action, Announcement, Config, LoginOptions, Outcome, Persistence, Reply, Request, Session, Slot,
 };
+use genesys_auth::{Callback, Client, Error, OsRng, Region, TokenRequest, decimal};
 use wasm_bindgen::prelude::*;
 
 use crate::browser::StorageKind;
 use crate::error::to_js;
 use crate::options::{MISSING_CLIENT_ID, MISSING_REGION, retry_policy, whole};
 
-/// Several values in one string, one per line: cheaper across the wasm boundary than an array of strings. None of
-/// the values can hold a line break (URLs, form bodies and storage texts are escaped, tokens are printable ASCII,
-/// return paths have no control characters).
-fn lines(values: &[&str]) -> String {
-    let mut out = String::new();
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        out.push_str(v);
+/// Now, in epoch milliseconds.
+fn now() -> u64 {
+    whole(Some(js_sys::Date::now())).unwrap_or(0)
+}
+
+fn slot_name(slot: Slot) -> &'static str {
+    match slot {
+        Slot::Tokens => "tokens",
+        Slot::Pending => "pending",
+        Slot::Relogin => "relogin",
     }
-    out
 }
 
-/// What the JS class keeps of a token set, one per line: storage text, access token, expires at (epoch ms), `1`
-/// with a refresh token else empty. The storage text is what goes to session/local storage and back into
-/// [`Engine::refresh`].
-fn token_fields(tokens: &TokenSet, client: &Client) -> String {
-    let has_refresh = if tokens.refresh.is_some() { "1" } else { "" };
-    // Bound to the region and client they were issued for: another configuration refuses them.
-    lines(&[&tokens.to_storage_for(client), tokens.access.secret(), &decimal(tokens.expires_at_ms), has_refresh])
-}
-
-/// A token request, one line each: URL, form body, then the two headers as name and value, then `extra` if given.
-fn request_lines(request: &TokenRequest, extra: Option<&str>) -> String {
-    let [(a, b), (c, d)] = TokenRequest::HEADERS;
-    let mut out = lines(&[request.url(), request.body(), a, b, c, d]);
-    if let Some(extra) = extra {
-        out.push('\n');
-        out.push_str(extra);
+fn slot_of(name: &str) -> Slot {
+    match name {
+        "tokens" => Slot::Tokens,
+        "pending" => Slot::Pending,
+        _ => Slot::Relogin,
     }
-    out
 }
 
-/// Epoch or elapsed milliseconds from JS (0 for anything unusable).
-fn ms(n: f64) -> u64 {
-    whole(Some(n)).unwrap_or(0)
-}
-
-/// The engine for one OAuth client.
+/// The session of one OAuth client in this tab.
 #[wasm_bindgen]
 pub struct Engine {
-    client: Client,
-    region: Region,
-    retry: RetryPolicy,
+    session: Session,
+    error: Option<Error>,
+    /// The action being written by [`Engine::next`] (one buffer, reused).
+    out: String,
+}
+
+/// The events of [`Engine::feed`], by number.
+mod event {
+    pub const TIMEOUT: u8 = 0;
+    pub const LOCATION: u8 = 1;
+    pub const WANT_TOKEN: u8 = 2;
+    pub const WANT_REFRESH: u8 = 3;
+    pub const FETCH: u8 = 4;
+    pub const LOGIN: u8 = 5;
+    pub const LOGIN_POPUP: u8 = 6;
+    pub const LOGIN_REDIRECT: u8 = 7;
+    pub const CALLBACK: u8 = 8;
+    pub const POPUP_CALLBACK: u8 = 9;
+    pub const POPUP_CLOSED: u8 = 10;
+    pub const POPUP_BLOCKED: u8 = 11;
+    pub const LOCK_GRANTED: u8 = 12;
+    pub const STORED_CHANGED: u8 = 13;
+    pub const STORE_FAILED: u8 = 14;
+    pub const ANSWER: u8 = 15;
+    pub const NETWORK: u8 = 16;
+    pub const LOGOUT: u8 = 17;
+    pub const LOGOUT_SSO: u8 = 18;
+}
+
+impl Engine {
+    /// Appends the fields of an action, each on its own line.
+    fn put(&mut self, fields: &[&str]) {
+        for f in fields {
+            if !self.out.is_empty() {
+                self.out.push('\n');
+            }
+            self.out.push_str(f);
+        }
+    }
+
+    fn put_number(&mut self, n: u64) {
+        self.put(&[&decimal(n)]);
+    }
 }
 
 #[wasm_bindgen]
 impl Engine {
-    /// Checks the options of `GenesysAuth.create`. `retry`: maxAttempts, baseDelayMs, maxDelayMs,
-    /// maxRetryAfterMs, maxTotalMs, NaN where not given.
+    /// Checks the options of `GenesysAuth.create` and starts the session from what storage holds. `text`: region,
+    /// clientId, redirectUri, storage, scope, the stored tokens, the time of the last automatic sign-in (each
+    /// `undefined` where not given). `numbers`: retry maxAttempts, baseDelayMs, maxDelayMs, maxRetryAfterMs,
+    /// maxTotalMs, the refresh skew in ms (NaN where not given), then reloginOnExpiry, framed, popup possible
+    /// (BroadcastChannel), each 1 or 0.
     ///
     /// # Errors
     /// `invalid_config` or `unknown_region`.
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        region: Option<String>,
-        client_id: Option<String>,
-        redirect_uri: String,
-        storage: Option<String>,
-        retry: Option<Box<[f64]>>,
-    ) -> Result<Engine, JsValue> {
-        let check = || -> Result<Engine, Error> {
-            let region = region.ok_or(MISSING_REGION)?;
-            let client_id = client_id.ok_or(MISSING_CLIENT_ID)?;
-            if let Some(s) = storage {
-                StorageKind::parse(&s)?;
+    pub fn new(text: Vec<JsValue>, numbers: &[f64]) -> Result<Engine, JsValue> {
+        let text = |i: usize| text.get(i).and_then(JsValue::as_string);
+        let number = |i: usize| whole(numbers.get(i).copied());
+        let check = || -> Result<Config, Error> {
+            let region = Region::from_config(&text(0).ok_or(MISSING_REGION)?)?;
+            let client = Client::new(region, &text(1).ok_or(MISSING_CLIENT_ID)?, &text(2).unwrap_or_default())?;
+            let storage = text(3).as_deref().map_or(Ok(StorageKind::Memory), StorageKind::parse)?;
+            let flag = |i: usize| number(i).is_some_and(|f| f != 0);
+            let mut config = Config::new(client);
+            config.retry = retry_policy([number(0), number(1), number(2), number(3), number(4)]);
+            config.refresh_skew_ms = number(5).unwrap_or(60_000);
+            config.persistence = match storage {
+                StorageKind::Memory => Persistence::Memory,
+                StorageKind::Session => Persistence::Private,
+                StorageKind::Local => Persistence::Shared,
+            };
+            config.relogin = flag(6);
+            config.framed = flag(7);
+            config.popup_capable = flag(8);
+            config.scope = text(4).filter(|s| !s.trim().is_empty());
+            Ok(config)
+        };
+        let config = check().map_err(|e| to_js(&e))?;
+        let session = Session::new(config, text(5).as_deref(), text(6).as_deref(), now(), Box::new(OsRng));
+        Ok(Engine { session, error: None, out: String::new() })
+    }
+
+    /// One event (the numbers of module `event`): `n` is the caller (waiter), the request id or the popup login's
+    /// timeout, `x` the HTTP status or the login timeout, `a` and `b` the texts of the event, `body` an answer's
+    /// body. Then drain [`Engine::next`].
+    pub fn feed(
+        &mut self,
+        kind: u8,
+        n: u32,
+        x: Option<f64>,
+        a: Option<String>,
+        b: Option<String>,
+        body: Option<Box<[u8]>>,
+    ) {
+        let s = &mut self.session;
+        let (w, t) = (u64::from(n), now());
+        let a = a.as_deref();
+        match kind {
+            event::TIMEOUT => s.handle_timeout(t),
+            event::LOCATION => s.set_location(a.unwrap_or_default()),
+            event::WANT_TOKEN => s.want_token(w, t),
+            event::WANT_REFRESH => s.want_refresh(w, t),
+            event::FETCH => s.fetch(w, a.unwrap_or_default(), t),
+            event::LOGIN | event::LOGIN_POPUP | event::LOGIN_REDIRECT => {
+                let popup = match kind {
+                    event::LOGIN_POPUP => Some(true),
+                    event::LOGIN_REDIRECT => Some(false),
+                    _ => None,
+                };
+                let options = LoginOptions {
+                    return_to: a.map(str::to_string),
+                    popup,
+                    timeout_ms: whole(x),
+                    ..LoginOptions::default()
+                };
+                s.login(w, &options, t);
             }
-            let region = Region::from_config(&region)?;
-            let client = Client::new(region.clone(), &client_id, &redirect_uri)?;
-            let at = |i: usize| whole(retry.as_ref().and_then(|r| r.get(i)).copied());
-            let retry = retry_policy([at(0), at(1), at(2), at(3), at(4)]);
-            Ok(Engine { client, region, retry })
+            event::CALLBACK => s.callback(w, a.unwrap_or_default(), b.as_deref(), t),
+            event::POPUP_CALLBACK => drop(s.popup_callback(a.unwrap_or_default(), t)),
+            event::POPUP_CLOSED => s.popup_closed(),
+            event::POPUP_BLOCKED => s.popup_blocked(),
+            event::LOCK_GRANTED => s.lock_granted(a, t),
+            event::STORED_CHANGED => s.stored_changed(a, t),
+            event::STORE_FAILED => s.store_failed(slot_of(a.unwrap_or_default()), b.as_deref().unwrap_or_default()),
+            event::ANSWER => {
+                let status = whole(x).map_or(0, |v| v.min(999) as u16);
+                s.answer(w, Reply::Http { status, retry_after: b.as_deref(), body: body.as_deref() }, t);
+            }
+            event::NETWORK => s.answer(w, Reply::Network { detail: a.unwrap_or_default() }, t),
+            event::LOGOUT => s.logout(w, None, t),
+            event::LOGOUT_SSO => {
+                let back = a.map_or_else(|| s.config().client.redirect_uri().to_string(), str::to_string);
+                s.logout(w, Some(&back), t);
+            }
+            _ => {}
+        }
+    }
+
+    /// The next action, or `undefined` when there is none (see the module documentation).
+    pub fn next(&mut self) -> Option<String> {
+        let action = self.session.poll_action()?;
+        self.out.clear();
+        match action {
+            Action::Send(Request::Token { id, request }) => {
+                let [(a, b), (c, d)] = TokenRequest::HEADERS;
+                self.put(&["send"]);
+                self.put_number(id);
+                self.put(&["token", request.url(), request.body(), a, b, c, d]);
+            }
+            Action::Send(Request::Api { id, waiter, url, token }) => {
+                self.put(&["send"]);
+                self.put_number(id);
+                self.put(&["api", &url, token.secret()]);
+                self.put_number(waiter);
+            }
+            Action::Send(Request::Revoke { id, url, token }) => {
+                self.put(&["send"]);
+                self.put_number(id);
+                self.put(&["revoke", &url, token.secret()]);
+            }
+            Action::ReadBody { request } => {
+                self.put(&["body"]);
+                self.put_number(request);
+            }
+            Action::Lock => self.put(&["lock"]),
+            Action::Unlock => self.put(&["unlock"]),
+            Action::Store { slot, text } => self.put(&["store", slot_name(slot), text.secret()]),
+            Action::Remove { slot } => self.put(&["remove", slot_name(slot)]),
+            Action::Announce(a) => {
+                self.put(&["announce", if a == Announcement::Tokens { "tokens" } else { "logout" }]);
+            }
+            Action::Navigate { url } => self.put(&["navigate", &url]),
+            Action::OpenPopup { url, state } => self.put(&["popup", &url, &state]),
+            Action::ClosePopup => self.put(&["close"]),
+            Action::ReplaceAddress { url } => self.put(&["address", &url]),
+            Action::Resolve { waiters, outcome } => {
+                self.put(&[if outcome.is_ok() { "ok" } else { "fail" }]);
+                self.out.push('\n');
+                for (i, w) in waiters.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.out.push_str(&decimal(*w));
+                }
+                match outcome {
+                    Ok(Outcome::Token(t)) => self.put(&["token", t.secret()]),
+                    Ok(Outcome::SignedIn { return_to }) => self.put(&["in", return_to.as_deref().unwrap_or("/")]),
+                    Ok(Outcome::Response { request }) => {
+                        self.put(&["response"]);
+                        self.put_number(request);
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.error = Some(e),
+                }
+            }
+            Action::Retrying(r) => {
+                self.put(&["retry", &r.url]);
+                self.put_number(u64::from(r.attempt));
+                self.put_number(u64::from(r.status));
+                self.put_number(r.delay_ms);
+            }
+            Action::Report(e) => {
+                self.error = Some(e);
+                self.put(&["report"]);
+            }
+            _ => self.put(&["changed"]),
+        }
+        Some(self.out.clone())
+    }
+
+    /// The error of the last `fail` or `report` action.
+    pub fn error(&self) -> JsValue {
+        self.error.as_ref().map_or(JsValue::UNDEFINED, to_js)
+    }
+
+    /// When `feed(TIMEOUT)` is due next (epoch ms), if ever.
+    #[wasm_bindgen(js_name = wakeAt)]
+    pub fn wake_at(&self) -> Option<f64> {
+        self.session.poll_timeout().map(|t| t as f64)
+    }
+
+    /// When the access token expires (epoch ms), while signed in (tokens are held).
+    #[wasm_bindgen(js_name = expiresAt)]
+    pub fn expires_at(&self) -> Option<f64> {
+        self.session.expires_at_ms().map(|t| t as f64)
+    }
+
+    /// Why tokens found in storage at start were discarded, if they were.
+    pub fn discarded(&self) -> JsValue {
+        self.session.discarded().map_or(JsValue::UNDEFINED, to_js)
+    }
+
+    /// The `state` of the OAuth callback in `href`, if it is one with a state (it names the popup hand-off channel).
+    #[wasm_bindgen(js_name = callbackState)]
+    pub fn callback_state(&self, href: &str) -> Option<String> {
+        if !Callback::is_callback(href) {
+            return None;
+        }
+        Callback::parse(href).ok()?.state().map(|s| s.secret().to_string())
+    }
+
+    /// The error of `currentUser` for an answer with `status`: `server_error` when it is not a success, else
+    /// `malformed_response` (the answer is not JSON).
+    #[wasm_bindgen(js_name = userError)]
+    pub fn user_error(&self, status: u16) -> JsValue {
+        let err = if (200..300).contains(&status) {
+            Error::Malformed { status, reason: "the /users/me answer is not JSON", body: String::new() }
+        } else {
+            Error::Server { status }
         };
-        check().map_err(|e| to_js(&e))
+        to_js(&err)
     }
-
-    /// Starts a login: authorize URL, pending login and state, one per line; the pending login (verifier, state, return path)
-    /// is what the class parks in sessionStorage for the callback; the state names a popup's hand-off channel.
-    ///
-    /// # Errors
-    /// `random_failure` without randomness.
-    pub fn authorize(&self, scope: Option<String>, return_to: Option<String>) -> Result<String, JsValue> {
-        let mut request = self.client.authorize();
-        if let Some(scope) = &scope {
-            request = request.scope(scope);
-        }
-        if let Some(path) = &return_to {
-            request = request.return_to(path);
-        }
-        let (url, pending) = request.build(&mut OsRng, ms(js_sys::Date::now())).map_err(|e| to_js(&e))?;
-        Ok(lines(&[&url, &pending.to_storage(), pending.state().secret()]))
-    }
-
-    /// Completes a login from the callback URL `href` and the parked `pending` login (checks `state`, surfaces
-    /// `?error=`): the token request (see [`Engine::refresh`]), and the return path on a last line when the login had
-    /// one.
-    ///
-    /// # Errors
-    /// `no_pending_login`, `corrupt_storage`, `state_mismatch`, `authorization_error`, ...
-    pub fn exchange(&self, pending: Option<String>, href: &str) -> Result<String, JsValue> {
-        let complete = || -> Result<String, Error> {
-            let pending = PendingLogin::from_storage(&pending.ok_or(Error::NoPendingLogin)?)?;
-            pending.check_client(&self.client)?;
-            let return_to = pending.return_to().map(str::to_string);
-            let request = pending.complete(href, ms(js_sys::Date::now()))?;
-            Ok(request_lines(&request, return_to.as_deref()))
-        };
-        complete().map_err(|e| to_js(&e))
-    }
-
-    /// The refresh request for the stored token set `text`, one line each: URL, form body, then its two headers as
-    /// name and value.
-    ///
-    /// # Errors
-    /// `login_required` without a refresh token, `corrupt_storage`.
-    pub fn refresh(&self, text: &str) -> Result<String, JsValue> {
-        let tokens = TokenSet::from_storage_for(text, &self.client).map_err(|e| to_js(&e))?;
-        let refresh = tokens.refresh.as_ref().ok_or_else(|| to_js(&Error::LoginRequired))?;
-        let request = TokenRequest::refresh(&self.client, refresh);
-        Ok(request_lines(&request, None))
-    }
-
-    /// The token endpoint's answer, parsed: storage text, access token, expires at (epoch ms), and `1` with a
-    /// refresh token, one per line; the storage text is what goes to session/local storage and back into
-    /// [`Engine::refresh`].
-    ///
-    /// # Errors
-    /// The typed error of the answer; for a refused refresh (`refreshing`), `login_required`.
-    pub fn tokens(
-        &self,
-        status: u16,
-        retry_after: Option<String>,
-        body: &[u8],
-        refreshing: bool,
-    ) -> Result<String, JsValue> {
-        match parse_token_response(status, retry_after.as_deref(), body, ms(js_sys::Date::now())) {
-            Ok(tokens) => Ok(token_fields(&tokens, &self.client)),
-            Err(e) if refreshing && e.refresh_refused() => Err(to_js(&Error::LoginRequired)),
-            Err(e) => Err(to_js(&e)),
-        }
-    }
-
-    /// Token fields of stored `text` (untrusted input), or `undefined` for an expired set without refresh token.
-    ///
-    /// # Errors
-    /// `corrupt_storage` for anything unreadable or tampered: the class discards it.
-    pub fn load(&self, text: &str) -> Result<Option<String>, JsValue> {
-        let tokens = TokenSet::from_storage_for(text, &self.client).map_err(|e| to_js(&e))?;
-        let usable = !tokens.needs_refresh(ms(js_sys::Date::now()), 0) || tokens.refresh.is_some();
-        Ok(usable.then(|| token_fields(&tokens, &self.client)))
-    }
-
-    /// Milliseconds to wait before attempt `attempts + 1`, or `undefined` to stop: the core's retry rules for
-    /// an answer with `status` (0: no answer, a network failure) and its `Retry-After`.
-    #[wasm_bindgen(js_name = retryDelay)]
-    pub fn retry_delay(
-        &self,
-        status: u16,
-        retry_after: Option<String>,
-        spends_code: bool,
-        attempts: u32,
-        elapsed_ms: f64,
-    ) -> Option<f64> {
-        let mut random = [0u8; 4];
-        let _ = OsRng.fill(&mut random);
-        let failure = Failure::from_answer((status != 0).then_some(status), retry_after.as_deref());
-        self.retry
-            .decide(failure, spends_code, attempts, ms(elapsed_ms), u32::from_le_bytes(random), ms(js_sys::Date::now()))
-            .map(|d| d as f64)
-    }
-
-    /// The typed error for an API answer (401, 429, 5xx).
-    #[wasm_bindgen(js_name = apiError)]
-    pub fn api_error(&self, status: u16, retry_after: Option<String>, body: &[u8]) -> JsValue {
-        to_js(&api_error(status, retry_after.as_deref(), body, ms(js_sys::Date::now())))
-    }
-
-    /// The URL `path_or_url` resolves to: a path is relative to the region's API host; an absolute URL must be
-    /// on that host (the token is never sent elsewhere).
-    ///
-    /// # Errors
-    /// `invalid_config` for any other URL.
-    #[wasm_bindgen(js_name = apiUrl)]
-    pub fn api_url(&self, path_or_url: &str) -> Result<String, JsValue> {
-        self.region.api_url(path_or_url).map_err(|e| to_js(&e))
-    }
-
-    /// `login.<env>/logout?client_id=…&redirectUri=back`: ends the Genesys login session.
-    #[wasm_bindgen(js_name = logoutUrl)]
-    pub fn logout_url(&self, back: &str) -> String {
-        self.client.logout_url(Some(back))
-    }
-
-    /// The redirect URI, as registered.
-    #[wasm_bindgen(js_name = redirectUri)]
-    pub fn redirect_uri(&self) -> String {
-        self.client.redirect_uri().to_string()
-    }
-}
-
-/// Whether to sign in again automatically now, given the stored time of the last automatic sign-in (the core's
-/// loop guard: at most once a minute).
-#[wasm_bindgen(js_name = reloginAllowed)]
-pub fn relogin_allowed(last: Option<String>) -> bool {
-    genesys_auth::relogin_allowed(last.as_deref(), ms(js_sys::Date::now()))
-}
-
-/// True when `href` carries an OAuth callback (`code` or `error`).
-#[wasm_bindgen(js_name = isCallback)]
-pub fn is_callback(href: &str) -> bool {
-    Callback::is_callback(href)
-}
-
-/// The `state` of the callback in `href`, if it has one (it names the popup hand-off channel).
-#[wasm_bindgen(js_name = callbackState)]
-pub fn callback_state(href: &str) -> Option<String> {
-    Callback::parse(href).ok()?.state().map(|s| s.secret().to_string())
-}
-
-/// `href` without the OAuth parameters (`code`, `state`, `error`, ...), the app's own parameters kept.
-#[wasm_bindgen(js_name = withoutCallback)]
-pub fn without_callback(href: &str) -> String {
-    genesys_auth::without_callback(href)
-}
-
-/// The same-origin path (with query and fragment) of `href`, if it is a safe place to come back to.
-#[wasm_bindgen(js_name = returnPath)]
-pub fn return_path(href: &str) -> Option<String> {
-    genesys_auth::return_path(href)
-}
-
-/// `expand` escaped for a query.
-#[wasm_bindgen(js_name = queryValue)]
-pub fn query_value(expand: &str) -> String {
-    form::encode(expand)
 }
 
 /// The region Genesys Cloud gives an embedded app in `query` (`gcHostOrigin`, `pcEnvironment`, `gcTargetEnv`),
@@ -273,30 +332,4 @@ pub fn region_from_host_params(
         Some(region) => Ok(Some(region.name())),
         None => Ok(remembered.filter(|n| Region::parse(n).is_ok() || allow.contains(&n.as_str()))),
     }
-}
-
-/// The error for a failure the JS class detects itself: `code` is one of `login_required`, `relogin_loop`,
-/// `popup_blocked`, `popup_closed`, `popup_timeout`, `no_storage`, `no_broadcast`, `server_error` and
-/// `users_me_not_json` (with the HTTP `status`), else a network error with `detail`.
-#[wasm_bindgen]
-pub fn failure(code: &str, detail: Option<String>, status: Option<u16>) -> JsValue {
-    let status = status.unwrap_or(0);
-    let err = match code {
-        "server_error" => Error::Server { status },
-        "users_me_not_json" => {
-            Error::Malformed { status, reason: "the /users/me answer is not JSON", body: String::new() }
-        }
-        "login_required" => Error::LoginRequired,
-        "relogin_loop" => Error::ReloginLoop,
-        "popup_blocked" => Error::PopupBlocked,
-        "popup_closed" => Error::PopupClosed,
-        "popup_timeout" => Error::PopupTimeout,
-        "no_storage" => crate::browser::NO_STORAGE,
-        "no_broadcast" => crate::popup::NO_BROADCAST,
-        "storage_unavailable" => {
-            Error::StorageUnavailable { detail: genesys_auth::clean_text(&detail.unwrap_or_default(), 200) }
-        }
-        _ => Error::Network { detail: detail.unwrap_or_default().chars().take(200).collect() },
-    };
-    to_js(&err)
 }

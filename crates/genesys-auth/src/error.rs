@@ -385,6 +385,27 @@ pub fn clean(text: &str, max: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
+/// `text` with every occurrence of `value` (not empty) replaced by `[redacted]`: a plain scan, where the standard
+/// library's substring search would add ≈ 1 KB to the browser bundle.
+pub(crate) fn redact_value(text: &str, value: &str) -> String {
+    let (t, v) = (text.as_bytes(), value.as_bytes());
+    let mut out = String::new();
+    let (mut start, mut i) = (0, 0);
+    while !v.is_empty() && i + v.len() <= t.len() {
+        if t.get(i..i + v.len()) == Some(v) {
+            // A match starts and ends on character boundaries: `value` is UTF-8 too.
+            out.push_str(text.get(start..i).unwrap_or_default());
+            out.push_str("[redacted]");
+            i += v.len();
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(text.get(start..).unwrap_or_default());
+    out
+}
+
 /// Popup login without a way to hear from the popup.
 pub(crate) const NO_POPUP_CHANNEL: Error = Error::InvalidConfig {
     field: "environment",
@@ -435,6 +456,24 @@ impl std::error::Error for Error {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redact_value_matches_str_replace() {
+        for (text, value) in [
+            ("a tok b tok", "tok"),
+            ("toktok", "tok"),
+            ("tototok", "tok"),
+            ("", "tok"),
+            ("tok", "tok"),
+            ("é tok ü", "tok"),
+            ("ütök", "ö"),
+            ("abc", "abcd"),
+            ("abc", ""),
+        ] {
+            let expected = if value.is_empty() { text.to_string() } else { text.replace(value, "[redacted]") };
+            assert_eq!(redact_value(text, value), expected, "{text:?} / {value:?}");
+        }
+    }
 
     #[test]
     fn decimal_writes_every_magnitude() {

@@ -26,8 +26,6 @@
 //! }
 //! ```
 
-use std::collections::VecDeque;
-
 use crate::callback::without_callback;
 use crate::{
     AccessToken, Callback, Client, Error, Failure, PendingLogin, RetryPolicy, Rng, StoredText, TokenRequest, TokenSet,
@@ -363,7 +361,8 @@ pub struct Session {
     navigating: Option<Navigating>,
     revoking: Option<(RequestId, Waiter, Option<String>)>,
     next_id: RequestId,
-    actions: VecDeque<Action>,
+    /// In order; few at a time, so taken from the front of a plain vector.
+    actions: Vec<Action>,
 }
 
 impl core::fmt::Debug for Session {
@@ -403,7 +402,7 @@ impl Session {
             navigating: None,
             revoking: None,
             next_id: 1,
-            actions: VecDeque::new(),
+            actions: Vec::new(),
         };
         if let Some(text) = stored_tokens {
             match TokenSet::from_storage_for(text, &session.config.client) {
@@ -450,23 +449,32 @@ impl Session {
 
     /// The next thing to do.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        (!self.actions.is_empty()).then(|| self.actions.remove(0))
     }
 
     /// When [`Session::handle_timeout`] must be called next (epoch ms), if ever.
     pub fn poll_timeout(&self) -> Option<u64> {
-        let refresh = match &self.refresh {
-            RefreshState::Running { attempt, .. } => attempt.retry_at,
-            _ => None,
+        let mut at: Option<u64> = None;
+        let mut consider = |t: Option<u64>| {
+            if let Some(t) = t
+                && at.is_none_or(|a| t < a)
+            {
+                at = Some(t);
+            }
         };
-        let login = match &self.login {
-            Some(Login::Exchange { attempt, .. }) => attempt.retry_at,
-            Some(Login::Popup { deadline_ms, .. }) => Some(*deadline_ms),
-            None => None,
-        };
-        let calls = self.calls.iter().filter_map(|c| c.retry_at);
-        let navigating = self.navigating.as_ref().map(|n| n.deadline_ms);
-        calls.chain([refresh, login, navigating].into_iter().flatten()).min()
+        if let RefreshState::Running { attempt, .. } = &self.refresh {
+            consider(attempt.retry_at);
+        }
+        match &self.login {
+            Some(Login::Exchange { attempt, .. }) => consider(attempt.retry_at),
+            Some(Login::Popup { deadline_ms, .. }) => consider(Some(*deadline_ms)),
+            None => {}
+        }
+        for c in &self.calls {
+            consider(c.retry_at);
+        }
+        consider(self.navigating.as_ref().map(|n| n.deadline_ms));
+        at
     }
 
     /// A caller wants a valid access token.
@@ -477,7 +485,7 @@ impl Session {
     /// A caller wants a refresh now (joins one in flight).
     pub fn want_refresh(&mut self, waiter: Waiter, now_ms: u64) {
         if self.tokens.is_none() {
-            return self.resolve(vec![waiter], Err(Error::LoginRequired));
+            return self.resolve_one(waiter, Err(Error::LoginRequired));
         }
         self.refresh_waiters.push(Want::Refresh(waiter));
         self.start_refresh(now_ms);
@@ -487,7 +495,7 @@ impl Session {
     /// origin: the token goes nowhere else). The driver keeps the caller's method, headers and body.
     pub fn fetch(&mut self, waiter: Waiter, path_or_url: &str, now_ms: u64) {
         match self.config.client.region().api_url(path_or_url) {
-            Err(e) => self.resolve(vec![waiter], Err(e)),
+            Err(e) => self.resolve_one(waiter, Err(e)),
             Ok(url) => {
                 self.calls.push(Call {
                     waiter,
@@ -508,17 +516,17 @@ impl Session {
     pub fn login(&mut self, waiter: Waiter, options: &LoginOptions, now_ms: u64) {
         let popup = options.popup.unwrap_or(self.config.framed);
         if popup && !self.config.popup_capable {
-            return self.resolve(vec![waiter], Err(crate::error::NO_POPUP_CHANNEL));
+            return self.resolve_one(waiter, Err(crate::error::NO_POPUP_CHANNEL));
         }
         let built = self.authorize(options.return_to.as_deref(), options.redirect_uri.as_deref(), now_ms);
         let (url, pending) = match built {
             Ok(b) => b,
-            Err(e) => return self.resolve(vec![waiter], Err(e)),
+            Err(e) => return self.resolve_one(waiter, Err(e)),
         };
         if popup {
             if let Some(Login::Popup { waiter: old, .. }) = self.login.take() {
                 self.push(Action::ClosePopup);
-                self.resolve(vec![old], Err(Error::PopupClosed));
+                self.resolve_one(old, Err(Error::PopupClosed));
             }
             let state = pending.state().secret().to_string();
             let deadline_ms = now_ms.saturating_add(options.timeout_ms.unwrap_or(300_000));
@@ -534,7 +542,7 @@ impl Session {
     /// The browser blocked the popup.
     pub fn popup_blocked(&mut self) {
         if let Some(Login::Popup { waiter, .. }) = self.login.take() {
-            self.resolve(vec![waiter], Err(Error::PopupBlocked));
+            self.resolve_one(waiter, Err(Error::PopupBlocked));
         }
     }
 
@@ -542,7 +550,7 @@ impl Session {
     pub fn popup_closed(&mut self) {
         if let Some(Login::Popup { waiter, .. }) = self.login.take() {
             self.push(Action::ClosePopup);
-            self.resolve(vec![waiter], Err(Error::PopupClosed));
+            self.resolve_one(waiter, Err(Error::PopupClosed));
         }
     }
 
@@ -564,7 +572,7 @@ impl Session {
     /// The callback is removed from the address bar and the pending login used once, whatever happens.
     pub fn callback(&mut self, waiter: Waiter, url: &str, pending: Option<&str>, now_ms: u64) {
         if !Callback::is_callback(url) {
-            return self.resolve(vec![waiter], Ok(Outcome::NoCallback));
+            return self.resolve_one(waiter, Ok(Outcome::NoCallback));
         }
         self.push(Action::ReplaceAddress { url: without_callback(url) });
         self.push(Action::Remove { slot: Slot::Pending });
@@ -584,7 +592,7 @@ impl Session {
         });
         match started {
             Ok((request, return_to)) => self.exchange(waiter, request, return_to, now_ms),
-            Err(e) => self.resolve(vec![waiter], Err(e)),
+            Err(e) => self.resolve_one(waiter, Err(e)),
         }
     }
 
@@ -732,7 +740,7 @@ impl Session {
             && let Some(Login::Popup { waiter, .. }) = self.login.take()
         {
             self.push(Action::ClosePopup);
-            self.resolve(vec![waiter], Err(Error::PopupTimeout));
+            self.resolve_one(waiter, Err(Error::PopupTimeout));
         }
         let calls: Vec<Waiter> = self.calls.iter().filter(|c| due(c.retry_at)).map(|c| c.waiter).collect();
         for waiter in calls {
@@ -751,13 +759,19 @@ impl Session {
     // ----- internals -----
 
     fn push(&mut self, action: Action) {
-        self.actions.push_back(action);
+        self.actions.push(action);
     }
 
     fn id(&mut self) -> RequestId {
         let id = self.next_id;
         self.next_id += 1;
         id
+    }
+
+    /// Ends one caller's wait (one copy of the code for the many places that do).
+    #[inline(never)]
+    fn resolve_one(&mut self, waiter: Waiter, outcome: Result<Outcome, Error>) {
+        self.resolve(vec![waiter], outcome);
     }
 
     fn resolve(&mut self, waiters: Vec<Waiter>, outcome: Result<Outcome, Error>) {
@@ -780,9 +794,7 @@ impl Session {
         };
         if let Some(text) = text {
             for value in held {
-                if text.contains(value) {
-                    *text = text.replace(value, "[redacted]");
-                }
+                *text = crate::error::redact_value(text, value);
             }
         }
         error
@@ -828,8 +840,8 @@ impl Session {
 
     fn give(&mut self, want: Want, token: AccessToken) {
         match want {
-            Want::Token(w) => self.resolve(vec![w], Ok(Outcome::Token(token))),
-            Want::Refresh(w) => self.resolve(vec![w], Ok(Outcome::Refreshed)),
+            Want::Token(w) => self.resolve_one(w, Ok(Outcome::Token(token))),
+            Want::Refresh(w) => self.resolve_one(w, Ok(Outcome::Refreshed)),
             Want::Call(w) => self.send_call(w, token),
         }
     }
@@ -1041,14 +1053,14 @@ impl Session {
                 if let Some(path) = &return_to {
                     self.push(Action::ReplaceAddress { url: path.clone() });
                 }
-                self.resolve(vec![waiter], Ok(Outcome::SignedIn { return_to }));
+                self.resolve_one(waiter, Ok(Outcome::SignedIn { return_to }));
             }
             // A spent code is retried only when the server said it did not process it (429).
             Err(e) => {
                 if !self.schedule_retry(&reply, true, self.config.client.token_url(), now_ms)
                     && let Some(Login::Exchange { waiter, .. }) = self.login.take()
                 {
-                    self.resolve(vec![waiter], Err(e));
+                    self.resolve_one(waiter, Err(e));
                 }
             }
         }
@@ -1103,12 +1115,12 @@ impl Session {
         self.calls.remove(index);
         match reply {
             Reply::Network { detail } => {
-                self.resolve(vec![waiter], Err(Error::Network { detail: crate::error::clean(detail, 200) }));
+                self.resolve_one(waiter, Err(Error::Network { detail: crate::error::clean(detail, 200) }));
             }
             Reply::Http { status, retry_after, .. } if status == 429 || status >= 500 => {
-                self.resolve(vec![waiter], Err(api_error(status, retry_after, &[], now_ms)));
+                self.resolve_one(waiter, Err(api_error(status, retry_after, &[], now_ms)));
             }
-            Reply::Http { .. } => self.resolve(vec![waiter], Ok(Outcome::Response { request: id })),
+            Reply::Http { .. } => self.resolve_one(waiter, Ok(Outcome::Response { request: id })),
         }
     }
 
@@ -1145,7 +1157,7 @@ impl Session {
             let url = self.config.client.logout_url(Some(back));
             self.push(Action::Navigate { url });
         }
-        self.resolve(vec![waiter], Ok(Outcome::SignedOut));
+        self.resolve_one(waiter, Ok(Outcome::SignedOut));
     }
 }
 
