@@ -1,5 +1,5 @@
 // Where our users are: the official Genesys JS SDK using our token, the React + Vite example, the Leptos example.
-import { APP, assert, eq, newPage, noProblems, requests, run, shot, signIn, test, waitFor } from './harness.mjs';
+import { APP, assert, eq, newPage, noProblems, requests, run, shot, signIn, test, tokenPosts, waitFor } from './harness.mjs';
 
 /** An example app's sign-in button → the emulator's login page → approve → the profile is shown. */
 async function signInWithTestIds(page) {
@@ -47,7 +47,7 @@ test('the React + Vite example: protected route → sign in → back to the rout
   noProblems(page);
 });
 
-test('the Leptos example (Rust API): sign in → profile → sign out', async () => {
+test('the Leptos example (Rust API): sign in → profile → refresh → sign out', async () => {
   const page = await newPage();
   await page.goto(`${APP}leptos/`);
   await page.waitForSelector('[data-testid=login]', { timeout: 15000 });
@@ -55,6 +55,10 @@ test('the Leptos example (Rust API): sign in → profile → sign out', async ()
   eq(await page.textContent('[data-testid=name]'), 'Alex Agent', 'profile rendered by Leptos');
   assert(!new URL(page.url()).searchParams.has('code'), 'address bar clean');
   await shot(page, '12-leptos-profile');
+  const before = (await tokenPosts('refresh_token')).length;
+  await page.click('[data-testid=refresh]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=refreshed]')?.textContent === '1', null, { timeout: 10000 });
+  eq((await tokenPosts('refresh_token')).length, before + 1, 'one refresh grant at the emulator');
   await signOutRevokes(page);
   noProblems(page);
 });

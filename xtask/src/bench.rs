@@ -69,6 +69,31 @@ fn bundle_sizes(results: &mut Map<String, Value>, rows: &mut Vec<Row>) -> Result
         ratio: anchors.iter().map(|(_, s)| format!("{:.2}", ours as f64 / *s as f64)).collect::<Vec<_>>().join(" / "),
         runs: "1".into(),
     });
+    // The Leptos example as a Rust front-end ships it: its wasm and every script (glue and snippets), gzip -9.
+    crate::e2e::leptos()?;
+    let leptos = root().join("target/examples/leptos");
+    let (mut leptos_wasm, mut leptos_js) = (Vec::new(), Vec::new());
+    let mut dirs = vec![leptos];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?.flatten() {
+            let path = entry.path();
+            match path.extension().and_then(|x| x.to_str()) {
+                _ if path.is_dir() => dirs.push(path),
+                Some("wasm") => leptos_wasm.extend(read(&path)?),
+                Some("js") => leptos_js.extend(read(&path)?),
+                _ => {}
+            }
+        }
+    }
+    let (leptos_wasm, leptos_js) = (gzip_len(&leptos_wasm), gzip_len(&leptos_js));
+    results.insert("leptos_bundle_gz_bytes".into(), json!(leptos_wasm + leptos_js));
+    rows.push(Row {
+        name: "leptos_bundle_gz_bytes (example app)",
+        value: format!("{} B ({leptos_wasm} + {leptos_js})", leptos_wasm + leptos_js),
+        baseline: "—".into(),
+        ratio: "—".into(),
+        runs: "1".into(),
+    });
     let mut bars = vec![("genesys-auth", ours)];
     bars.extend(anchors);
     write_svg(&bars)?;

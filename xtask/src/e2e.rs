@@ -36,42 +36,30 @@ pub fn wasm_bindgen_tests() -> Result {
 pub fn end_to_end(suites: &[&str]) -> Result {
     chromium()?;
     let package = crate::web::build()?;
-    let rust_driver = crate::web::build_rust_driver()?;
     examples()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    // The npm package (JS class over the wasm engine) and the Rust driver behind the same JS API: one behaviour,
-    // checked alike. The ecosystem suite drives examples built against the package, so it runs once.
-    // The package runs last: its screenshots are the ones kept.
-    for (driver, pkg) in [("Rust driver", rust_driver), ("npm package", package)] {
-        if std::env::var("E2E_NPM_ONLY").is_ok() && driver != "npm package" {
-            continue;
-        }
-        runtime.block_on(async {
-            let demo = crate::serve::start(0, 0, Config::default(), pkg, true).await?;
-            let shots = root().join("target/e2e/screenshots");
-            for suite in suites.iter().filter(|s| driver == "npm package" || **s != "ecosystem.test.mjs") {
-                let path = root().join("e2e").join(suite);
-                let mut cmd = tokio::process::Command::new("node");
-                cmd.arg(&path)
-                    .current_dir(root())
-                    .env("APP_URL", &demo.app_url)
-                    .env("EMU_URL", &demo.emulator_url)
-                    .env("CLIENT_ID", DEMO_CLIENT_ID)
-                    .env("SHOTS_DIR", &shots);
-                eprintln!(
-                    "\x1b[1m$ node {} ({driver}; app {}, emulator {})\x1b[0m",
-                    path.display(),
-                    demo.app_url,
-                    demo.emulator_url
-                );
-                let status = cmd.status().await.map_err(|e| format!("node: {e}"))?;
-                if !status.success() {
-                    return Err(format!("end-to-end suite {suite} failed with the {driver}"));
-                }
+    // Once, against the package: the Rust API runs the same executor and engine, and the ecosystem suite drives the
+    // Leptos example (the Rust API's smoke run: sign in, refresh, sign out).
+    runtime.block_on(async {
+        let demo = crate::serve::start(0, 0, Config::default(), package, true).await?;
+        let shots = root().join("target/e2e/screenshots");
+        for suite in suites {
+            let path = root().join("e2e").join(suite);
+            let mut cmd = tokio::process::Command::new("node");
+            cmd.arg(&path)
+                .current_dir(root())
+                .env("APP_URL", &demo.app_url)
+                .env("EMU_URL", &demo.emulator_url)
+                .env("CLIENT_ID", DEMO_CLIENT_ID)
+                .env("SHOTS_DIR", &shots);
+            eprintln!("\x1b[1m$ node {} (app {}, emulator {})\x1b[0m", path.display(), demo.app_url, demo.emulator_url);
+            let status = cmd.status().await.map_err(|e| format!("node: {e}"))?;
+            if !status.success() {
+                return Err(format!("end-to-end suite {suite} failed"));
             }
-            Ok::<(), String>(())
-        })?;
-    }
+        }
+        Ok::<(), String>(())
+    })?;
     Ok(())
 }
 
@@ -84,7 +72,7 @@ pub fn examples() -> Result {
 }
 
 /// The Leptos example (its own workspace) for wasm32, with its JS glue, into `target/examples/leptos`.
-fn leptos() -> Result {
+pub fn leptos() -> Result {
     run(&mut cargo(&[
         "build",
         "--manifest-path",

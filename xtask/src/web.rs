@@ -21,11 +21,6 @@ const SIZE_RUSTFLAGS: &[&str] = &[
     "-Csymbol-mangling-version=legacy",
 ];
 
-/// The Rust driver's build of the same JS API, for the end-to-end suites (`cargo xtask e2e` runs them on both).
-pub fn rust_driver_dir() -> PathBuf {
-    root().join("target/npm/genesys-auth-rust-driver")
-}
-
 /// The npm package: the engine (feature `engine`) with the JS class of `npm/index.js`.
 pub fn build() -> Result<PathBuf> {
     let out = package_dir();
@@ -33,13 +28,6 @@ pub fn build() -> Result<PathBuf> {
     for file in ["package.json", "README.md", "index.d.ts", "LICENSE-MIT", "LICENSE-APACHE"] {
         copy(&root().join("npm").join(file), &out.join(file))?;
     }
-    Ok(out)
-}
-
-/// The Rust driver (`genesys_auth_web::Auth`, feature `js-class`) behind the same JS API.
-pub fn build_rust_driver() -> Result<PathBuf> {
-    let out = rust_driver_dir();
-    build_into(&out, "js-class", &root().join("e2e/rust-driver.js"))?;
     Ok(out)
 }
 

@@ -154,7 +154,7 @@ export class Executor {
           this.#inits.delete(id);
           const value = b == 'response' ? this.#responses.get(+c)?.response : c;
           for (const [rid, r] of this.#responses) if (r.waiter == id) this.#responses.delete(rid);
-          if (error) waiter?.reject(error);
+          if (action == 'fail') waiter?.reject(error);
           else waiter?.resolve(value);
         }
       }

@@ -1,7 +1,7 @@
-//! The session engine of the browser (feature `engine`): the core's session machine
-//! ([`genesys_auth::session::Session`]) behind a small synchronous JS API, for the one browser executor
-//! (`npm/index.js`, class `GenesysAuth`), which does fetch, timers, storage, Web Locks, BroadcastChannel and popups
-//! and decides nothing.
+//! The session engine of the browser: the core's session machine ([`genesys_auth::session::Session`]) behind a
+//! small synchronous JS API, for the one browser executor (`js/executor.js`: the npm package's class `GenesysAuth`,
+//! and under [`crate::Auth`]), which does fetch, timers, storage, Web Locks, BroadcastChannel and popups and
+//! decides nothing.
 //!
 //! Events go in through [`Engine::feed`] (the time is read here); actions come out one at a time from [`Engine::next`], as
 //! lines of one string (cheaper across the wasm boundary than arrays): the action's name, then its fields. None of
@@ -62,6 +62,8 @@ fn slot_of(name: &str) -> Slot {
 pub struct Engine {
     session: Session,
     error: Option<Error>,
+    /// With the Rust API: errors are handed to JS as numbers into this table, so that Rust gets them back typed.
+    typed: Option<ErrorTable>,
     /// The action being written by [`Engine::next`] (one buffer, reused).
     out: String,
 }
@@ -89,7 +91,53 @@ mod event {
     pub const LOGOUT_SSO: u8 = 18;
 }
 
+/// Errors on their way from the engine through JS back to Rust (the Rust API): JS carries their index.
+pub(crate) type ErrorTable = std::rc::Rc<std::cell::RefCell<Vec<Option<Error>>>>;
+
 impl Engine {
+    /// The engine for the options read by `engineArgs` (see [`Engine::new`]).
+    pub(crate) fn from_options(text: &[Option<String>], numbers: &[f64]) -> Result<Engine, Error> {
+        let text = |i: usize| text.get(i).cloned().flatten();
+        let number = |i: usize| whole(numbers.get(i).copied());
+        let check = || -> Result<Config, Error> {
+            let region = Region::from_config(&text(0).ok_or(MISSING_REGION)?)?;
+            let client = Client::new(region, &text(1).ok_or(MISSING_CLIENT_ID)?, &text(2).unwrap_or_default())?;
+            let storage = text(3).as_deref().map_or(Ok(StorageKind::Memory), StorageKind::parse)?;
+            let flag = |i: usize| number(i).is_some_and(|f| f != 0);
+            let mut config = Config::new(client);
+            config.retry = retry_policy([number(0), number(1), number(2), number(3), number(4)]);
+            config.refresh_skew_ms = number(5).unwrap_or(60_000);
+            config.persistence = match storage {
+                StorageKind::Memory => Persistence::Memory,
+                StorageKind::Session => Persistence::Private,
+                StorageKind::Local => Persistence::Shared,
+            };
+            config.relogin = flag(6);
+            config.framed = flag(7);
+            config.popup_capable = flag(8);
+            config.scope = text(4).filter(|s| !s.trim().is_empty());
+            Ok(config)
+        };
+        let config = check()?;
+        let session = Session::new(config, text(5).as_deref(), text(6).as_deref(), now(), Box::new(OsRng));
+        Ok(Engine { session, error: None, typed: None, out: String::new() })
+    }
+    /// From now on errors reach JS as indexes into `table` (see [`ErrorTable`]).
+    pub(crate) fn type_errors(&mut self, table: ErrorTable) {
+        self.typed = Some(table);
+    }
+
+    /// `err` for JS: a `GenesysAuthError`, or with the Rust API its index in the table.
+    fn export(&self, err: &Error) -> JsValue {
+        let Some(table) = &self.typed else { return to_js(err) };
+        let mut table = table.borrow_mut();
+        if table.iter().all(Option::is_none) {
+            table.clear();
+        }
+        table.push(Some(err.clone()));
+        JsValue::from(table.len() - 1)
+    }
+
     /// Appends the fields of an action, each on its own line.
     fn put(&mut self, fields: &[&str]) {
         for f in fields {
@@ -117,30 +165,8 @@ impl Engine {
     /// `invalid_config` or `unknown_region`.
     #[wasm_bindgen(constructor)]
     pub fn new(text: Vec<JsValue>, numbers: &[f64]) -> Result<Engine, JsValue> {
-        let text = |i: usize| text.get(i).and_then(JsValue::as_string);
-        let number = |i: usize| whole(numbers.get(i).copied());
-        let check = || -> Result<Config, Error> {
-            let region = Region::from_config(&text(0).ok_or(MISSING_REGION)?)?;
-            let client = Client::new(region, &text(1).ok_or(MISSING_CLIENT_ID)?, &text(2).unwrap_or_default())?;
-            let storage = text(3).as_deref().map_or(Ok(StorageKind::Memory), StorageKind::parse)?;
-            let flag = |i: usize| number(i).is_some_and(|f| f != 0);
-            let mut config = Config::new(client);
-            config.retry = retry_policy([number(0), number(1), number(2), number(3), number(4)]);
-            config.refresh_skew_ms = number(5).unwrap_or(60_000);
-            config.persistence = match storage {
-                StorageKind::Memory => Persistence::Memory,
-                StorageKind::Session => Persistence::Private,
-                StorageKind::Local => Persistence::Shared,
-            };
-            config.relogin = flag(6);
-            config.framed = flag(7);
-            config.popup_capable = flag(8);
-            config.scope = text(4).filter(|s| !s.trim().is_empty());
-            Ok(config)
-        };
-        let config = check().map_err(|e| to_js(&e))?;
-        let session = Session::new(config, text(5).as_deref(), text(6).as_deref(), now(), Box::new(OsRng));
-        Ok(Engine { session, error: None, out: String::new() })
+        let text: Vec<Option<String>> = text.iter().map(JsValue::as_string).collect();
+        Engine::from_options(&text, numbers).map_err(|e| to_js(&e))
     }
 
     /// One event (the numbers of module `event`): `n` is the caller (waiter), the request id or the popup login's
@@ -200,6 +226,7 @@ impl Engine {
     }
 
     /// The next action, or `undefined` when there is none (see the module documentation).
+    #[allow(clippy::should_implement_trait)] // a JS method, not an iterator
     pub fn next(&mut self) -> Option<String> {
         let action = self.session.poll_action()?;
         self.out.clear();
@@ -273,7 +300,7 @@ impl Engine {
 
     /// The error of the last `fail` or `report` action.
     pub fn error(&self) -> JsValue {
-        self.error.as_ref().map_or(JsValue::UNDEFINED, to_js)
+        self.error.as_ref().map_or(JsValue::UNDEFINED, |e| self.export(e))
     }
 
     /// When `feed(TIMEOUT)` is due next (epoch ms), if ever.
@@ -290,7 +317,7 @@ impl Engine {
 
     /// Why tokens found in storage at start were discarded, if they were.
     pub fn discarded(&self) -> JsValue {
-        self.session.discarded().map_or(JsValue::UNDEFINED, to_js)
+        self.session.discarded().map_or(JsValue::UNDEFINED, |e| self.export(e))
     }
 
     /// The `state` of the OAuth callback in `href`, if it is one with a state (it names the popup hand-off channel).
@@ -311,7 +338,7 @@ impl Engine {
         } else {
             Error::Server { status }
         };
-        to_js(&err)
+        self.export(&err)
     }
 }
 
@@ -321,6 +348,7 @@ impl Engine {
 ///
 /// # Errors
 /// `unknown_region` for a parameter naming anything else.
+#[cfg(feature = "engine")]
 #[wasm_bindgen(js_name = regionFromHostParams)]
 pub fn region_from_host_params(
     query: &str,

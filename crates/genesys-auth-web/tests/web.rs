@@ -1,10 +1,11 @@
-//! The driver's pieces in a real browser (wasm-bindgen-test in headless Chromium): storage, callback
-//! handling, the fetch wrapper and single-flight refresh. `window.fetch` is replaced by a counting fake where a
-//! test needs answers; the end-to-end suites use the real emulator.
+//! The Rust face and the engine in a real browser (wasm-bindgen-test in headless Chromium), through the one
+//! executor (`js/executor.js`): storage, callback handling, the fetch host rule, single-flight refresh, refused
+//! refreshes and the loop guard. `window.fetch` is replaced by a counting fake where a test needs answers; the
+//! end-to-end suites use the real emulator.
 
 #![cfg(target_arch = "wasm32")]
 
-use genesys_auth::{Error, Region, TokenSet};
+use genesys_auth::{Error, OsRng, Region, TokenSet};
 use genesys_auth_web::{Auth, Config, StorageKind};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
@@ -99,10 +100,15 @@ async fn callback_without_pending_login_is_refused_and_cleaned_from_the_address_
 
 #[wasm_bindgen_test]
 async fn callback_with_a_foreign_state_is_refused_and_the_pending_login_used_up() {
-    let auth = Auth::new(config("state", StorageKind::Memory)).unwrap_or_else(|e| panic!("{e}"));
-    let url = auth.prepare_login(Some("/back")).unwrap_or_else(|e| panic!("{e}"));
+    // A login started by this page (parked as the redirect login parks it).
+    let c = config("state", StorageKind::Memory);
+    let client =
+        genesys_auth::Client::new(c.region.clone(), "state", &c.redirect_uri).unwrap_or_else(|e| panic!("{e}"));
+    let (url, pending) =
+        client.authorize().build(&mut OsRng, js_sys::Date::now() as u64).unwrap_or_else(|e| panic!("{e}"));
     assert!(url.starts_with("http://127.0.0.1:9/oauth/authorize?"));
-    assert!(session().get_item("genesys-auth:state:pending").ok().flatten().is_some());
+    session().set_item("genesys-auth:state:pending", &pending.to_storage()).unwrap_or_else(|_| panic!("set"));
+    let auth = Auth::new(c).unwrap_or_else(|e| panic!("{e}"));
     set_url("/?code=abc&state=forged");
     assert_eq!(auth.handle_redirect_callback().await, Err(Error::StateMismatch));
     assert_eq!(session().get_item("genesys-auth:state:pending").ok().flatten(), None);
@@ -168,15 +174,37 @@ async fn concurrent_callers_share_one_refresh() {
     );
 }
 
+const REFUSE: &str = r#"window.__calls = 0; window.fetch = () => { window.__calls++; return Promise.resolve(new Response(
+    JSON.stringify({error: 'invalid_grant', error_description: 'x'}), {status: 400})); };"#;
+
+#[wasm_bindgen_test]
+async fn refused_refresh_keeps_a_token_that_is_still_valid() {
+    let real_fetch = eval("window.fetch");
+    eval(REFUSE);
+    let key = "genesys-auth:stillvalid:tokens";
+    // Inside the refresh skew (60 s), not yet expired.
+    session()
+        .set_item(key, &stored_tokens("stillvalid", js_sys::Date::now() as u64 + 20_000, true))
+        .unwrap_or_else(|_| panic!("set"));
+    let auth = Auth::new(config("stillvalid", StorageKind::Session)).unwrap_or_else(|e| panic!("{e}"));
+    let first = auth.access_token().await;
+    let second = auth.access_token().await;
+    let _ = js_sys::Reflect::set(&js_sys::global(), &"fetch".into(), &real_fetch);
+    assert_eq!(first.as_deref(), Ok("AT-stored"));
+    assert_eq!(second.as_deref(), Ok("AT-stored"));
+    assert_eq!(eval("window.__calls").as_f64(), Some(1.0), "a refused refresh token is not sent again");
+    assert!(auth.is_authenticated());
+    let stored = TokenSet::from_storage(&session().get_item(key).ok().flatten().unwrap_or_default());
+    assert!(stored.is_ok_and(|t| t.refresh.is_none()), "the refused refresh token is forgotten in storage too");
+}
+
 #[wasm_bindgen_test]
 async fn refused_refresh_clears_the_session() {
     let real_fetch = eval("window.fetch");
-    eval(
-        r#"window.fetch = () => Promise.resolve(new Response(JSON.stringify({error: 'invalid_grant', description: 'x', error_description: 'x'}), {status: 400}));"#,
-    );
+    eval(REFUSE);
     let key = "genesys-auth:refused:tokens";
     session()
-        .set_item(key, &stored_tokens("refused", js_sys::Date::now() as u64 + 1_000, true))
+        .set_item(key, &stored_tokens("refused", js_sys::Date::now() as u64 - 1_000, true))
         .unwrap_or_else(|_| panic!("set"));
     let auth = Auth::new(config("refused", StorageKind::Session)).unwrap_or_else(|e| panic!("{e}"));
     let result = auth.access_token().await;
@@ -189,11 +217,9 @@ async fn refused_refresh_clears_the_session() {
 #[wasm_bindgen_test]
 async fn automatic_sign_in_twice_within_a_minute_is_a_loop_not_a_redirect() {
     let real_fetch = eval("window.fetch");
-    eval(
-        r#"window.fetch = () => Promise.resolve(new Response(JSON.stringify({error: 'invalid_grant', description: 'x', error_description: 'x'}), {status: 400}));"#,
-    );
+    eval(REFUSE);
     session()
-        .set_item("genesys-auth:loop:tokens", &stored_tokens("loop", js_sys::Date::now() as u64 + 1_000, true))
+        .set_item("genesys-auth:loop:tokens", &stored_tokens("loop", js_sys::Date::now() as u64 - 1_000, true))
         .unwrap_or_else(|_| panic!("set"));
     // An automatic sign-in happened just now.
     session()
@@ -208,97 +234,83 @@ async fn automatic_sign_in_twice_within_a_minute_is_a_loop_not_a_redirect() {
     assert!(href().starts_with(&web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()));
 }
 
-/// The npm package's engine: the decisions its JS class relies on, called as the class calls them.
-#[cfg(feature = "engine")]
+/// The engine as the executor drives it: options, events in, action lines out.
 mod engine {
     use super::*;
-    use genesys_auth_web::engine::{Engine, callback_state, failure, region_from_host_params, without_callback};
+    use genesys_auth_web::engine::Engine;
 
     fn code(err: &JsValue) -> String {
         js_sys::Reflect::get(err, &"code".into()).ok().and_then(|c| c.as_string()).unwrap_or_default()
     }
 
-    fn engine() -> Engine {
-        Engine::new(Some("http://127.0.0.1:9".into()), Some("cid".into()), "http://localhost:3000/".into(), None, None)
-            .unwrap_or_else(|e| panic!("{}", code(&e)))
+    fn new(texts: &[Option<&str>]) -> Result<Engine, JsValue> {
+        let texts = texts.iter().map(|t| t.map_or(JsValue::UNDEFINED, JsValue::from_str)).collect();
+        Engine::new(texts, &[])
+    }
+
+    fn actions(e: &mut Engine) -> Vec<String> {
+        std::iter::from_fn(|| e.next()).collect()
     }
 
     #[wasm_bindgen_test]
     fn unusable_options_are_typed_errors() {
-        let new = |region: Option<&str>, client: Option<&str>, storage: Option<&str>| {
-            Engine::new(
-                region.map(str::to_string),
-                client.map(str::to_string),
-                "http://localhost:3000/".into(),
-                storage.map(str::to_string),
-                None,
-            )
-            .err()
-            .map(|e| code(&e))
+        let made = |region: Option<&str>, client: Option<&str>, storage: Option<&str>| {
+            new(&[region, client, Some("http://localhost:3000/"), storage]).err().map(|e| code(&e))
         };
-        assert_eq!(new(None, Some("cid"), None).as_deref(), Some("invalid_config"));
-        assert_eq!(new(Some("mars_north_1"), Some("cid"), None).as_deref(), Some("unknown_region"));
-        assert_eq!(new(Some("eu_west_1"), None, None).as_deref(), Some("invalid_config"));
-        assert_eq!(new(Some("eu_west_1"), Some("cid"), Some("cookies")).as_deref(), Some("invalid_config"));
-        assert_eq!(new(Some("eu_west_1"), Some("cid"), Some("local")), None);
+        assert_eq!(made(None, Some("cid"), None).as_deref(), Some("invalid_config"));
+        assert_eq!(made(Some("mars_north_1"), Some("cid"), None).as_deref(), Some("unknown_region"));
+        assert_eq!(made(Some("eu_west_1"), None, None).as_deref(), Some("invalid_config"));
+        assert_eq!(made(Some("eu_west_1"), Some("cid"), Some("cookies")).as_deref(), Some("invalid_config"));
+        assert_eq!(made(Some("eu_west_1"), Some("cid"), Some("local")), None);
     }
 
     #[wasm_bindgen_test]
-    fn a_login_round_trip_checks_the_state_in_the_engine() {
-        let e = engine();
-        let started = e.authorize(None, Some("/inbox?x=1".into())).unwrap_or_else(|e| panic!("{}", code(&e)));
-        let started: Vec<String> = started.lines().map(str::to_string).collect();
-        let [url, pending, state] = started.as_slice() else { panic!("{started:?}") };
-        assert!(url.starts_with("http://127.0.0.1:9/oauth/authorize?") && url.contains("code_challenge_method=S256"));
-        let callback = format!("http://localhost:3000/?code=abc&state={state}&app=1");
-        assert_eq!(callback_state(&callback).as_deref(), Some(state.as_str()));
-        assert_eq!(without_callback(&callback), "http://localhost:3000/?app=1");
-        let exchange = e.exchange(Some(pending.clone()), &callback).unwrap_or_else(|e| panic!("{}", code(&e)));
-        let exchange: Vec<&str> = exchange.lines().collect();
-        assert_eq!(exchange[0], "http://127.0.0.1:9/oauth/token");
-        assert!(exchange[1].contains("grant_type=authorization_code") && exchange[1].contains("code=abc"));
-        assert_eq!(exchange[2..6], ["Content-Type", "application/x-www-form-urlencoded", "Accept", "application/json"]);
-        assert_eq!(exchange.get(6).copied(), Some("/inbox?x=1"));
-        let forged = format!("http://localhost:3000/?code=abc&state=x{state}");
-        assert_eq!(
-            e.exchange(Some(pending.clone()), &forged).err().map(|e| code(&e)).as_deref(),
-            Some("state_mismatch")
-        );
-        assert_eq!(e.exchange(None, &callback).err().map(|e| code(&e)).as_deref(), Some("no_pending_login"));
+    fn a_redirect_login_parks_the_pending_login_before_navigating() {
+        let mut e = new(&[Some("http://127.0.0.1:9"), Some("cid"), Some("http://localhost:3000/")])
+            .unwrap_or_else(|e| panic!("{}", code(&e)));
+        e.feed(7, 1, None, Some("/inbox".into()), None, None); // a redirect login, back at /inbox
+        let done = actions(&mut e);
+        assert_eq!(done.len(), 3, "{done:?}");
+        assert!(done[0].starts_with("store\npending\n"), "{done:?}");
+        assert!(done[1].starts_with("navigate\nhttp://127.0.0.1:9/oauth/authorize?"), "{done:?}");
+        assert!(done[1].contains("code_challenge_method=S256"));
+        assert_eq!(done[2], "ok\n1");
+        let pending = done[0].splitn(3, '\n').nth(2).unwrap_or_default().to_string();
+        let state = e.callback_state("http://localhost:3000/?code=c&state=x");
+        assert_eq!(state.as_deref(), Some("x"));
+        // A callback with another state: refused, the address bar cleaned, the pending login used up.
+        e.feed(8, 2, None, Some("http://localhost:3000/?code=c&state=forged&app=1".into()), Some(pending), None);
+        let done = actions(&mut e);
+        assert_eq!(done, ["address\nhttp://localhost:3000/?app=1", "remove\npending", "fail\n2"], "{done:?}");
+        assert_eq!(code(&e.error()), "state_mismatch");
     }
 
     #[wasm_bindgen_test]
-    fn token_answers_and_refusals() {
-        let e = engine();
-        let body = br#"{"access_token":"AT-1","token_type":"bearer","expires_in":3600,"refresh_token":"RT-1"}"#;
-        let fields = e.tokens(200, None, body, false).unwrap_or_else(|e| panic!("{}", code(&e)));
-        let fields: Vec<String> = fields.lines().map(str::to_string).collect();
-        assert_eq!(fields[1], "AT-1");
-        assert_eq!(fields[3], "1");
-        let loaded = e.load(&fields[0]).ok().flatten().unwrap_or_default();
-        assert_eq!(loaded.lines().nth(1), Some("AT-1"));
-        let refresh = e.refresh(&fields[0]).unwrap_or_else(|e| panic!("{}", code(&e)));
-        let refresh: Vec<&str> = refresh.lines().collect();
-        assert!(refresh[1].contains("grant_type=refresh_token") && refresh[1].contains("refresh_token=RT-1"));
-        let refused = br#"{"error":"invalid_grant"}"#;
-        assert_eq!(e.tokens(400, None, refused, true).err().map(|e| code(&e)).as_deref(), Some("login_required"));
-        assert_eq!(e.tokens(400, None, refused, false).err().map(|e| code(&e)).as_deref(), Some("oauth_error"));
-        assert_eq!(
-            e.load("v=1&access=a b&expires_at=1&token_type=bearer").err().map(|e| code(&e)).as_deref(),
-            Some("corrupt_storage")
-        );
+    fn the_token_goes_only_to_the_api_origin() {
+        let stored = stored_tokens("cid", js_sys::Date::now() as u64 + 3_600_000, true);
+        let region = "http://127.0.0.1:9";
+        let mut e = new(&[
+            Some(region),
+            Some("cid"),
+            Some(&config("cid", StorageKind::Memory).redirect_uri),
+            Some("session"),
+            None,
+            Some(&stored),
+        ])
+        .unwrap_or_else(|e| panic!("{}", code(&e)));
+        e.feed(4, 1, None, Some("https://evil.example/api/v2/users/me".into()), None, None);
+        assert_eq!(actions(&mut e), ["fail\n1"]);
+        e.feed(4, 2, None, Some("/api/v2/users/me".into()), None, None);
+        let sent = actions(&mut e);
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        let fields: Vec<&str> = sent[0].split('\n').collect();
+        assert_eq!(fields[..5], ["send", "1", "api", "http://127.0.0.1:9/api/v2/users/me", "AT-stored"]);
     }
 
+    #[cfg(feature = "engine")]
     #[wasm_bindgen_test]
-    fn retries_and_the_api_host_rule() {
-        let e = engine();
-        assert_eq!(e.retry_delay(429, Some("2".into()), false, 1, 0.0), Some(2000.0));
-        assert_eq!(e.retry_delay(404, None, false, 1, 0.0), None);
-        assert_eq!(e.retry_delay(0, None, true, 1, 0.0), None, "a code is never sent twice after a network failure");
-        assert_eq!(e.api_url("/api/v2/users/me").ok().as_deref(), Some("http://127.0.0.1:9/api/v2/users/me"));
-        assert_eq!(e.api_url("https://evil.example/x").err().map(|e| code(&e)).as_deref(), Some("invalid_config"));
-        assert_eq!(code(&e.api_error(401, None, b"{}")), "unauthorized");
-        assert_eq!(code(&failure("popup_blocked", None, None)), "popup_blocked");
+    fn regions_from_host_parameters() {
+        use genesys_auth_web::engine::region_from_host_params;
         assert_eq!(
             region_from_host_params("gcHostOrigin=https%3A%2F%2Fapps.mypurecloud.ie", "", None)
                 .ok()

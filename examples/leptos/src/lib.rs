@@ -1,4 +1,4 @@
-//! The same app as the React example, in Rust with Leptos: sign in, profile, sign out, a protected view.
+//! The same app as the React example, in Rust with Leptos: sign in, profile, refresh, sign out.
 
 use genesys_auth::{Error, Region};
 use genesys_auth_web::{Auth, Config, StorageKind};
@@ -81,11 +81,24 @@ fn App() -> impl IntoView {
         };
         view.set(next);
     });
+    let refreshed = RwSignal::new(0u32);
     let login = move |_| {
         if let Ok(a) = auth.get_value() {
-            if let Err(e) = a.login(Some("/leptos/")) {
-                view.set(failed(&e));
-            }
+            spawn_local(async move {
+                if let Err(e) = a.login(Some("/leptos/")).await {
+                    view.set(failed(&e));
+                }
+            });
+        }
+    };
+    let refresh = move |_| {
+        if let Ok(a) = auth.get_value() {
+            spawn_local(async move {
+                match a.refresh().await {
+                    Ok(()) => refreshed.update(|n| *n += 1),
+                    Err(e) => view.set(failed(&e)),
+                }
+            });
         }
     };
     let logout = move |_| {
@@ -111,6 +124,8 @@ fn App() -> impl IntoView {
                         <dt>"Email"</dt><dd>{email}</dd>
                         <dt>"Presence"</dt><dd>{presence}</dd>
                     </dl>
+                    <p>"Refreshed: "<span data-testid="refreshed">{move || refreshed.get()}</span></p>
+                    <button data-testid="refresh" on:click=refresh>"Refresh the token"</button>
                     <button data-testid="logout" on:click=logout>"Sign out"</button>
                 }.into_any(),
                 View::Failed { code, message } => view! {
