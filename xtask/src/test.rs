@@ -5,7 +5,7 @@ use std::process::Command;
 use crate::setup::{self, Result, cargo, root, run};
 
 /// Runs every test: static checks, native tests, the wasm32 build of the core, browser tests (wasm-bindgen-test
-/// and end-to-end in Chromium, against the npm package and the Rust driver), the package's TypeScript declarations,
+/// and end-to-end in Chromium against the npm package, the Leptos example for the Rust API), the package's TypeScript declarations,
 /// and the fuzz smoke run (`--quick` skips it).
 pub fn all(args: &[String]) -> Result {
     let quick = args.iter().any(|a| a == "--quick");

@@ -229,9 +229,9 @@ impl Auth {
         set(&options, "onRetry", retry_bridge.as_ref());
 
         let args = engine_args(&options);
-        let texts: Vec<Option<String>> = js_sys::Array::from(&args.get(0)).iter().map(|v| v.as_string()).collect();
+        let texts = js_sys::Array::from(&args.get(0));
         let numbers = js_sys::Float64Array::from(args.get(1)).to_vec();
-        let mut engine = Engine::from_options(&texts, &numbers)?;
+        let mut engine = Engine::from_options(|i| texts.get(i as u32).as_string(), &numbers)?;
         let errors = ErrorTable::default();
         engine.type_errors(errors.clone());
         let executor = Executor::new(engine, &options);

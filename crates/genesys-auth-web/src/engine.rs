@@ -62,11 +62,15 @@ fn slot_of(name: &str) -> Slot {
 pub struct Engine {
     session: Session,
     error: Option<Error>,
-    /// With the Rust API: errors are handed to JS as numbers into this table, so that Rust gets them back typed.
-    typed: Option<ErrorTable>,
+    /// With the Rust API: how errors are handed to JS instead (as numbers into its table, so that Rust gets them
+    /// back typed). A function, so that the npm build carries none of it.
+    typed: Option<Exporter>,
     /// The action being written by [`Engine::next`] (one buffer, reused).
     out: String,
 }
+
+/// How the Rust API has errors handed to JS (see [`Engine::type_errors`]).
+type Exporter = Box<dyn Fn(&Error) -> JsValue>;
 
 /// The events of [`Engine::feed`], by number.
 mod event {
@@ -96,8 +100,7 @@ pub(crate) type ErrorTable = std::rc::Rc<std::cell::RefCell<Vec<Option<Error>>>>
 
 impl Engine {
     /// The engine for the options read by `engineArgs` (see [`Engine::new`]).
-    pub(crate) fn from_options(text: &[Option<String>], numbers: &[f64]) -> Result<Engine, Error> {
-        let text = |i: usize| text.get(i).cloned().flatten();
+    pub(crate) fn from_options(text: impl Fn(usize) -> Option<String>, numbers: &[f64]) -> Result<Engine, Error> {
         let number = |i: usize| whole(numbers.get(i).copied());
         let check = || -> Result<Config, Error> {
             let region = Region::from_config(&text(0).ok_or(MISSING_REGION)?)?;
@@ -124,18 +127,19 @@ impl Engine {
     }
     /// From now on errors reach JS as indexes into `table` (see [`ErrorTable`]).
     pub(crate) fn type_errors(&mut self, table: ErrorTable) {
-        self.typed = Some(table);
+        self.typed = Some(Box::new(move |err: &Error| {
+            let mut table = table.borrow_mut();
+            if table.iter().all(Option::is_none) {
+                table.clear();
+            }
+            table.push(Some(err.clone()));
+            JsValue::from(table.len() - 1)
+        }));
     }
 
     /// `err` for JS: a `GenesysAuthError`, or with the Rust API its index in the table.
     fn export(&self, err: &Error) -> JsValue {
-        let Some(table) = &self.typed else { return to_js(err) };
-        let mut table = table.borrow_mut();
-        if table.iter().all(Option::is_none) {
-            table.clear();
-        }
-        table.push(Some(err.clone()));
-        JsValue::from(table.len() - 1)
+        self.typed.as_ref().map_or_else(|| to_js(err), |typed| typed(err))
     }
 
     /// Appends the fields of an action, each on its own line.
@@ -165,8 +169,7 @@ impl Engine {
     /// `invalid_config` or `unknown_region`.
     #[wasm_bindgen(constructor)]
     pub fn new(text: Vec<JsValue>, numbers: &[f64]) -> Result<Engine, JsValue> {
-        let text: Vec<Option<String>> = text.iter().map(JsValue::as_string).collect();
-        Engine::from_options(&text, numbers).map_err(|e| to_js(&e))
+        Engine::from_options(|i| text.get(i).and_then(JsValue::as_string), numbers).map_err(|e| to_js(&e))
     }
 
     /// One event (the numbers of module `event`): `n` is the caller (waiter), the request id or the popup login's

@@ -1,4 +1,4 @@
-//! The options of `GenesysAuth.create` as both JS faces read them (the engine's class and the Rust driver's class).
+//! The options of `GenesysAuth.create` (and of the Rust API, which hands the same options to the engine).
 
 use genesys_auth::{Error, RetryPolicy};
 
