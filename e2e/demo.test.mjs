@@ -133,6 +133,32 @@ test('a link cannot point the demo at another host: the region waits for confirm
   noProblems(page);
 });
 
+test('tokens stored for one region are refused under another: discarded, reported, nothing sent there', async () => {
+  const page = await newPage();
+  await page.goto(`${APP}?storage=local`);
+  eq(await signIn(page), 'dashboard', 'signed in with local storage');
+  assert(await page.evaluate((k) => localStorage.getItem(k), KEY('tokens')), 'tokens in localStorage');
+  // Another origin (a custom base on loopback), the same client id: as if the app were configured for another region.
+  const other = EMU.replace('127.0.0.1', 'localhost');
+  const sent = [];
+  page.on('request', (r) => { if (r.url().startsWith(other)) sent.push(r.url()); });
+  const result = await page.evaluate(async ({ region, clientId, key }) => {
+    const { GenesysAuth } = await import('/pkg/index.js');
+    const auth = await GenesysAuth.create({ region, clientId, storage: 'local', reloginOnExpiry: false });
+    let token, fetched;
+    try { await auth.accessToken(); } catch (e) { token = e.code; }
+    try { await auth.fetch('/api/v2/users/me'); } catch (e) { fetched = e.code; }
+    return { authenticated: auth.isAuthenticated(), discarded: auth.discardedStorage()?.code, token, fetched, stored: localStorage.getItem(key) };
+  }, { region: other, clientId: CLIENT, key: KEY('tokens') });
+  eq(result.authenticated, false, 'not signed in under the other region');
+  eq(result.discarded, 'foreign_tokens', 'the discarded tokens are reported');
+  eq(result.token, 'login_required', 'no token handed out');
+  eq(result.fetched, 'login_required', 'no API call made');
+  eq(result.stored, null, 'the foreign tokens are removed from storage');
+  eq(sent.join(), '', 'nothing sent to the other region');
+  noProblems(page);
+});
+
 test('the demo pages carry a Content-Security-Policy without inline script', async () => {
   for (const path of ['', 'embedded/host.html', 'embedded/app.html', 'sdk/']) {
     const csp = (await fetch(`${APP}${path}`)).headers.get('content-security-policy') || '';

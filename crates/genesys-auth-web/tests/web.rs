@@ -307,6 +307,35 @@ mod engine {
         assert_eq!(fields[..5], ["send", "1", "api", "http://127.0.0.1:9/api/v2/users/me", "AT-stored"]);
     }
 
+    #[wasm_bindgen_test]
+    fn errors_lose_the_token_values_held() {
+        // A short token, which pattern-based redaction of long token-like runs would miss.
+        let tokens = TokenSet {
+            access: genesys_auth::AccessToken::new("s3cr3t"),
+            refresh: None,
+            expires_at_ms: js_sys::Date::now() as u64 + 3_600_000,
+            scope: None,
+            token_type: "bearer".into(),
+        };
+        let c = config("cid", StorageKind::Session);
+        let client = genesys_auth::Client::new(c.region, "cid", &c.redirect_uri).unwrap_or_else(|e| panic!("{e}"));
+        let stored = tokens.to_storage_for(&client);
+        let texts = [Some("http://127.0.0.1:9"), Some("cid"), Some(c.redirect_uri.as_str()), Some("session"), None];
+        let mut texts: Vec<JsValue> = texts.iter().map(|t| t.map_or(JsValue::UNDEFINED, JsValue::from_str)).collect();
+        texts.push(JsValue::from_str(&stored));
+        // One attempt: the network failure ends the call at once.
+        let mut e = Engine::new(texts, &[1.0]).unwrap_or_else(|e| panic!("{}", code(&e)));
+        e.feed(4, 1, None, Some("/api/v2/users/me".into()), None, None);
+        assert_eq!(actions(&mut e).len(), 1);
+        e.feed(16, 1, None, Some("proxy refused Authorization: Bearer s3cr3t".into()), None, None);
+        assert_eq!(actions(&mut e), ["fail\n1"]);
+        let error = e.error();
+        let message = js_sys::Reflect::get(&error, &"message".into()).ok().and_then(|m| m.as_string());
+        let message = message.unwrap_or_default();
+        assert_eq!(code(&error), "network_error");
+        assert!(message.contains("proxy refused") && !message.contains("s3cr3t"), "{message}");
+    }
+
     #[cfg(feature = "engine")]
     #[wasm_bindgen_test]
     fn regions_from_host_parameters() {
