@@ -1,20 +1,5 @@
 // Where our users are: the official Genesys JS SDK using our token, the React + Vite example, the Leptos example.
-import { APP, assert, eq, newPage, noProblems, requests, run, shot, signIn, test, tokenPosts, waitFor } from './harness.mjs';
-
-/** An example app's sign-in button → the emulator's login page → approve → the profile is shown. */
-async function signInWithTestIds(page) {
-  await page.click('[data-testid=login]');
-  await page.waitForURL(/\/oauth\/authorize/);
-  await page.click('#approve');
-  await page.waitForSelector('[data-testid=name]', { timeout: 15000 });
-}
-
-/** An example app's sign-out button: back to the sign-in button, and the token revoked at the emulator. */
-async function signOutRevokes(page) {
-  await page.click('[data-testid=logout]');
-  await page.waitForSelector('[data-testid=login]');
-  eq((await requests()).filter((r) => r.method === 'DELETE' && r.path === '/api/v2/tokens/me').length, 1, 'token revoked');
-}
+import { APP, assert, eq, newPage, noProblems, requests, run, shot, signIn, signInWithTestIds, signOutRevokes, test, tokenPosts, waitFor } from './harness.mjs';
 
 test('the official SDK (purecloud-platform-client-v2) calls /users/me with the token our library obtained', async () => {
   const page = await newPage();

@@ -73,6 +73,21 @@ export async function signIn(page, { user = 'alex.agent@example.com', decision =
 }
 
 /** Polls `fn` until it returns a truthy value (10 s at most). */
+/** An example app's sign-in button → the emulator's login page → approve → the profile is shown. */
+export async function signInWithTestIds(page) {
+  await page.click('[data-testid=login]');
+  await page.waitForURL(/\/oauth\/authorize/);
+  await page.click('#approve');
+  await page.waitForSelector('[data-testid=name]', { timeout: 15000 });
+}
+
+/** An example app's sign-out button: back to the sign-in button, and the token revoked at the emulator. */
+export async function signOutRevokes(page) {
+  await page.click('[data-testid=logout]');
+  await page.waitForSelector('[data-testid=login]');
+  eq((await requests()).filter((r) => r.method === 'DELETE' && r.path === '/api/v2/tokens/me').length, 1, 'token revoked');
+}
+
 export async function waitFor(fn, what) {
   for (let i = 0; i < 200; i++) {
     const v = await fn();

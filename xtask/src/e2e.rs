@@ -1,6 +1,7 @@
 //! Browser tests: wasm-bindgen-test in headless Chromium, and the end-to-end suites that drive the demo in
 //! Debian's Chromium against the emulator.
 
+use std::path::Path;
 use std::process::Command;
 
 use genesys_emulator::{Config, DEMO_CLIENT_ID};
@@ -107,3 +108,81 @@ pub fn command(args: &[String]) -> Result {
 
 /// Every end-to-end suite, in order.
 pub const SUITES: &[&str] = &["demo.test.mjs", "resilience.test.mjs", "embedded.test.mjs", "ecosystem.test.mjs"];
+
+/// Copies `from` into `to` (a directory tree), leaving out `node_modules` and `dist`.
+fn copy_tree(from: &Path, to: &Path) -> Result {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    for entry in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?.flatten() {
+        let (path, name) = (entry.path(), entry.file_name());
+        if name == "node_modules" || name == "dist" {
+            continue;
+        }
+        if path.is_dir() {
+            copy_tree(&path, &to.join(&name))?;
+        } else {
+            std::fs::copy(&path, to.join(&name)).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The package the way a user meets it: the React example copied to a folder outside the repository, the package
+/// installed there from the tarball alone (`npm install ./genesys-auth-<version>.tgz`) and built with Vite; a plain
+/// HTML page importing the package unpacked from the tarball. Both sign in against the emulator in Chromium
+/// (`e2e/installed.test.mjs`).
+pub fn installed(tarball: &Path) -> Result {
+    chromium()?;
+    let apps = std::env::temp_dir().join(format!("genesys-auth-installed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&apps);
+    let result = installed_in(tarball, &apps);
+    let _ = std::fs::remove_dir_all(&apps);
+    result
+}
+
+fn installed_in(tarball: &Path, apps: &Path) -> Result {
+    let file = tarball.file_name().ok_or("no tarball name")?;
+    let react = apps.join("react");
+    copy_tree(&root().join("examples/react-vite"), &react)?;
+    std::fs::copy(tarball, react.join(file)).map_err(|e| format!("{}: {e}", tarball.display()))?;
+    // The lock file pins React and Vite; only the package's own entry changes (to the tarball).
+    let spec = format!("./{}", file.to_string_lossy());
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--ignore-scripts", &spec])
+        .current_dir(&react))?;
+    let installed = react.join("node_modules/genesys-auth");
+    let meta = std::fs::symlink_metadata(&installed).map_err(|e| format!("{}: {e}", installed.display()))?;
+    if meta.file_type().is_symlink() {
+        return Err(format!("{} is a link, not the package unpacked from the tarball", installed.display()));
+    }
+    run(Command::new("npm").args(["run", "build"]).current_dir(&react))?;
+    // So that the suite can tell this build from the repository's.
+    let marker = react.join("dist/installed-from.txt");
+    std::fs::write(&marker, file.to_string_lossy().as_bytes()).map_err(|e| format!("{}: {e}", marker.display()))?;
+
+    let html = apps.join("html");
+    copy_tree(&root().join("examples/plain-html"), &html)?;
+    let modules = html.join("node_modules");
+    std::fs::create_dir_all(&modules).map_err(|e| format!("{}: {e}", modules.display()))?;
+    run(Command::new("tar").arg("xzf").arg(tarball).arg("-C").arg(&modules))?;
+    std::fs::rename(modules.join("package"), modules.join("genesys-auth")).map_err(|e| format!("unpack: {e}"))?;
+
+    crate::serve::INSTALLED.set(apps.to_path_buf()).map_err(|_| "the installed apps are already being served")?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        // No package directory of the repository: these apps carry their own copy.
+        let demo = crate::serve::start(0, 0, Config::default(), apps.join("none"), true).await?;
+        let path = root().join("e2e/installed.test.mjs");
+        eprintln!("\x1b[1m$ node {} (app {}, emulator {})\x1b[0m", path.display(), demo.app_url, demo.emulator_url);
+        let status = tokio::process::Command::new("node")
+            .arg(&path)
+            .current_dir(root())
+            .env("APP_URL", &demo.app_url)
+            .env("EMU_URL", &demo.emulator_url)
+            .env("CLIENT_ID", DEMO_CLIENT_ID)
+            .env("SHOTS_DIR", root().join("target/e2e/screenshots"))
+            .status()
+            .await
+            .map_err(|e| format!("node: {e}"))?;
+        if status.success() { Ok(()) } else { Err("end-to-end suite installed.test.mjs failed".to_string()) }
+    })
+}

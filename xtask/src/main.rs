@@ -9,6 +9,7 @@
 //! packages from the committed lock files) or stops and says exactly what to install.
 
 mod bench;
+mod dist;
 mod e2e;
 mod serve;
 mod setup;
@@ -26,8 +27,9 @@ fn main() -> ExitCode {
         Some("build-web") => web::build().map(|_| ()),
         Some("e2e") => e2e::command(&args[1..]),
         Some("bench") => bench::command(&args[1..]),
+        Some("dist") => dist::command(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test|demo|build-web|e2e|bench>");
+            eprintln!("usage: cargo xtask <test|demo|build-web|e2e|bench|dist>");
             return ExitCode::from(2);
         }
     };

@@ -28,6 +28,10 @@ pub struct Demo {
 ///
 /// `test_mode` exposes the demo's state as `window.demo` for the end-to-end suites and benchmarks; the demo a
 /// person runs does not hand its `GenesysAuth` instance to every script of the page.
+/// Apps installed from the npm tarball outside the repository (see `e2e::installed`): when set, `/react/` serves
+/// that build of the React example and `/html/` the plain HTML page.
+pub static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
 pub async fn start(
     app_port: u16,
     emulator_port: u16,
@@ -46,6 +50,7 @@ pub async fn start(
             "/sdk/",
             "/react/",
             "/leptos/",
+            "/html/",
             "/bench/callback.html",
             "/bench/session.html",
         ] {
@@ -104,7 +109,7 @@ fn static_file(path: &str, site: &Site) -> http::Response<Full<Bytes>> {
     let pkg = site.pkg.as_path();
     // The demo's own pages: no inline script, wasm allowed, requests to this site, the local emulator and any
     // https region (Settings may point at a real org).
-    let csp = !["/pkg/", "/vendor/", "/react/", "/leptos/", "/bench/"].iter().any(|p| path.starts_with(p));
+    let csp = !["/pkg/", "/vendor/", "/react/", "/leptos/", "/html/", "/bench/"].iter().any(|p| path.starts_with(p));
     let respond = |status: u16, ct: &str, body: Bytes| {
         let mut r =
             http::Response::builder().status(status).header("content-type", ct).header("cache-control", "no-store");
@@ -131,7 +136,12 @@ fn static_file(path: &str, site: &Site) -> http::Response<Full<Bytes>> {
         };
         (root().join("node_modules"), file)
     } else if let Some(rel) = path.strip_prefix("/react/") {
-        (root().join("examples/react-vite/dist"), rel)
+        match INSTALLED.get() {
+            Some(apps) => (apps.join("react/dist"), rel),
+            None => (root().join("examples/react-vite/dist"), rel),
+        }
+    } else if let (Some(rel), Some(apps)) = (path.strip_prefix("/html/"), INSTALLED.get()) {
+        (apps.join("html"), rel)
     } else if let Some(rel) = path.strip_prefix("/leptos/") {
         (root().join("target/examples/leptos"), rel)
     } else if let Some(rel) = path.strip_prefix("/bench/") {

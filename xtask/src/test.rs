@@ -6,7 +6,8 @@ use crate::setup::{self, Result, cargo, root, run};
 
 /// Runs every test: static checks, native tests, the wasm32 build of the core, browser tests (wasm-bindgen-test
 /// and end-to-end in Chromium against the npm package, the Leptos example for the Rust API), the package's TypeScript declarations,
-/// and the fuzz smoke run (`--quick` skips it).
+/// the release files (`cargo xtask dist`) with the tarball installed outside the repository and signed in with, and
+/// the fuzz smoke run (`--quick` skips it).
 pub fn all(args: &[String]) -> Result {
     let quick = args.iter().any(|a| a == "--quick");
     setup::wasm_target()?;
@@ -46,6 +47,9 @@ pub fn all(args: &[String]) -> Result {
         "es2022,dom",
         "e2e/types.ts",
     ]))?;
+    // What a release ships (npm tarball checked by publint and arethetypeswrong, packaged crates built from their
+    // packaged sources, the CLI binary, SHA256SUMS), and the tarball installed the way a user installs it.
+    crate::dist::command(&["--check".to_string()])?;
     if !quick {
         fuzz_smoke()?;
     }
