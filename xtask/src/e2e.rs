@@ -67,7 +67,7 @@ pub fn end_to_end(suites: &[&str]) -> Result {
 /// Builds the examples the suites drive: React + Vite against the freshly built package (`npm ci` from its lock).
 pub fn examples() -> Result {
     let react = root().join("examples/react-vite");
-    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&react))?;
+    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"]).current_dir(&react))?;
     run(Command::new("npm").args(["run", "build"]).current_dir(&react))?;
     leptos()
 }

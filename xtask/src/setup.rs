@@ -82,6 +82,14 @@ pub fn cargo_fuzz() -> Result {
     Ok(())
 }
 
+/// `cargo-deny` (from crates.io, pinned) for the licence, ban and source checks.
+pub fn cargo_deny() -> Result {
+    if !Command::new("cargo").args(["deny", "--version"]).output().is_ok_and(|o| o.status.success()) {
+        run(&mut cargo(&["install", "cargo-deny", "--version", "0.20.2", "--locked"]))?;
+    }
+    Ok(())
+}
+
 /// `npm ci` at the repository root when `node_modules` is missing or older than the lock file.
 pub fn npm_packages() -> Result {
     let root = root();
@@ -100,7 +108,8 @@ pub fn npm_packages() -> Result {
     if !has("npm") {
         return Err("npm is missing: install Node.js 20+ with npm (Debian: `apt-get install -y nodejs npm`)".into());
     }
-    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&root))
+    // No package here needs its install script (esbuild finds its platform binary without it).
+    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"]).current_dir(&root))
 }
 
 /// A tool installed by `npm ci` (`node_modules/.bin/<name>`).
