@@ -22,9 +22,11 @@ function loadSettings() {
   if (unconfirmed) url.delete('region');
   const pick = (k, fallback) => url.get(k) || (typeof saved[k] === 'string' && saved[k]) || fallback;
   const settings = { region: pick('region', local.region), clientId: pick('clientId', local.clientId), storage: pick('storage', 'memory'), unconfirmed };
+  // Single sign-on is chosen in Settings only, never by a link.
+  for (const k of ['org', 'provider']) if (typeof saved[k] === 'string' && saved[k]) settings[k] = saved[k];
   // Settings given in the URL are kept, so they survive the round trip to the login page.
   if (['region', 'clientId', 'storage'].some((k) => url.has(k))) {
-    localStorage.setItem(SETTINGS_KEY, JSON.stringify({ region: settings.region, clientId: settings.clientId, storage: settings.storage }));
+    localStorage.setItem(SETTINGS_KEY, JSON.stringify({ region: settings.region, clientId: settings.clientId, storage: settings.storage, org: settings.org, provider: settings.provider }));
   }
   return settings;
 }
@@ -55,12 +57,15 @@ function fillSettingsForm() {
   form.region.value = settings.unconfirmed ?? settings.region;
   form.clientId.value = settings.clientId;
   form.storage.value = settings.storage;
+  form.org.value = settings.org ?? '';
+  form.provider.value = settings.provider ?? '';
   $('redirect-uri').textContent = location.origin + '/';
   $('regions').innerHTML = REGIONS.map((r) => `<option value="${r}">`).join('');
-  $('target').textContent = `${settings.region} · ${settings.storage} storage`;
+  $('target').textContent = `${settings.region} · ${settings.storage} storage${settings.org ? ` · SSO ${settings.org} / ${settings.provider}` : ''}`;
   form.onsubmit = (e) => {
     e.preventDefault();
-    const next = { region: form.region.value.trim(), clientId: form.clientId.value.trim(), storage: form.storage.value };
+    const next = { region: form.region.value.trim(), clientId: form.clientId.value.trim(), storage: form.storage.value,
+      org: form.org.value.trim() || undefined, provider: form.provider.value.trim() || undefined };
     localStorage.setItem(SETTINGS_KEY, JSON.stringify(next));
     location.assign('/');
   };
@@ -94,7 +99,7 @@ async function showDashboard() {
 }
 
 async function login() {
-  try { await auth.login({ returnTo: '/' }); } catch (e) { showError(e); }
+  try { await auth.login({ returnTo: '/', org: settings.org, provider: settings.provider }); } catch (e) { showError(e); }
 }
 
 async function main() {

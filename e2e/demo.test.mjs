@@ -119,6 +119,36 @@ test('logout revokes the token at the emulator and empties storage', async () =>
   noProblems(page);
 });
 
+test('single sign-on chosen in Settings reaches the login page as org and provider; a refused parameter stops the login', async () => {
+  const page = await newPage();
+  await page.goto(APP);
+  await screen(page, 'login');
+  await page.click('#settings summary');
+  await page.fill('#settings-form input[name=org]', 'acme');
+  await page.fill('#settings-form input[name=provider]', 'okta');
+  await page.click('#settings-form button[type=submit]');
+  await page.waitForFunction(() => /SSO acme \/ okta/.test(document.getElementById('target').textContent));
+  await page.click('#login-button');
+  await page.waitForURL(/\/oauth\/authorize/);
+  const authorize = new URL(page.url());
+  eq(authorize.searchParams.get('org'), 'acme', 'org sent');
+  eq(authorize.searchParams.get('provider'), 'okta', 'provider sent');
+  eq(await page.textContent('#sso-org'), 'acme', 'the login page names the org');
+  eq(await page.textContent('#sso-provider'), 'okta', 'and its identity provider');
+  await shot(page, 'sso-login-page');
+  await page.click('#approve');
+  eq(await screen(page, 'dashboard'), 'dashboard', 'signed in through SSO');
+  const refused = (options) => page.evaluate((o) => window.demo.auth.login(o).then(() => null, (e) => ({ code: e.code, message: e.message })), options);
+  const own = await refused({ params: { state: 'mine' } });
+  eq(own?.code, 'invalid_config', 'a parameter the library sets itself');
+  assert(/set by the library/.test(own.message), own.message);
+  const half = await refused({ org: 'acme' });
+  eq(half?.code, 'invalid_config', 'org without provider');
+  assert(/go together/.test(half.message), half.message);
+  assert(!page.url().includes('/oauth/authorize'), 'no navigation for a refused login');
+  noProblems(page);
+});
+
 test('a link cannot point the demo at another host: the region waits for confirmation, nothing is sent there', async () => {
   const page = await newPage();
   await page.goto(APP);

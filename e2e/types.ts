@@ -1,6 +1,6 @@
 // Compiled by `cargo xtask test` with `tsc --noEmit --strict` against the built package: the hand-written
 // declarations (npm/index.d.ts) must describe what apps write. A wrong name or type here fails the build.
-import { GenesysAuth, ready, type AuthState, type GenesysAuthError, type RetryEvent } from '../target/npm/genesys-auth/index.js';
+import { GenesysAuth, ready, type AuthState, type GenesysAuthError, type LoginOptions, type RetryEvent } from '../target/npm/genesys-auth/index.js';
 
 export async function app(): Promise<string | undefined> {
   await ready();
@@ -20,6 +20,8 @@ export async function app(): Promise<string | undefined> {
   const listener = auth.onTokenChange((s: AuthState) => console.log(s.authenticated, s.expiresAt));
   auth.offTokenChange(listener);
   if (!auth.isAuthenticated()) await auth.login({ returnTo: '/inbox' });
+  const sso: LoginOptions = { org: 'acme', provider: 'okta', loginHint: 'alex@example.com', prompt: 'login', params: { ui_locales: 'fr-CA' } };
+  await auth.login(sso);
   if (auth.isFramed()) await auth.loginWithPopup({ timeoutMs: 60_000 });
   const token: string = await auth.accessToken();
   const response: Response = await auth.fetch('/api/v2/users/me', { headers: { Accept: 'application/json' } });

@@ -30,6 +30,27 @@ export interface GenesysAuthError extends Error {
   oauthError?: string; status?: number; retryAfterMs?: number; apiCode?: string;
 }
 
+/** How to sign in: where to come back to, popup or redirect, and the login page's parameters. */
+export interface LoginOptions {
+  /** A same-origin path to come back to after the login (anything else is ignored). */
+  returnTo?: string;
+  /** true: a popup; false: a redirect; default: a redirect, or a popup inside a frame. */
+  popup?: boolean;
+  /** Give up on a popup login after this long (default 5 minutes). */
+  timeoutMs?: number;
+  /** Pre-fills the user name on the Genesys login page (`login_hint`). */
+  loginHint?: string;
+  /** `"login"` shows the login page even when a Genesys session exists (other values for standards servers). */
+  prompt?: string;
+  /** With `provider`: go straight to this org's single sign-on identity provider (`org`). */
+  org?: string;
+  /** With `org`: the SSO identity provider to use (`provider`, e.g. `"okta"`). */
+  provider?: string;
+  /** Further authorize parameters for standards servers (`ui_locales`, `acr_values`, ...). Checked: the ones the
+   *  library sets itself (`state`, `redirect_uri`, ...) are refused with an `invalid_config` error. */
+  params?: Record<string, string>;
+}
+
 /** Signs a person in to Genesys Cloud (OAuth Authorization Code + PKCE) and keeps the token valid. */
 export declare class GenesysAuth {
   private constructor();
@@ -53,9 +74,9 @@ export declare class GenesysAuth {
    * come back to). Inside an iframe (an app embedded in Genesys Cloud), or with `popup: true`, it signs in through a
    * popup instead and resolves once signed in — call it from a click handler then.
    */
-  login(options?: { returnTo?: string; popup?: boolean; timeoutMs?: number }): Promise<void>;
+  login(options?: LoginOptions): Promise<void>;
   /** Signs in through a popup and resolves once signed in. Call it from a click handler: browsers block popups opened without a user gesture (`popup_blocked`). `timeoutMs` defaults to 5 minutes. */
-  loginWithPopup(options?: { timeoutMs?: number }): Promise<void>;
+  loginWithPopup(options?: Omit<LoginOptions, "popup">): Promise<void>;
   /** True when this page runs inside a frame (as Genesys Cloud shows client apps). */
   isFramed(): boolean;
   /** A valid access token (refreshed when close to expiry; one refresh shared by all callers). For the official SDK: `client.setAccessToken(await auth.accessToken())`. */

@@ -49,6 +49,21 @@ enum Command {
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
+        /// Single sign-on: the org's short name (with --provider), straight to its identity provider.
+        #[arg(long, requires = "provider")]
+        org: Option<String>,
+        /// Single sign-on: the org's identity provider (with --org), e.g. okta, adfs, salesforce.
+        #[arg(long, requires = "org")]
+        provider: Option<String>,
+        /// Pre-fill the user name on the login page.
+        #[arg(long)]
+        login_hint: Option<String>,
+        /// Show the login page even when a Genesys Cloud session exists (prompt=login).
+        #[arg(long)]
+        prompt_login: bool,
+        /// Another authorize parameter, NAME=VALUE (repeatable; for standards servers).
+        #[arg(long = "param", value_name = "NAME=VALUE", value_parser = name_value)]
+        params: Vec<(String, String)>,
     },
     /// Print a valid access token (refreshed when needed), for `curl -H "Authorization: Bearer $(genesys-auth token)"`.
     Token,
@@ -114,7 +129,15 @@ fn session(cli: &Cli) -> Result<Session, Error> {
 async fn session_command(cli: &Cli) -> Result<(), Error> {
     let session = session(cli)?;
     match &cli.command {
-        Command::Login { port, no_browser, timeout } => {
+        Command::Login { port, no_browser, timeout, org, provider, login_hint, prompt_login, params } => {
+            let named =
+                [("org", org.as_deref()), ("provider", provider.as_deref()), ("login_hint", login_hint.as_deref())];
+            let mut all: Vec<(String, String)> =
+                named.iter().filter_map(|(n, v)| v.map(|v| ((*n).to_string(), v.to_string()))).collect();
+            if *prompt_login {
+                all.push(("prompt".into(), "login".into()));
+            }
+            all.extend(params.iter().cloned());
             let spinner = indicatif::ProgressBar::new_spinner();
             if !std::io::stderr().is_terminal() {
                 spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -133,6 +156,7 @@ async fn session_command(cli: &Cli) -> Result<(), Error> {
                     };
                     printer.suspend(|| eprintln!("{verb}:\n  {url}"));
                 }),
+                params: all,
             };
             spinner.enable_steady_tick(Duration::from_millis(120));
             spinner.set_message("Waiting for the sign-in in the browser… (Ctrl-C cancels)");
@@ -206,4 +230,11 @@ fn demo() -> ExitCode {
         dir = d.parent().map(std::path::Path::to_path_buf);
     }
     fail("the demo runs from a clone of the genesys-auth repository: clone it, then run `cargo xtask demo` there", 2)
+}
+
+/// `NAME=VALUE` of `--param` (the library checks the name and value).
+fn name_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))
 }

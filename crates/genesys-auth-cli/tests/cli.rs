@@ -51,8 +51,13 @@ impl Env {
 
     /// Starts `login --no-browser`: the running command and the authorize URL it printed.
     async fn start_login(&self) -> (tokio::process::Child, String) {
-        let mut child =
-            self.cmd(&["login", "--no-browser", "--timeout", "30"]).spawn().unwrap_or_else(|e| panic!("{e}"));
+        self.start_login_with(&[]).await
+    }
+
+    /// `start_login` with more arguments for `login`.
+    async fn start_login_with(&self, extra: &[&str]) -> (tokio::process::Child, String) {
+        let args = [&["login", "--no-browser", "--timeout", "30"], extra].concat();
+        let mut child = self.cmd(&args).spawn().unwrap_or_else(|e| panic!("{e}"));
         let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
         let mut lines = BufReader::new(stderr).lines();
         let mut url = None;
@@ -211,6 +216,27 @@ async fn a_port_in_use_is_a_clear_error() {
     let (code, _, err) = e.run(&["login", "--no-browser", "--port", &port]).await;
     assert_eq!(code, 7);
     assert!(err.contains(&port) && err.contains("--port"), "{err}");
+}
+
+#[tokio::test]
+async fn login_options_reach_the_authorize_url_and_a_refused_one_stops_at_once() {
+    let e = env("options").await;
+    let sso = ["--org", "acme", "--provider", "okta", "--login-hint", "sam@example.com", "--prompt-login"];
+    let (mut child, url) = e.start_login_with(&[&sso[..], &["--param", "ui_locales=fr-CA"]].concat()).await;
+    for part in ["&org=acme", "&provider=okta", "&login_hint=sam%40example.com", "&prompt=login", "&ui_locales=fr-CA"] {
+        assert!(url.contains(part), "{part} in {url}");
+    }
+    reqwest::get(&url).await.unwrap_or_else(|err| panic!("{err}"));
+    assert!(child.wait().await.unwrap_or_else(|err| panic!("{err}")).success());
+
+    let started = std::time::Instant::now();
+    let (code, _, err) = e.run(&["login", "--no-browser", "--param", "state=mine"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("set by the library"), "{err}");
+    let (code, _, err) = e.run(&["login", "--no-browser", "--org", "acme"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--provider"), "{err}");
+    assert!(started.elapsed().as_secs() < 10);
 }
 
 #[tokio::test]

@@ -37,6 +37,7 @@ pub(crate) enum Command {
     },
     Login {
         redirect_uri: String,
+        params: Vec<(String, String)>,
         timeout_ms: u64,
         on_open: Box<dyn FnOnce(&str) + Send>,
         reply: oneshot::Sender<Reply>,
@@ -177,7 +178,7 @@ impl Executor {
                 let w = self.waiter(reply, false);
                 self.machine.fetch(w, &path, now);
             }
-            Command::Login { redirect_uri, timeout_ms, on_open, reply } => {
+            Command::Login { redirect_uri, params, timeout_ms, on_open, reply } => {
                 let w = self.waiter(reply, true);
                 self.on_open = Some(on_open);
                 self.store_error = None;
@@ -185,6 +186,7 @@ impl Executor {
                     popup: Some(true),
                     redirect_uri: Some(redirect_uri),
                     timeout_ms: Some(timeout_ms),
+                    params,
                     ..MachineLogin::default()
                 };
                 self.machine.login(w, &options, now);

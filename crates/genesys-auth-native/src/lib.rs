@@ -141,11 +141,21 @@ pub struct LoginOptions {
     pub timeout: Duration,
     /// Called with the authorize URL (to print it), before waiting.
     pub on_url: Box<dyn Fn(&str) + Send + Sync>,
+    /// Authorize parameters for the login page: `login_hint`, `prompt=login`, `org` with `provider` (straight to
+    /// the org's SSO identity provider), or a standards server's own; checked by
+    /// [`genesys_auth::AuthorizeRequest::param`] before anything listens.
+    pub params: Vec<(String, String)>,
 }
 
 impl Default for LoginOptions {
     fn default() -> Self {
-        LoginOptions { port: 0, open_browser: true, timeout: Duration::from_secs(300), on_url: Box::new(|_| {}) }
+        LoginOptions {
+            port: 0,
+            open_browser: true,
+            timeout: Duration::from_secs(300),
+            on_url: Box::new(|_| {}),
+            params: Vec::new(),
+        }
     }
 }
 
@@ -263,11 +273,14 @@ impl Session {
     /// # Ok(()) }
     /// ```
     pub async fn login(&self, opts: LoginOptions) -> Result<SignedIn, Error> {
+        // A refused parameter fails now, not after the timeout.
+        Client::new(self.region.clone(), &self.client_id, REGISTERED_LOOPBACK)?.authorize().params(&opts.params)?;
         let listener = loopback::Loopback::bind(opts.port).await.map_err(|e| Error::Listen(opts.port, e))?;
         let (tx, rx) = oneshot::channel();
-        let LoginOptions { open_browser, timeout, on_url, .. } = opts;
+        let LoginOptions { open_browser, timeout, on_url, params, .. } = opts;
         self.send(Command::Login {
             redirect_uri: listener.redirect_uri(),
+            params,
             timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
             on_open: Box::new(move |url: &str| {
                 on_url(url);

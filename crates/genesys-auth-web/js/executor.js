@@ -289,14 +289,23 @@ export class Executor {
   }
 
   login(options) {
-    const popup = options?.popup;
-    const t = number(options?.timeoutMs);
+    const o = options ?? {};
+    const t = number(o.timeoutMs);
+    // The authorize parameters, checked by the engine: Genesys Cloud's, then any others.
+    const params = new URLSearchParams();
+    const add = (name, value) => value !== undefined && params.append(name, String(value));
+    add('login_hint', text(o.loginHint));
+    add('prompt', text(o.prompt));
+    add('org', text(o.org));
+    add('provider', text(o.provider));
+    if (o.params && typeof o.params == 'object') for (const [name, value] of Object.entries(o.params)) add(name, value);
     // LOGIN + 1: a popup, LOGIN + 2: a redirect, LOGIN: the engine chooses (a popup inside a frame).
-    return this.#ask(LOGIN + (popup === true ? 1 : popup === false ? 2 : 0), Number.isFinite(t) && t >= 0 ? t : undefined, text(options?.returnTo));
+    return this.#ask(LOGIN + (o.popup === true ? 1 : o.popup === false ? 2 : 0), Number.isFinite(t) && t >= 0 ? t : undefined,
+      text(o.returnTo), params.size ? params.toString() : undefined);
   }
 
   loginWithPopup(options) {
-    return this.login({ popup: true, timeoutMs: options?.timeoutMs });
+    return this.login({ ...options, popup: true });
   }
 
   isFramed() {

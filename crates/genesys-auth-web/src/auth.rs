@@ -107,6 +107,28 @@ impl Config {
     }
 }
 
+/// How [`Auth::login_with`] signs in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoginOptions {
+    /// The same-origin path to come back to.
+    pub return_to: Option<String>,
+    /// `Some(true)` a popup, `Some(false)` a redirect, `None` a popup only inside a frame.
+    pub popup: Option<bool>,
+    /// Give up on a popup login after this long (default 5 minutes).
+    pub timeout_ms: Option<u64>,
+    /// Authorize parameters for the login page, checked by the core before the login starts.
+    pub params: Vec<(String, String)>,
+}
+
+impl LoginOptions {
+    /// These options with one more authorize parameter.
+    #[must_use]
+    pub fn param(mut self, name: &str, value: &str) -> Self {
+        self.params.push((name.to_string(), value.to_string()));
+        self
+    }
+}
+
 /// What observers of token changes see. Never the token itself: ask [`Auth::access_token`] for that.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AuthState {
@@ -324,6 +346,39 @@ impl Auth {
             set(&options, "returnTo", &JsValue::from_str(path));
         }
         self.wait(self.inner.executor.login(&options)).await.map(drop)
+    }
+
+    /// Signs in with `options`: where to come back, popup or redirect, and the authorize parameters for the login
+    /// page (`org` + `provider` for the org's SSO identity provider, `login_hint`, `prompt=login`, ...).
+    ///
+    /// ```no_run
+    /// # async fn f(auth: &genesys_auth_web::Auth) -> Result<(), genesys_auth::Error> {
+    /// use genesys_auth_web::LoginOptions;
+    /// let sso = LoginOptions::default().param("org", "acme").param("provider", "okta");
+    /// auth.login_with(&sso).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Auth::login`], and [`Error::InvalidConfig`] for a refused authorize parameter (the reason says which
+    /// rule of [`genesys_auth::AuthorizeRequest::param`] it breaks).
+    pub async fn login_with(&self, options: &LoginOptions) -> Result<(), Error> {
+        let o = Object::new();
+        if let Some(path) = &options.return_to {
+            set(&o, "returnTo", &JsValue::from_str(path));
+        }
+        if let Some(popup) = options.popup {
+            set(&o, "popup", &JsValue::from_bool(popup));
+        }
+        if let Some(ms) = options.timeout_ms {
+            set(&o, "timeoutMs", &JsValue::from(ms as f64));
+        }
+        let params = Object::new();
+        for (name, value) in &options.params {
+            set(&params, name, &JsValue::from_str(value));
+        }
+        set(&o, "params", &params);
+        self.wait(self.inner.executor.login(&o)).await.map(drop)
     }
 
     /// Signs in with a popup (from a click), giving up after `timeout_ms`.

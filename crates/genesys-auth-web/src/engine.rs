@@ -172,9 +172,9 @@ impl Engine {
         Engine::from_options(|i| text.get(i).and_then(JsValue::as_string), numbers).map_err(|e| to_js(&e))
     }
 
-    /// One event (the numbers of module `event`): `n` is the caller (waiter), the request id or the popup login's
-    /// timeout, `x` the HTTP status or the login timeout, `a` and `b` the texts of the event, `body` an answer's
-    /// body. Then drain [`Engine::next`].
+    /// One event (the numbers of module `event`): `n` is the caller (waiter) or the request id, `x` the HTTP status
+    /// or the popup login's timeout, `a` and `b` the texts of the event (for a login: the return path and the
+    /// form-encoded authorize parameters), `body` an answer's body. Then drain [`Engine::next`].
     pub fn feed(
         &mut self,
         kind: u8,
@@ -199,10 +199,13 @@ impl Engine {
                     event::LOGIN_REDIRECT => Some(false),
                     _ => None,
                 };
+                // `b`: the authorize parameters, form-encoded (checked by the core).
+                let params = b.as_deref().map(|q| genesys_auth::form::parse(q).collect()).unwrap_or_default();
                 let options = LoginOptions {
                     return_to: a.map(str::to_string),
                     popup,
                     timeout_ms: whole(x),
+                    params,
                     ..LoginOptions::default()
                 };
                 s.login(w, &options, t);

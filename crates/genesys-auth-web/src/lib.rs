@@ -40,6 +40,6 @@ pub mod engine;
 mod error;
 mod options;
 
-pub use auth::{Auth, AuthState, Config, RetryEvent, is_framed};
+pub use auth::{Auth, AuthState, Config, LoginOptions, RetryEvent, is_framed};
 pub use browser::StorageKind;
 pub use error::to_js;

@@ -286,6 +286,21 @@ mod engine {
     }
 
     #[wasm_bindgen_test]
+    fn login_parameters_reach_the_authorize_url_and_a_refused_one_fails_the_login() {
+        let mut e = new(&[Some("http://127.0.0.1:9"), Some("cid"), Some("http://localhost:3000/")])
+            .unwrap_or_else(|e| panic!("{}", code(&e)));
+        e.feed(7, 1, None, None, Some("org=acme+corp&provider=okta&login_hint=sam%40example.com".into()), None);
+        let done = actions(&mut e);
+        assert_eq!(done.len(), 3, "{done:?}");
+        assert!(done[1].ends_with("&org=acme+corp&provider=okta&login_hint=sam%40example.com"), "{done:?}");
+        for refused in ["state=mine", "org=acme", "bad%20name=1", "prompt=a%0Ab"] {
+            e.feed(7, 2, None, None, Some(refused.into()), None);
+            assert_eq!(actions(&mut e), ["fail\n2"], "{refused}");
+            assert_eq!(code(&e.error()), "invalid_config", "{refused}");
+        }
+    }
+
+    #[wasm_bindgen_test]
     fn the_token_goes_only_to_the_api_origin() {
         let stored = stored_tokens("cid", js_sys::Date::now() as u64 + 3_600_000, true);
         let region = "http://127.0.0.1:9";

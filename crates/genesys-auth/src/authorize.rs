@@ -66,15 +66,7 @@ impl Client {
 
     /// Starts building an authorize request.
     pub fn authorize(&self) -> AuthorizeRequest<'_> {
-        AuthorizeRequest {
-            client: self,
-            redirect_uri: None,
-            scope: None,
-            login_hint: None,
-            prompt_login: false,
-            org: None,
-            return_to: None,
-        }
+        AuthorizeRequest { client: self, redirect_uri: None, scope: None, params: Vec::new(), return_to: None }
     }
 
     /// The browser SSO logout URL (`login.<env>/logout`), returning to `redirect_uri` when given.
@@ -94,10 +86,26 @@ pub struct AuthorizeRequest<'a> {
     client: &'a Client,
     redirect_uri: Option<String>,
     scope: Option<String>,
-    login_hint: Option<String>,
-    prompt_login: bool,
-    org: Option<(String, String)>,
+    /// Extra authorize parameters (login hint, prompt, SSO, ...), checked by [`AuthorizeRequest::param`].
+    params: Vec<(String, String)>,
     return_to: Option<String>,
+}
+
+/// Authorize parameters the library sets itself: never taken from the app.
+const RESERVED_PARAMS: [&str; 7] =
+    ["response_type", "client_id", "redirect_uri", "code_challenge", "code_challenge_method", "state", "scope"];
+
+/// At most this many extra authorize parameters.
+pub const MAX_AUTHORIZE_PARAMS: usize = 16;
+
+/// A control character (`char::is_control`: U+0000–U+001F, U+007F–U+009F) in UTF-8 `text`, read as bytes: the
+/// browser bundle keeps no UTF-8 decoder for it.
+fn has_control(text: &[u8]) -> bool {
+    text.iter().any(|&b| b < 0x20 || b == 0x7f) || text.windows(2).any(|w| w[0] == 0xc2 && w[1] < 0xa0)
+}
+
+const fn login_error(reason: &'static str) -> Error {
+    Error::InvalidConfig { field: "login", reason }
 }
 
 impl AuthorizeRequest<'_> {
@@ -109,21 +117,86 @@ impl AuthorizeRequest<'_> {
     }
 
     /// Pre-fills the user name on the login page.
-    pub fn login_hint(mut self, hint: &str) -> Self {
-        self.login_hint = Some(hint.to_string());
-        self
+    pub fn login_hint(self, hint: &str) -> Self {
+        self.set("login_hint", hint)
     }
 
     /// Forces the login page even when a Genesys session exists (`prompt=login`).
-    pub fn prompt_login(mut self) -> Self {
-        self.prompt_login = true;
-        self
+    pub fn prompt_login(self) -> Self {
+        self.set("prompt", "login")
     }
 
     /// Single sign-on through the org's identity provider (`org` + `provider`).
-    pub fn org_provider(mut self, org: &str, provider: &str) -> Self {
-        self.org = Some((org.to_string(), provider.to_string()));
+    pub fn org_provider(self, org: &str, provider: &str) -> Self {
+        self.set("org", org).set("provider", provider)
+    }
+
+    fn set(mut self, name: &str, value: &str) -> Self {
+        self.params.retain(|(n, _)| n != name);
+        self.params.push((name.to_string(), value.to_string()));
         self
+    }
+
+    /// An authorize parameter for the login page: Genesys Cloud understands `login_hint`, `prompt=login`, and `org`
+    /// with `provider` (straight to the org's SSO identity provider); a standards server may take others
+    /// (`ui_locales`, `acr_values`, `audience`, ...). Checked: the parameters the library sets itself
+    /// (`response_type`, `client_id`, `redirect_uri`, `code_challenge`, `code_challenge_method`, `state`, and `scope`,
+    /// which has [`AuthorizeRequest::scope`]) are refused, names are letters, digits, `_`, `.` or `-` (at most 64),
+    /// values have no control characters (at most 2048), each name once, at most [`MAX_AUTHORIZE_PARAMS`].
+    ///
+    /// ```
+    /// use genesys_auth::{Client, OsRng, Region};
+    /// let client = Client::new(Region::parse("eu_west_1")?, "cid", "http://localhost:3000/")?;
+    /// let (url, _) = client.authorize().param("org", "acme")?.param("provider", "okta")?.build(&mut OsRng, 0)?;
+    /// assert!(url.contains("&org=acme&provider=okta"));
+    /// assert!(client.authorize().param("state", "mine").is_err());
+    /// # Ok::<(), genesys_auth::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] (field `login`) saying which rule the parameter breaks.
+    pub fn param(self, name: &str, value: &str) -> Result<Self, Error> {
+        let reason = if RESERVED_PARAMS.contains(&name) {
+            "this authorize parameter is set by the library itself (scope has its own option)"
+        } else if name.is_empty()
+            || name.len() > 64
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        {
+            "an authorize parameter name is 1 to 64 letters, digits, '_', '.' or '-'"
+        } else if value.len() > 2048 || has_control(value.as_bytes()) {
+            "an authorize parameter value has at most 2048 characters and no control characters"
+        } else if self.params.iter().any(|(n, _)| n == name) {
+            "an authorize parameter is given twice"
+        } else if self.params.len() >= MAX_AUTHORIZE_PARAMS {
+            "at most 16 extra authorize parameters"
+        } else {
+            let mut this = self;
+            this.params.push((name.to_string(), value.to_string()));
+            return Ok(this);
+        };
+        Err(login_error(reason))
+    }
+
+    /// Each of `params` by [`AuthorizeRequest::param`], and `org` only with `provider` (and the reverse): the whole
+    /// check a driver can run before it starts a login.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] (field `login`) saying which rule a parameter breaks.
+    pub fn params(mut self, params: &[(String, String)]) -> Result<Self, Error> {
+        for (name, value) in params {
+            self = self.param(name, value)?;
+        }
+        self.paired()?;
+        Ok(self)
+    }
+
+    fn paired(&self) -> Result<(), Error> {
+        let has = |n: &str| self.params.iter().any(|(k, _)| k == n);
+        if has("org") == has("provider") {
+            Ok(())
+        } else {
+            Err(login_error("org and provider go together: the org's name and its SSO identity provider"))
+        }
     }
 
     /// A different registered redirect URI for this attempt (e.g. a loopback URI with the port chosen at run time).
@@ -141,8 +214,10 @@ impl AuthorizeRequest<'_> {
     /// The authorize URL to send the browser to, and the pending login to keep until the callback.
     ///
     /// # Errors
-    /// [`Error::Random`] when no randomness is available.
+    /// [`Error::Random`] when no randomness is available; [`Error::InvalidConfig`] for `org` without `provider` or
+    /// the reverse.
     pub fn build(self, rng: &mut dyn Rng, now_ms: u64) -> Result<(String, PendingLogin), Error> {
+        self.paired()?;
         let verifier = Verifier::generate(rng)?;
         let state = State::new(random_token(rng, 32)?);
         let redirect_uri = self.redirect_uri.unwrap_or_else(|| self.client.redirect_uri.clone());
@@ -156,14 +231,8 @@ impl AuthorizeRequest<'_> {
         if let Some(scope) = &self.scope {
             q.append_pair("scope", scope);
         }
-        if let Some(hint) = &self.login_hint {
-            q.append_pair("login_hint", hint);
-        }
-        if self.prompt_login {
-            q.append_pair("prompt", "login");
-        }
-        if let Some((org, provider)) = &self.org {
-            q.append_pair("org", org).append_pair("provider", provider);
+        for (name, value) in &self.params {
+            q.append_pair(name, value);
         }
         let url = concat(&[self.client.region.login_base().as_str(), "/oauth/authorize?", &q.finish()]);
         let pending = PendingLogin {
@@ -414,6 +483,61 @@ mod tests {
     fn query(url: &str) -> Vec<(String, String)> {
         let q = url.split_once('?').map(|x| x.1).unwrap_or("");
         crate::form::parse(q).collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn control_characters_are_found_as_char_is_control_finds_them(text in "\\PC*|[\\x00-\\x{a0}]{0,8}", c in proptest::char::any()) {
+            let with = format!("{text}{c}");
+            proptest::prop_assert_eq!(has_control(with.as_bytes()), with.chars().any(char::is_control));
+        }
+    }
+
+    #[test]
+    fn login_parameters_are_checked_and_sent() {
+        let code = |r: Result<AuthorizeRequest<'_>, Error>| r.err().map(|e| e.to_string());
+        let c = client();
+        let built = c
+            .authorize()
+            .param("org", "acme corp")
+            .and_then(|r| r.param("provider", "okta"))
+            .and_then(|r| r.param("login_hint", "alex@example.com"))
+            .and_then(|r| r.param("prompt", "login"))
+            .and_then(|r| r.param("ui_locales", "fr-CA"))
+            .and_then(|r| r.build(&mut OsRng, 0));
+        let (url, _) = built.unwrap_or_else(|e| panic!("{e}"));
+        let q = query(&url);
+        for (k, v) in [
+            ("org", "acme corp"),
+            ("provider", "okta"),
+            ("login_hint", "alex@example.com"),
+            ("prompt", "login"),
+            ("ui_locales", "fr-CA"),
+        ] {
+            assert!(q.contains(&(k.to_string(), v.to_string())), "{k} in {url}");
+        }
+        for reserved in RESERVED_PARAMS {
+            assert!(
+                code(c.authorize().param(reserved, "x")).is_some_and(|m| m.contains("set by the library")),
+                "{reserved}"
+            );
+        }
+        assert!(code(c.authorize().param("bad name", "x")).is_some_and(|m| m.contains("letters, digits")));
+        assert!(code(c.authorize().param("", "x")).is_some());
+        assert!(code(c.authorize().param(&"n".repeat(65), "x")).is_some());
+        assert!(code(c.authorize().param("x", "a\nb")).is_some_and(|m| m.contains("control characters")));
+        assert!(code(c.authorize().param("x", &"v".repeat(2049))).is_some());
+        assert!(
+            code(c.authorize().param("x", "1").and_then(|r| r.param("x", "2"))).is_some_and(|m| m.contains("twice"))
+        );
+        let mut many = Ok(c.authorize());
+        for i in 0..MAX_AUTHORIZE_PARAMS {
+            many = many.and_then(|r| r.param(&format!("p{i}"), "v"));
+        }
+        assert!(many.is_ok());
+        assert!(code(many.and_then(|r| r.param("one_more", "v"))).is_some_and(|m| m.contains("at most 16")));
+        let half = c.authorize().param("org", "acme").and_then(|r| r.build(&mut OsRng, 0));
+        assert!(half.err().is_some_and(|e| e.to_string().contains("org and provider go together")));
     }
 
     #[test]

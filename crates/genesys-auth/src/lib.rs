@@ -43,7 +43,9 @@ mod secret;
 pub mod session;
 mod token;
 
-pub use authorize::{AuthorizeRequest, Client, PendingLogin, RELOGIN_GUARD_MS, relogin_allowed, safe_return_path};
+pub use authorize::{
+    AuthorizeRequest, Client, MAX_AUTHORIZE_PARAMS, PendingLogin, RELOGIN_GUARD_MS, relogin_allowed, safe_return_path,
+};
 pub use callback::{Callback, return_path, without_callback};
 pub use error::{Error, OAuthErrorCode, clean as clean_text, concat, decimal};
 pub use pkce::{Challenge, OsRng, Rng, Verifier, base64url};

@@ -280,6 +280,9 @@ pub struct LoginOptions {
     pub redirect_uri: Option<String>,
     /// Give up on a popup login after this long (default 5 minutes).
     pub timeout_ms: Option<u64>,
+    /// Authorize parameters for the login page (`login_hint`, `prompt`, `org` + `provider`, ...), checked by
+    /// [`crate::AuthorizeRequest::param`]; a refused one fails the login with its reason.
+    pub params: Vec<(String, String)>,
 }
 
 /// What an API call in progress is doing.
@@ -518,7 +521,8 @@ impl Session {
         if popup && !self.config.popup_capable {
             return self.resolve_one(waiter, Err(crate::error::NO_POPUP_CHANNEL));
         }
-        let built = self.authorize(options.return_to.as_deref(), options.redirect_uri.as_deref(), now_ms);
+        let built =
+            self.authorize(options.return_to.as_deref(), options.redirect_uri.as_deref(), &options.params, now_ms);
         let (url, pending) = match built {
             Ok(b) => b,
             Err(e) => return self.resolve_one(waiter, Err(e)),
@@ -810,9 +814,10 @@ impl Session {
         &mut self,
         return_to: Option<&str>,
         redirect_uri: Option<&str>,
+        params: &[(String, String)],
         now_ms: u64,
     ) -> Result<(String, PendingLogin), Error> {
-        let mut request = self.config.client.authorize();
+        let mut request = self.config.client.authorize().params(params)?;
         if let Some(scope) = &self.config.scope {
             request = request.scope(scope);
         }
@@ -1014,7 +1019,7 @@ impl Session {
             return self.fail_wants(wants, Error::ReloginLoop);
         }
         let here = self.here.clone();
-        let (url, pending) = match self.authorize(here.as_deref(), None, now_ms) {
+        let (url, pending) = match self.authorize(here.as_deref(), None, &[], now_ms) {
             Ok(b) => b,
             Err(e) => return self.fail_wants(wants, e),
         };

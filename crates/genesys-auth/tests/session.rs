@@ -699,6 +699,34 @@ fn callback(world: &mut World, tab: usize, url: &str) -> Waiter {
 }
 
 #[test]
+fn login_parameters_reach_the_login_page_and_a_refused_one_stops_the_login() {
+    let mut world = World::new();
+    let tab = world.open(World::config(Persistence::Private));
+    let w = world.waiter();
+    let params = [("org", "acme"), ("provider", "okta"), ("login_hint", "alex@example.com")];
+    let params = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let options = LoginOptions { params, ..LoginOptions::default() };
+    let now = world.now;
+    world.tabs[tab].session.login(w, &options, now);
+    world.run();
+    assert!(matches!(world.outcome(tab, w), Ok(Outcome::Navigating)));
+    let url = world.tabs[tab].navigations.last().cloned().unwrap_or_default();
+    assert!(url.contains("&org=acme&provider=okta&login_hint=alex%40example.com"), "{url}");
+    // A parameter the library owns: the login fails with the reason, nothing is parked, nothing navigates.
+    let tab2 = world.open(World::config(Persistence::Private));
+    let w2 = world.waiter();
+    let options = LoginOptions {
+        params: vec![("redirect_uri".into(), "https://evil.example/".into())],
+        ..LoginOptions::default()
+    };
+    world.tabs[tab2].session.login(w2, &options, now);
+    world.run();
+    assert_eq!(world.error_of(tab2, w2), "invalid_config");
+    assert!(world.tabs[tab2].navigations.is_empty());
+    assert!(!world.tabs[tab2].private.contains_key("pending"));
+}
+
+#[test]
 fn a_redirect_login_comes_back_signed_in_to_its_path() {
     let mut world = World::new();
     let tab = world.open(World::config(Persistence::Private));

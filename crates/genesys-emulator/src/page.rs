@@ -44,6 +44,7 @@ label.user:hover{{border-color:#2a60c8}} .email{{color:#5b6578;font-size:13px}}
 input[type=text]{{width:100%;box-sizing:border-box;padding:9px;border:1px solid #d5dae3;border-radius:8px;font:inherit}}
 .buttons{{display:flex;gap:10px;margin-top:20px}} button{{flex:1;padding:10px;border-radius:8px;border:1px solid #2a60c8;font:inherit;font-weight:600;cursor:pointer}}
 button.approve{{background:#2a60c8;color:#fff}} button.deny{{background:#fff;color:#2a60c8}}
+.sso{{background:#eef4ff;border:1px solid #c4d4f5;border-radius:8px;padding:10px 12px}}
 .error{{background:#fdecea;border:1px solid #f5c2bd;color:#8a1c12;border-radius:8px;padding:10px 12px}} code{{background:#eef1f6;padding:1px 4px;border-radius:4px}}
 </style></head><body><main><p><span class="badge">EMULATOR</span></p>{content}</main></body></html>"#
     )
@@ -86,10 +87,21 @@ fn login_form(
     }
     let error = error.map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e))).unwrap_or_default();
     let typed = hint.filter(|_| hinted.is_none()).map(escape).unwrap_or_default();
+    // Genesys Cloud sends a login with `org` and `provider` straight to that org's SSO identity provider; the
+    // emulator stands in for it and says so.
+    let pairs = crate::form(query.as_bytes()).unwrap_or_default();
+    let sso = match (crate::param(&pairs, "org"), crate::param(&pairs, "provider")) {
+        (Some(org), Some(provider)) => format!(
+            r#"<p class="sso" id="sso">Single sign-on for org <b id="sso-org">{}</b> through <b id="sso-provider">{}</b>: the emulator stands in for that identity provider.</p>"#,
+            escape(org),
+            escape(provider)
+        ),
+        _ => String::new(),
+    };
     layout(
         "Sign in",
         &format!(
-            r#"<h1>Sign in to {org}</h1><p class="sub"><b>{app}</b> wants to access Genesys Cloud as you.</p>{error}
+            r#"<h1>Sign in to {org}</h1><p class="sub"><b>{app}</b> wants to access Genesys Cloud as you.</p>{sso}{error}
 <form method="post" action="/oauth/authorize"><input type="hidden" name="authorize_query" value="{query}">
 <input type="hidden" name="csrf" value="{csrf}">
 <fieldset style="border:0;padding:0;margin:0"><legend>Choose a test user</legend>{users}</fieldset>

@@ -169,6 +169,18 @@ fn login_page_approve_and_deny() {
 }
 
 #[test]
+fn an_sso_login_names_the_org_and_its_identity_provider_on_the_login_page() {
+    let h = Harness::new(Config::default());
+    let q = Harness::authorize_query(DEMO_CLIENT_ID, REDIRECT, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "s9");
+    let sso = h.get(&format!("/oauth/authorize?{q}&org=acme%3Ccorp&provider=okta")).text();
+    assert!(sso.contains(r#"<b id="sso-org">acme&lt;corp</b>"#), "{sso}");
+    assert!(sso.contains(r#"<b id="sso-provider">okta</b>"#), "{sso}");
+    assert!(sso.contains("Approve"));
+    let plain = h.get(&format!("/oauth/authorize?{q}&login_hint=sam")).text();
+    assert!(!plain.contains("sso-org") && plain.contains("Approve"));
+}
+
+#[test]
 fn refresh_rotates_and_reuse_revokes_the_family() {
     let h = Harness::new(auto_config());
     let (access1, refresh1) = h.login();
