@@ -1,5 +1,6 @@
 // Browser benchmarks (headless Debian Chromium against the emulator), run by `cargo xtask bench`.
-// Prints one JSON object: callback_to_token (ours/raw medians), fetch overhead, single-flight refresh count.
+// Prints one JSON object: callback_to_token (ours / raw fetch / oauth4webapi medians), fetch overhead, single-flight
+// refresh count.
 import { chromium } from 'playwright-core';
 
 const APP = process.env.APP_URL, EMU = process.env.EMU_URL;
@@ -23,11 +24,12 @@ async function callbackRun(mode) {
   return r.ms;
 }
 
-const ours = [], raw = [];
-await callbackRun('ours'); await callbackRun('raw'); // warm-up: first compile, first connection
+const ours = [], raw = [], anchor = [];
+await callbackRun('ours'); await callbackRun('raw'); await callbackRun('anchor'); // warm-up: first compile, first connection
 for (let i = 0; i < RUNS; i++) {
   ours.push(await callbackRun('ours'));
   raw.push(await callbackRun('raw'));
+  anchor.push(await callbackRun('anchor'));
 }
 
 await page.goto(`${APP}bench/session.html`);
@@ -39,14 +41,26 @@ for (let done = 0; done < FETCHES; done += batch) {
   rawMs += await page.evaluate((n) => window.bench.raw(n), batch);
 }
 
+// Single flight across tabs: 4 tabs sharing local storage, 100 concurrent accessToken() callers in each, every
+// token expired (the clock a day ahead in each tab); the emulator counts the refresh requests.
+const TABS = 4, CALLERS = 100;
+const shared = await browser.newContext();
+const tabs = [];
+for (let i = 0; i < TABS; i++) {
+  const tab = await shared.newPage();
+  await tab.goto(`${APP}bench/session.html?storage=local`);
+  await tab.waitForFunction(() => window.bench, null, { timeout: 20000 });
+  tabs.push(tab);
+}
 await admin('DELETE', 'requests');
-const distinct = await page.evaluate(() => window.bench.storm(50));
+const distinct = await Promise.all(tabs.map((t) => t.evaluate((n) => window.bench.storm(n), CALLERS)));
 const log = await admin('GET', 'requests');
 const refreshes = log.filter((r) => r.path === '/oauth/token' && r.grant_type === 'refresh_token').length;
 await browser.close();
 
 console.log(JSON.stringify({
-  callback_ours_ms: median(ours), callback_raw_ms: median(raw), callback_runs: RUNS,
+  callback_ours_ms: median(ours), callback_raw_ms: median(raw), callback_oauth4webapi_ms: median(anchor), callback_runs: RUNS,
   fetch_ours_ms: oursMs, fetch_raw_ms: rawMs, fetch_calls: FETCHES,
-  singleflight_callers: 50, singleflight_refresh_requests: refreshes, singleflight_distinct_tokens: distinct,
+  singleflight_tabs: TABS, singleflight_callers: TABS * CALLERS, singleflight_refresh_requests: refreshes,
+  singleflight_distinct_tokens: new Set(distinct.flat()).size,
 }));

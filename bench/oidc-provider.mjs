@@ -1,6 +1,8 @@
 // oidc-provider on a loopback port with refresh-token rotation, for the refresh throughput comparison (run by
 // `cargo xtask bench`). Interactions are answered at once (an auto-approving login), like the emulator's
-// auto-login, so the load generator can start each client's refresh chain.
+// auto-login, so the load generator can start each client's refresh chain. The same work as the emulator: plain
+// OAuth requests with the scope `api` and without `openid` (no ID token), opaque access tokens (its default
+// format), refresh tokens issued without a consent to `offline_access` (issueRefreshToken).
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
@@ -17,6 +19,8 @@ const provider = new Provider(issuer, {
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
   }],
+  // A plain OAuth scope: oidc-provider grants nothing without one, and without `openid` it signs no ID token.
+  scopes: ['api'],
   features: { devInteractions: { enabled: false } },
   pkce: { required: () => true },
   rotateRefreshToken: true,
@@ -31,7 +35,7 @@ server.on('request', async (req, res) => {
   try {
     const details = await provider.interactionDetails(req, res);
     const grant = new provider.Grant({ accountId: 'alex', clientId: details.params.client_id });
-    grant.addOIDCScope('openid offline_access');
+    if (details.params.scope) grant.addOIDCScope(details.params.scope);
     const grantId = await grant.save();
     await provider.interactionFinished(req, res, { login: { accountId: 'alex' }, consent: { grantId } }, { mergeWithLastSubmission: false });
   } catch (e) {

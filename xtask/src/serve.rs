@@ -132,6 +132,8 @@ fn static_file(path: &str, site: &Site) -> http::Response<Full<Bytes>> {
             "purecloud-platform-client-v2.min.js" => {
                 "purecloud-platform-client-v2/dist/web-cjs/purecloud-platform-client-v2.min.js"
             }
+            // The anchor library of the callback benchmark (bench/pages/callback.html).
+            "oauth4webapi.js" => "oauth4webapi/build/index.js",
             _ => return respond(404, "text/plain", Bytes::from_static(b"not found")),
         };
         (root().join("node_modules"), file)

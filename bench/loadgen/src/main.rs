@@ -2,10 +2,11 @@
 //! keep-alive connection per worker, for a bounded time. Prints one JSON line: count, per-second rate, p50/p99.
 //!
 //! ```text
-//! loadgen grants  <base> <authorize-path> <token-path> <client-id> <redirect-uri> <concurrency> <seconds>
-//! loadgen refresh <base> <authorize-path> <token-path> <client-id> <redirect-uri> <concurrency> <seconds>
+//! loadgen grants  <base> <authorize-path> <token-path> <client-id> <redirect-uri> <concurrency> <seconds> [scope]
+//! loadgen refresh <base> <authorize-path> <token-path> <client-id> <redirect-uri> <concurrency> <seconds> [scope]
 //! ```
-//! The same generator drives every server of a comparison, so their figures are comparable.
+//! The same generator drives every server of a comparison, so their figures are comparable. Without `scope` none
+//! is asked for (what Genesys Cloud apps send by default; no OpenID Connect ID token).
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,8 @@ struct Target {
     token: String,
     client_id: String,
     redirect: String,
+    /// The `scope` parameter, if any.
+    scope: Option<String>,
 }
 
 type Conn = SendRequest<Full<Bytes>>;
@@ -59,16 +62,19 @@ fn post(t: &Target, body: String) -> http::Request<Full<Bytes>> {
 /// redirects are followed on the same host with their cookies) then token. Returns the refresh token if any.
 async fn grant(conn: &mut Conn, t: &Target) -> Option<Option<String>> {
     let verifier = Verifier::generate(&mut OsRng).ok()?;
-    let q = form(&[
+    let challenge = verifier.challenge();
+    let mut params = vec![
         ("response_type", "code"),
-        ("client_id", &t.client_id),
-        ("redirect_uri", &t.redirect),
-        ("code_challenge", verifier.challenge().as_str()),
+        ("client_id", t.client_id.as_str()),
+        ("redirect_uri", t.redirect.as_str()),
+        ("code_challenge", challenge.as_str()),
         ("code_challenge_method", "S256"),
         ("state", "bench-state-value"),
-        ("scope", "openid offline_access"),
-        ("prompt", "consent"),
-    ]);
+    ];
+    if let Some(scope) = &t.scope {
+        params.extend([("scope", scope.as_str()), ("prompt", "consent")]);
+    }
+    let q = form(&params);
     let mut target = format!("{}?{q}", t.authorize);
     let mut cookies: Vec<String> = Vec::new();
     let mut code = None;
@@ -130,9 +136,9 @@ async fn refresh(conn: &mut Conn, t: &Target, token: &str) -> Option<String> {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 9 {
+    if args.len() != 9 && args.len() != 10 {
         eprintln!(
-            "usage: loadgen <grants|refresh> <base> <authorize-path> <token-path> <client-id> <redirect-uri> <concurrency> <seconds>"
+            "usage: loadgen <grants|refresh> <base> <authorize-path> <token-path> <client-id> <redirect-uri> <concurrency> <seconds> [scope]"
         );
         std::process::exit(2);
     }
@@ -147,6 +153,7 @@ async fn main() {
         token: args[4].clone(),
         client_id: args[5].clone(),
         redirect: args[6].clone(),
+        scope: args.get(9).cloned(),
     });
     let refresh_mode = args[1] == "refresh";
     let concurrency: usize = args[7].parse().unwrap_or(16);
