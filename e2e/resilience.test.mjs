@@ -265,6 +265,30 @@ test('refresh policy none: an expired token leads to a silent re-login, not an e
   noProblems(page);
 });
 
+test('inactivity timeout on: no refresh token, the valid token is used to its end, then a silent re-login', async () => {
+  // Genesys Cloud issues no refresh token for code authorization while the org's inactivity timeout is on.
+  await admin('PATCH', 'config', { idle_timeout_s: 300, token_duration_s: 300 });
+  const page = await newPage();
+  // The page's clock and the emulator's move together: the library sees the token near its end.
+  await page.clock.install();
+  await page.goto(`${APP}?storage=session`);
+  await signIn(page);
+  const advance = async (ms) => { await admin('POST', 'clock', { advance_ms: ms }); await page.clock.fastForward(ms); };
+  await advance(250_000);
+  await page.click('#reload-profile');
+  await page.waitForFunction(() => window.demo.user?.name === 'Alex Agent');
+  const meCalls = async () => (await requests()).filter((r) => r.path.startsWith('/api/v2/users/me') && r.status === 200).length;
+  await waitFor(async () => (await meCalls()) === 2, 'the profile loaded again with the same token');
+  eq((await tokenPosts('refresh_token')).length, 0, 'no refresh inside the skew: there is no refresh token to use');
+  eq((await tokenPosts('authorization_code')).length, 1, 'the token still valid for 50 s is used, no re-login yet');
+  await advance(60_000);
+  await page.click('#reload-profile');
+  await waitFor(async () => (await tokenPosts('authorization_code')).length === 2, 'the second sign-in');
+  eq(await screen(page, 'dashboard'), 'dashboard', 'back on the dashboard');
+  eq((await tokenPosts('refresh_token')).length, 0, 'never a refresh');
+  noProblems(page);
+});
+
 test('revoked token → refresh refused → silent re-login', async () => {
   const page = await freshLoginPage('?storage=session');
   await signIn(page);

@@ -23,6 +23,7 @@ pub struct Config {
     /// Accept `code_challenge_method=plain` (Genesys behaviour unknown; default: refuse).
     pub allow_plain_pkce: bool,
     /// Org idle token timeout in seconds: a token unused for this long is revoked (0 = off; Genesys: 300..28800).
+    /// While it is on, code grants issue no refresh token (as Genesys Cloud does): apps sign in again.
     pub idle_timeout_s: u64,
     /// API requests per minute per token (Genesys: 300).
     pub rate_limit_per_minute: u32,

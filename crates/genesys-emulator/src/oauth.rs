@@ -330,13 +330,15 @@ struct TokenBody<'a> {
     refresh_token: Option<&'a str>,
 }
 
-/// Issues an access token in `family`, with a new refresh token when allowed, or `kept_refresh` (no rotation).
+/// Issues an access token in `family`, with a new refresh token when allowed (and `may_refresh`), or
+/// `kept_refresh` (no rotation).
 fn issue(
     ctx: &mut Ctx<'_>,
     client: &ClientConfig,
     family: u64,
     now_ms: u64,
     kept_refresh: Option<&str>,
+    may_refresh: bool,
 ) -> Response<Bytes> {
     let duration = token_duration_s(ctx, client);
     let access = ctx.token();
@@ -352,7 +354,7 @@ fn issue(
     );
     let refresh = if let Some(kept) = kept_refresh {
         Some(kept.to_string())
-    } else if refresh_allowed(ctx, client) {
+    } else if may_refresh && refresh_allowed(ctx, client) {
         let family_expiry = ctx.store.families.get(&family).map_or(now_ms, |f| f.expires_at_ms);
         let refresh = ctx.token();
         ctx.store.refresh.insert(refresh.clone(), Refresh { family, expires_at_ms: family_expiry, used: false });
@@ -414,7 +416,10 @@ fn code_grant(ctx: &mut Ctx<'_>, client: &ClientConfig, fields: &[(String, Strin
     if let Some(g) = ctx.store.codes.get_mut(code) {
         g.family = Some(family);
     }
-    issue(ctx, client, family, now_ms, None)
+    // While the org's inactivity timeout is on, Genesys Cloud issues no refresh token for code authorization
+    // (help center, "Set an automatic inactivity timeout"): the app keeps its session by signing in again.
+    let may_refresh = ctx.config.idle_timeout_s == 0;
+    issue(ctx, client, family, now_ms, None, may_refresh)
 }
 
 fn refresh_grant(
@@ -474,9 +479,9 @@ fn refresh_grant(
         } else {
             ctx.store.refresh.remove(token);
         }
-        issue(ctx, client, family, now_ms, None)
+        issue(ctx, client, family, now_ms, None, true)
     } else {
         // Without rotation the same refresh token stays valid and is sent back unchanged.
-        issue(ctx, client, family, now_ms, Some(token))
+        issue(ctx, client, family, now_ms, Some(token), true)
     }
 }

@@ -209,6 +209,16 @@ fn refresh_policy_none_issues_no_refresh_token_and_refuses_the_grant() {
 }
 
 #[test]
+fn with_the_inactivity_timeout_on_a_code_grant_issues_no_refresh_token() {
+    let h = Harness::new(Config { idle_timeout_s: 900, ..auto_config() });
+    let (access, refresh) = h.login();
+    assert_eq!(refresh, None, "no refresh token while the org's inactivity timeout is on");
+    assert_eq!(h.api("GET", "/api/v2/users/me", &access).status, 200);
+    let h = Harness::new(auto_config());
+    assert!(h.login().1.is_some(), "a refresh token when it is off");
+}
+
+#[test]
 fn rotated_refresh_tokens_never_outlive_the_family() {
     let mut config = auto_config();
     config.refresh.max_lifetime_s = 3600;
