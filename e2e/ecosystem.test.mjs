@@ -1,5 +1,5 @@
 // Where our users are: the official Genesys JS SDK using our token, the React + Vite example, the Leptos example.
-import { APP, assert, eq, newPage, noProblems, requests, run, shot, signIn, signInWithTestIds, signOutRevokes, test, tokenPosts, waitFor } from './harness.mjs';
+import { APP, assert, eq, newPage, noProblems, protectedRouteSignsIn, requests, run, shot, signIn, signInWithTestIds, signOutRevokes, test, tokenPosts, waitFor } from './harness.mjs';
 
 test('the official SDK (purecloud-platform-client-v2) calls /users/me with the token our library obtained', async () => {
   const page = await newPage();
@@ -18,17 +18,22 @@ test('the official SDK (purecloud-platform-client-v2) calls /users/me with the t
   noProblems(page);
 });
 
-test('the React + Vite example: protected route → sign in → back to the route with the profile → sign out', async () => {
+test('the React + Vite example (genesys-auth/react): the protected route redirects to sign in → back to the route with the profile → sign out', async () => {
   const page = await newPage();
-  await page.goto(`${APP}react/#/profile`);
-  await page.waitForSelector('[data-testid=login]');
-  await shot(page, '10-react-protected');
-  await signInWithTestIds(page);
-  eq(await page.textContent('[data-testid=name]'), 'Alex Agent', 'profile on the protected route');
-  eq(new URL(page.url()).hash, '#/profile', 'returned to the protected route');
-  assert(!new URL(page.url()).searchParams.has('code'), 'address bar clean');
+  await protectedRouteSignsIn(page, `${APP}react/#/profile`);
   await shot(page, '11-react-profile');
   await signOutRevokes(page);
+  eq(new URL(page.url()).hash, '#/', 'signed out on the public page');
+  await shot(page, '10-react-signed-out');
+  // After signing out, the guard offers to sign in instead of signing straight back in...
+  await page.click('[data-testid=profile-link]');
+  await page.waitForSelector('main button:text-is("Sign in")');
+  eq((await tokenPosts('authorization_code')).length, 1, 'no new sign-in after the sign-out');
+  // ...and a new visit to the protected route goes through the login page (silent: the Genesys login session).
+  await page.reload();
+  await page.waitForSelector('[data-testid=name]');
+  eq((await tokenPosts('authorization_code')).length, 2, 'signed in again by the guard');
+  eq(new URL(page.url()).hash, '#/profile', 'on the protected route');
   noProblems(page);
 });
 

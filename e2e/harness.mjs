@@ -81,10 +81,28 @@ export async function signInWithTestIds(page) {
   await page.waitForSelector('[data-testid=name]', { timeout: 15000 });
 }
 
+/** An example app's protected route opened signed out: its guard goes to the emulator's login page; approve →
+ *  back on the route with the profile. */
+export async function protectedRouteSignsIn(page, url) {
+  await page.goto(url);
+  await page.waitForURL(/\/oauth\/authorize/, { timeout: 15000 });
+  await page.click('#approve');
+  await page.waitForSelector('[data-testid=name]', { timeout: 15000 }).catch(async (e) => {
+    await shot(page, 'protected-route-failed');
+    throw new Error(`${e.message.split('\n')[0]} at ${page.url()}: ${await page.textContent('body')} | console: ${page.consoleText.join(' | ')}`);
+  });
+  eq(await page.textContent('[data-testid=name]'), 'Alex Agent', 'profile on the protected route');
+  eq(new URL(page.url()).hash, new URL(url).hash, 'returned to the protected route');
+  assert(!new URL(page.url()).searchParams.has('code'), 'address bar clean');
+}
+
 /** An example app's sign-out button: back to the sign-in button, and the token revoked at the emulator. */
 export async function signOutRevokes(page) {
   await page.click('[data-testid=logout]');
-  await page.waitForSelector('[data-testid=login]');
+  await page.waitForSelector('[data-testid=login]').catch(async (e) => {
+    await shot(page, 'sign-out-failed');
+    throw new Error(`${e.message.split('\n')[0]} at ${page.url()}: ${await page.textContent('body')} | console: ${page.consoleText.join(' | ')}`);
+  });
   eq((await requests()).filter((r) => r.method === 'DELETE' && r.path === '/api/v2/tokens/me').length, 1, 'token revoked');
 }
 

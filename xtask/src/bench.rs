@@ -32,12 +32,20 @@ fn read(path: &std::path::Path) -> Result<Vec<u8>> {
 fn bundle_sizes(results: &mut Map<String, Value>, rows: &mut Vec<Row>) -> Result {
     let pkg = crate::web::build()?;
     let wasm = gzip_len(&read(&pkg.join("genesys_auth_bg.wasm"))?);
-    // Every script of the package (it ships one: index.js with the generated glue bundled in).
+    // Every script the main entry loads (one: index.js with the generated glue bundled in); the framework
+    // bindings beside it are measured on their own.
     let mut glue = Vec::new();
+    let mut bindings = Vec::new();
     for entry in std::fs::read_dir(&pkg).map_err(|e| format!("{}: {e}", pkg.display()))?.flatten() {
-        if entry.path().extension().is_some_and(|x| x == "js" || x == "mjs") {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if crate::web::BINDINGS.contains(&name.as_str()) {
+            bindings.push((name, gzip_len(&read(&entry.path())?)));
+        } else if entry.path().extension().is_some_and(|x| x == "js" || x == "mjs") {
             glue.extend(read(&entry.path())?);
         }
+    }
+    if bindings.len() != crate::web::BINDINGS.len() {
+        return Err(format!("the package lacks a binding: has {bindings:?}, expects {:?}", crate::web::BINDINGS));
     }
     let glue = gzip_len(&glue);
     let ours = wasm + glue;
@@ -69,6 +77,23 @@ fn bundle_sizes(results: &mut Map<String, Value>, rows: &mut Vec<Row>) -> Result
         ratio: anchors.iter().map(|(_, s)| format!("{:.2}", ours as f64 / *s as f64)).collect::<Vec<_>>().join(" / "),
         runs: "1".into(),
     });
+    // Each binding's own code (minified, gzip -9; its framework and the main entry excluded).
+    bindings.sort();
+    for (name, size) in &bindings {
+        let framework = name.trim_end_matches(".js");
+        results.insert(format!("{framework}_binding_gz_bytes"), json!(size));
+        rows.push(Row {
+            name: if framework == "react" {
+                "react_binding_gz_bytes (genesys-auth/react)"
+            } else {
+                "vue_binding_gz_bytes (genesys-auth/vue)"
+            },
+            value: format!("{size} B"),
+            baseline: "—".into(),
+            ratio: "—".into(),
+            runs: "1".into(),
+        });
+    }
     // The Leptos example as a Rust front-end ships it: its wasm and every script (glue and snippets), gzip -9.
     crate::e2e::leptos()?;
     let leptos = root().join("target/examples/leptos");

@@ -38,20 +38,17 @@ pub fn all(args: &[String]) -> Result {
     setup::npm_packages()?;
     crate::e2e::wasm_bindgen_tests()?;
     crate::e2e::end_to_end(crate::e2e::SUITES)?;
-    // The package's hand-written TypeScript declarations against an app that uses every part of the API.
-    run(Command::new(setup::npm_bin("tsc")).current_dir(root()).args([
-        "--noEmit",
-        "--strict",
-        "--target",
-        "es2022",
-        "--module",
-        "esnext",
-        "--moduleResolution",
-        "bundler",
-        "--lib",
-        "es2022,dom",
-        "e2e/types.ts",
-    ]))?;
+    // The package's hand-written TypeScript declarations against apps that use every part of the API: the main
+    // entry, and each framework binding.
+    for (app, jsx) in [("e2e/types.ts", None), ("e2e/types-react.tsx", Some("react-jsx"))] {
+        let mut tsc = Command::new(setup::npm_bin("tsc"));
+        tsc.current_dir(root()).args(["--noEmit", "--strict", "--target", "es2022", "--module", "esnext"]);
+        tsc.args(["--moduleResolution", "bundler", "--lib", "es2022,dom"]);
+        if let Some(jsx) = jsx {
+            tsc.args(["--jsx", jsx]);
+        }
+        run(tsc.arg(app))?;
+    }
     // What a release ships (npm tarball checked by publint and arethetypeswrong, packaged crates built from their
     // packaged sources, the CLI binary, SHA256SUMS), and the tarball installed the way a user installs it.
     crate::dist::command(&["--check".to_string()])?;
