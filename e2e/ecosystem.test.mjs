@@ -1,4 +1,4 @@
-// Where our users are: the official Genesys JS SDK using our token, the React + Vite example, the Leptos example.
+// Where our users are: the official Genesys JS SDK using our token, the React and Vue examples, the Leptos example.
 import { APP, assert, eq, newPage, noProblems, protectedRouteSignsIn, requests, run, shot, signIn, signInWithTestIds, signOutRevokes, test, tokenPosts, waitFor } from './harness.mjs';
 
 test('the official SDK (purecloud-platform-client-v2) calls /users/me with the token our library obtained', async () => {
@@ -34,6 +34,22 @@ test('the React + Vite example (genesys-auth/react): the protected route redirec
   await page.waitForSelector('[data-testid=name]');
   eq((await tokenPosts('authorization_code')).length, 2, 'signed in again by the guard');
   eq(new URL(page.url()).hash, '#/profile', 'on the protected route');
+  noProblems(page);
+});
+
+test('the Vue + Vite example (genesys-auth/vue): the protected route redirects to sign in → back to the route with the profile → sign out', async () => {
+  const page = await newPage();
+  await protectedRouteSignsIn(page, `${APP}vue/#/profile`);
+  eq(await page.textContent('[data-testid=status]').then((t) => t.startsWith('Signed in')), true, 'reactive status');
+  await shot(page, '14-vue-profile');
+  await signOutRevokes(page);
+  eq(new URL(page.url()).hash, '#/', 'signed out on the public page');
+  await page.click('[data-testid=profile-link]');
+  await page.waitForSelector('main button:text-is("Sign in")');
+  eq((await tokenPosts('authorization_code')).length, 1, 'no new sign-in after the sign-out');
+  await page.reload();
+  await page.waitForSelector('[data-testid=name]');
+  eq((await tokenPosts('authorization_code')).length, 2, 'signed in again by the guard');
   noProblems(page);
 });
 

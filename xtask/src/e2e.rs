@@ -64,11 +64,14 @@ pub fn end_to_end(suites: &[&str]) -> Result {
     Ok(())
 }
 
-/// Builds the examples the suites drive: React + Vite against the freshly built package (`npm ci` from its lock).
+/// Builds the examples the suites drive: React + Vite and Vue + Vite against the freshly built package (`npm ci`
+/// from their locks), and the Leptos one.
 pub fn examples() -> Result {
-    let react = root().join("examples/react-vite");
-    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"]).current_dir(&react))?;
-    run(Command::new("npm").args(["run", "build"]).current_dir(&react))?;
+    for app in ["examples/react-vite", "examples/vue-vite"] {
+        let dir = root().join(app);
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"]).current_dir(&dir))?;
+        run(Command::new("npm").args(["run", "build"]).current_dir(&dir))?;
+    }
     leptos()
 }
 

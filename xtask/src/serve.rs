@@ -49,6 +49,7 @@ pub async fn start(
             "/embedded/app.html",
             "/sdk/",
             "/react/",
+            "/vue/",
             "/leptos/",
             "/html/",
             "/bench/callback.html",
@@ -109,7 +110,8 @@ fn static_file(path: &str, site: &Site) -> http::Response<Full<Bytes>> {
     let pkg = site.pkg.as_path();
     // The demo's own pages: no inline script, wasm allowed, requests to this site, the local emulator and any
     // https region (Settings may point at a real org).
-    let csp = !["/pkg/", "/vendor/", "/react/", "/leptos/", "/html/", "/bench/"].iter().any(|p| path.starts_with(p));
+    let csp =
+        !["/pkg/", "/vendor/", "/react/", "/vue/", "/leptos/", "/html/", "/bench/"].iter().any(|p| path.starts_with(p));
     let respond = |status: u16, ct: &str, body: Bytes| {
         let mut r =
             http::Response::builder().status(status).header("content-type", ct).header("cache-control", "no-store");
@@ -142,6 +144,8 @@ fn static_file(path: &str, site: &Site) -> http::Response<Full<Bytes>> {
             Some(apps) => (apps.join("react/dist"), rel),
             None => (root().join("examples/react-vite/dist"), rel),
         }
+    } else if let Some(rel) = path.strip_prefix("/vue/") {
+        (root().join("examples/vue-vite/dist"), rel)
     } else if let (Some(rel), Some(apps)) = (path.strip_prefix("/html/"), INSTALLED.get()) {
         (apps.join("html"), rel)
     } else if let Some(rel) = path.strip_prefix("/leptos/") {

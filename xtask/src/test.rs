@@ -40,7 +40,7 @@ pub fn all(args: &[String]) -> Result {
     crate::e2e::end_to_end(crate::e2e::SUITES)?;
     // The package's hand-written TypeScript declarations against apps that use every part of the API: the main
     // entry, and each framework binding.
-    for (app, jsx) in [("e2e/types.ts", None), ("e2e/types-react.tsx", Some("react-jsx"))] {
+    for (app, jsx) in [("e2e/types.ts", None), ("e2e/types-react.tsx", Some("react-jsx")), ("e2e/types-vue.ts", None)] {
         let mut tsc = Command::new(setup::npm_bin("tsc"));
         tsc.current_dir(root()).args(["--noEmit", "--strict", "--target", "es2022", "--module", "esnext"]);
         tsc.args(["--moduleResolution", "bundler", "--lib", "es2022,dom"]);

@@ -25,12 +25,14 @@ const SIZE_RUSTFLAGS: &[&str] = &[
 pub fn build() -> Result<PathBuf> {
     let out = package_dir();
     build_into(&out, "engine", &root().join("npm/index.js"))?;
-    for file in ["package.json", "README.md", "index.d.ts", "react.d.ts", "LICENSE-MIT", "LICENSE-APACHE"] {
+    for file in ["package.json", "README.md", "index.d.ts", "LICENSE-MIT", "LICENSE-APACHE"] {
         copy(&root().join("npm").join(file), &out.join(file))?;
     }
     // The framework bindings: minified on their own, importing the main entry (one engine per page) and their
     // framework, which stay outside.
     for binding in BINDINGS {
+        let types = binding.replace(".js", ".d.ts");
+        copy(&root().join("npm").join(&types), &out.join(&types))?;
         run(Command::new(setup::npm_bin("esbuild"))
             .arg(root().join("npm").join(binding))
             .args(["--minify", "--format=esm", "--log-level=warning"])
@@ -39,8 +41,9 @@ pub fn build() -> Result<PathBuf> {
     Ok(out)
 }
 
-/// The framework bindings of `npm/`, each a subpath export of the package (`genesys-auth/react`).
-pub const BINDINGS: [&str; 1] = ["react.js"];
+/// The framework bindings of `npm/` (each with its `.d.ts`), each a subpath export of the package
+/// (`genesys-auth/react`, `genesys-auth/vue`).
+pub const BINDINGS: [&str; 2] = ["react.js", "vue.js"];
 
 fn copy(from: &std::path::Path, to: &std::path::Path) -> Result {
     std::fs::copy(from, to).map(drop).map_err(|e| format!("{}: {e}", from.display()))
