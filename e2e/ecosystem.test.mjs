@@ -1,5 +1,5 @@
 // Where our users are: the official Genesys JS SDK using our token, the React and Vue examples, the Leptos example.
-import { APP, assert, eq, newPage, noProblems, protectedRouteSignsIn, requests, run, shot, signIn, signInWithTestIds, signOutRevokes, test, tokenPosts, waitFor } from './harness.mjs';
+import { APP, admin, assert, eq, newPage, noProblems, protectedRouteSignsIn, requests, run, shot, signIn, signInWithTestIds, signOutRevokes, test, tokenPosts, waitFor } from './harness.mjs';
 
 test('the official SDK (purecloud-platform-client-v2) calls /users/me with the token our library obtained', async () => {
   const page = await newPage();
@@ -15,6 +15,37 @@ test('the official SDK (purecloud-platform-client-v2) calls /users/me with the t
   const sdkCalls = (await requests()).filter((r) => r.path === '/api/v2/users/me' && r.method === 'GET');
   eq(sdkCalls.map((r) => r.status).join(), '200', 'the SDK reached the emulator');
   await shot(page, '9-official-sdk');
+  noProblems(page);
+});
+
+test('genesys-auth/sdk connectSdk keeps the official SDK signed in past several token lifetimes: 0 failed calls, one background refresh per token', async () => {
+  await admin('PATCH', 'config', { token_duration_s: 300 }); // Genesys' minimum
+  const page = await newPage();
+  // The page's clock and the emulator's move together.
+  await page.clock.install();
+  await page.goto(`${APP}sdk/`);
+  await waitFor(() => page.evaluate(() => window.sdkDemo && window.sdkDemo.state !== 'loading'), 'the page');
+  await page.click('#login');
+  await page.waitForURL(/\/oauth\/authorize/);
+  await page.click('#approve');
+  await waitFor(() => page.evaluate(() => window.sdkDemo?.calls?.ok === 1), 'the first SDK call')
+    .catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify(await page.evaluate(() => window.sdkDemo))} ${page.url()} ${page.consoleText.join(' | ')}`); });
+  const advance = async (ms) => { await admin('POST', 'clock', { advance_ms: ms }); await page.clock.fastForward(ms); };
+  for (let i = 1; i <= 5; i++) {
+    // 250 s on: the token has 50 s left, inside the 60 s skew; the background refresh runs with nobody asking.
+    await advance(250_000);
+    await waitFor(async () => (await tokenPosts('refresh_token')).length === i, `background refresh ${i}`);
+    await page.click('#call');
+    await waitFor(() => page.evaluate((n) => window.sdkDemo.calls.ok + window.sdkDemo.calls.failed === n, i + 1), `SDK call ${i + 1}`);
+  }
+  const { calls } = await page.evaluate(() => window.sdkDemo);
+  eq(calls.failed, 0, 'failed SDK calls');
+  eq(calls.ok, 6, 'SDK calls that succeeded over 1 250 s of 300 s tokens');
+  const me = (await requests()).filter((r) => r.path === '/api/v2/users/me' && r.method === 'GET');
+  eq(me.map((r) => r.status).join(), '200,200,200,200,200,200', 'every SDK request the emulator saw');
+  eq((await tokenPosts('authorization_code')).length, 1, 'one sign-in');
+  eq((await tokenPosts('refresh_token')).filter((r) => r.status === 200).length, 5, 'five background refreshes');
+  await shot(page, '9b-sdk-kept-fresh');
   noProblems(page);
 });
 

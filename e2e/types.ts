@@ -1,6 +1,7 @@
 // Compiled by `cargo xtask test` with `tsc --noEmit --strict` against the built package: the hand-written
 // declarations (npm/index.d.ts) must describe what apps write. A wrong name or type here fails the build.
 import { GenesysAuth, ready, type AuthState, type GenesysAuthError, type LoginOptions, type RetryEvent } from '../target/npm/genesys-auth/index.js';
+import { connectSdk } from '../target/npm/genesys-auth/sdk.js';
 
 export async function app(): Promise<string | undefined> {
   await ready();
@@ -15,7 +16,13 @@ export async function app(): Promise<string | undefined> {
     refreshSkewSeconds: 30,
     retry: { maxAttempts: 3, baseDelayMs: 100 },
     onRetry: (e: RetryEvent) => console.log(e.url, e.attempt, e.status, e.delayMs),
+    keepFresh: true,
   });
+  const wasOn: boolean = auth.keepFresh(false);
+  const sdk = { setAccessToken: (t: string | undefined) => console.log(t === undefined) };
+  const disconnect: () => void = await connectSdk(auth, sdk);
+  disconnect();
+  if (wasOn) auth.keepFresh();
   const back: string | undefined = await auth.handleRedirectCallback();
   const listener = auth.onTokenChange((s: AuthState) => console.log(s.authenticated, s.expiresAt));
   auth.offTokenChange(listener);

@@ -18,6 +18,8 @@ export interface GenesysAuthOptions {
   retry?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number; maxTotalMs?: number };
   /** Called before each retry. */
   onRetry?: (event: RetryEvent) => void;
+  /** Refresh in the background ahead of expiry, with nobody asking (default false; `keepFresh()` turns it on later). For apps holding a notifications WebSocket, or whose API client never asks for a token. Never without a refresh token: no login happens behind the user's back. */
+  keepFresh?: boolean;
 }
 /** What token-change listeners receive (never the token itself). */
 export interface AuthState { authenticated: boolean; expiresAt: number | null; }
@@ -79,6 +81,9 @@ export declare class GenesysAuth {
   loginWithPopup(options?: Omit<LoginOptions, "popup">): Promise<void>;
   /** True when this page runs inside a frame (as Genesys Cloud shows client apps). */
   isFramed(): boolean;
+  /** Turns the background refresh ahead of expiry on (default) or off; returns whether it was on. For the official SDK, see `connectSdk` in `genesys-auth/sdk`. */
+  keepFresh(on?: boolean): boolean;
+  connectSdk(apiClient: { setAccessToken(token: string | undefined): void }): Promise<() => void>;
   /** A valid access token (refreshed when close to expiry; one refresh shared by all callers). For the official SDK: `client.setAccessToken(await auth.accessToken())`. */
   accessToken(): Promise<string>;
   /** Refreshes the tokens now. */

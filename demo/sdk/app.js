@@ -1,9 +1,12 @@
-// The official Genesys SDK making API calls with the token genesys-auth keeps valid.
+// The official Genesys SDK making API calls with the token genesys-auth keeps valid: `connectSdk` (genesys-auth/sdk)
+// sets the SDK's token now and on every change, and turns on the refresh ahead of expiry in the background (the
+// SDK never asks).
 import { GenesysAuth } from '/pkg/index.js';
+import { connectSdk } from '/pkg/sdk.js';
 import local from '/demo-config.js';
 
 const out = document.getElementById('out');
-window.sdkDemo = { state: 'loading' };
+window.sdkDemo = { state: 'loading', calls: { ok: 0, failed: 0 }, tokens: 0 };
 const auth = await GenesysAuth.create({ region: local.region, clientId: local.clientId, redirectUri: `${location.origin}/sdk/`, storage: 'session' });
 await auth.handleRedirectCallback();
 if (!auth.isAuthenticated()) {
@@ -19,14 +22,24 @@ if (!auth.isAuthenticated()) {
   const api = new URL(local.region);
   if (api.protocol === 'http:') client.setGateway({ host: api.hostname, protocol: 'http', port: Number(api.port) });
   else client.setEnvironment(api.host.replace(/^(api|login|apps)\./, ''));
-  client.setAccessToken(await auth.accessToken());
-  try {
-    const me = await new platformClient.UsersApi().getUsersMe({ expand: ['presence'] });
-    out.textContent = `UsersApi.getUsersMe() → ${me.name} <${me.email}>, presence ${me.presence?.presenceDefinition?.systemPresence}`;
-    window.sdkDemo = { state: 'ok', name: me.name, presence: me.presence?.presenceDefinition?.systemPresence };
-  } catch (e) {
-    out.className = 'error';
-    out.textContent = `SDK call failed: ${e && (e.message || e.status || JSON.stringify(e))}`;
-    window.sdkDemo = { state: 'error', error: String(e && (e.message || e.status)) };
-  }
+  await connectSdk(auth, client);
+  auth.onTokenChange(() => { window.sdkDemo.tokens += 1; });
+  const call = async () => {
+    try {
+      const me = await new platformClient.UsersApi().getUsersMe({ expand: ['presence'] });
+      window.sdkDemo.calls.ok += 1;
+      out.className = '';
+      out.textContent = `UsersApi.getUsersMe() → ${me.name} <${me.email}>, presence ${me.presence?.presenceDefinition?.systemPresence} (${window.sdkDemo.calls.ok} calls, ${window.sdkDemo.calls.failed} failed)`;
+      Object.assign(window.sdkDemo, { state: 'ok', name: me.name, presence: me.presence?.presenceDefinition?.systemPresence });
+    } catch (e) {
+      window.sdkDemo.calls.failed += 1;
+      out.className = 'error';
+      out.textContent = `SDK call failed: ${e && (e.message || e.status || JSON.stringify(e))}`;
+      Object.assign(window.sdkDemo, { state: 'error', error: String(e && (e.message || e.status)) });
+    }
+  };
+  const again = document.getElementById('call');
+  again.hidden = false;
+  again.onclick = call;
+  await call();
 }

@@ -38,8 +38,8 @@ fn bundle_sizes(results: &mut Map<String, Value>, rows: &mut Vec<Row>) -> Result
     let mut bindings = Vec::new();
     for entry in std::fs::read_dir(&pkg).map_err(|e| format!("{}: {e}", pkg.display()))?.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if crate::web::BINDINGS.contains(&name.as_str()) {
-            bindings.push((name, gzip_len(&read(&entry.path())?)));
+        if let Some((_, key)) = crate::web::BINDINGS.iter().find(|(file, _)| *file == name) {
+            bindings.push((*key, name, gzip_len(&read(&entry.path())?)));
         } else if entry.path().extension().is_some_and(|x| x == "js" || x == "mjs") {
             glue.extend(read(&entry.path())?);
         }
@@ -79,16 +79,11 @@ fn bundle_sizes(results: &mut Map<String, Value>, rows: &mut Vec<Row>) -> Result
     });
     // Each binding's own code (minified, gzip -9; its framework and the main entry excluded).
     bindings.sort();
-    for (name, size) in &bindings {
-        let framework = name.trim_end_matches(".js");
-        results.insert(format!("{framework}_binding_gz_bytes"), json!(size));
+    for (key, file, size) in bindings {
+        results.insert(key.into(), json!(size));
         rows.push(Row {
-            name: if framework == "react" {
-                "react_binding_gz_bytes (genesys-auth/react)"
-            } else {
-                "vue_binding_gz_bytes (genesys-auth/vue)"
-            },
-            value: format!("{size} B"),
+            name: key,
+            value: format!("{size} B (genesys-auth/{}, minified)", file.trim_end_matches(".js")),
             baseline: "—".into(),
             ratio: "—".into(),
             runs: "1".into(),
@@ -447,7 +442,8 @@ pub fn command(args: &[String]) -> Result {
 
 /// The bar for the browser bundle (wasm + scripts, gzip -9): what the session machine in the engine measured when it
 /// replaced the JS class's decisions (45 105 B on 2026-12-03), plus the checked login options of issue 17
-/// (`org`/`provider`, `login_hint`, `prompt`, extra parameters: +1 093 B, 46 198 B on 2026-12-04), plus a margin,
+/// (`org`/`provider`, `login_hint`, `prompt`, extra parameters: +1 093 B, 46 198 B on 2026-12-04) and the
+/// background refresh (`keepFresh`: +201 B, 46 399 B), plus a margin,
 /// so that growth from here fails. It was 40 000 B before the machine; issue 13 asks for 36 079 B and the goal is
 /// 17 000 B.
 const BUNDLE_BAR_BYTES: u64 = 46_500;

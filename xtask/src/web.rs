@@ -30,7 +30,7 @@ pub fn build() -> Result<PathBuf> {
     }
     // The framework bindings: minified on their own, importing the main entry (one engine per page) and their
     // framework, which stay outside.
-    for binding in BINDINGS {
+    for (binding, _) in BINDINGS {
         let types = binding.replace(".js", ".d.ts");
         copy(&root().join("npm").join(&types), &out.join(&types))?;
         run(Command::new(setup::npm_bin("esbuild"))
@@ -41,9 +41,10 @@ pub fn build() -> Result<PathBuf> {
     Ok(out)
 }
 
-/// The framework bindings of `npm/` (each with its `.d.ts`), each a subpath export of the package
-/// (`genesys-auth/react`, `genesys-auth/vue`).
-pub const BINDINGS: [&str; 2] = ["react.js", "vue.js"];
+/// The bindings of `npm/` (each with its `.d.ts`), each a subpath export of the package (`genesys-auth/react`,
+/// `genesys-auth/vue`, `genesys-auth/sdk` for the official SDK): (file, benchmark key).
+pub const BINDINGS: [(&str, &str); 3] =
+    [("react.js", "react_binding_gz_bytes"), ("vue.js", "vue_binding_gz_bytes"), ("sdk.js", "sdk_bridge_gz_bytes")];
 
 fn copy(from: &std::path::Path, to: &std::path::Path) -> Result {
     std::fs::copy(from, to).map(drop).map_err(|e| format!("{}: {e}", from.display()))

@@ -13,7 +13,7 @@ const POPUP = 'genesys-auth-popup';
 // The events of Engine.feed (crates/genesys-auth-web/src/engine.rs, module `event`).
 const TIMEOUT = 0, LOCATION = 1, WANT_TOKEN = 2, WANT_REFRESH = 3, FETCH = 4, LOGIN = 5, CALLBACK = 8,
   POPUP_CALLBACK = 9, POPUP_CLOSED = 10, POPUP_BLOCKED = 11, LOCK_GRANTED = 12, STORED_CHANGED = 13,
-  STORE_FAILED = 14, ANSWER = 15, NETWORK = 16, LOGOUT = 17;
+  STORE_FAILED = 14, ANSWER = 15, NETWORK = 16, LOGOUT = 17, KEEP_FRESH = 19;
 
 export const text = (v) => (typeof v == 'string' ? v : undefined);
 export const number = (v) => (typeof v == 'number' ? v : undefined);
@@ -75,11 +75,17 @@ export class Executor {
   constructor(engine, options) {
     this.#e = engine;
     this.#o = { clientId: text(options.clientId), storage: text(options.storage) ?? 'memory',
-      onRetry: typeof options.onRetry == 'function' ? options.onRetry : undefined };
+      onRetry: typeof options.onRetry == 'function' ? options.onRetry : undefined, keepFresh: options.keepFresh === true };
+    if (this.#o.keepFresh) engine.feed(KEEP_FRESH, 1);
     if (this.#o.storage == 'local' && typeof BroadcastChannel == 'function') {
-      // Other tabs announce new tokens (read from the shared storage, never sent on the channel) and logouts.
+      // Other tabs announce new tokens (read from the shared storage, never sent on the channel) and logouts. A
+      // tab in another process may see the message before the storage change: a logout needs no read, and the
+      // storage event brings new tokens once they are visible here (feeding the same tokens twice changes nothing).
       this.#channel = new BroadcastChannel(PREFIX + this.#o.clientId);
-      this.#channel.onmessage = () => this.#feed(STORED_CHANGED, 0, undefined, this.#get('tokens'));
+      this.#channel.onmessage = (m) => this.#feed(STORED_CHANGED, 0, undefined, m.data == 'logout' ? undefined : this.#get('tokens'));
+      addEventListener('storage', (e) => {
+        if (e.key == this.#key('tokens') && e.storageArea == localStorage) this.#feed(STORED_CHANGED, 0, undefined, e.newValue ?? undefined);
+      });
     }
     this.#run();
   }
@@ -339,6 +345,14 @@ export class Executor {
   logout(options) {
     const sso = options?.sso === true;
     return this.#ask(LOGOUT + sso, undefined, sso ? text(options.returnTo) : undefined);
+  }
+
+  /** Refreshes in the background ahead of expiry (on), or only when asked (off). Returns what it was. */
+  keepFresh(on = true) {
+    const was = this.#o.keepFresh;
+    this.#o.keepFresh = on;
+    this.#feed(KEEP_FRESH, on ? 1 : 0);
+    return was;
   }
 
   onTokenChange(listener) {

@@ -54,6 +54,9 @@ extern "C" {
     #[wasm_bindgen(method, js_name = isAuthenticated)]
     fn is_authenticated(this: &Executor) -> bool;
 
+    #[wasm_bindgen(method, js_name = keepFresh)]
+    fn keep_fresh(this: &Executor, on: bool);
+
     #[wasm_bindgen(method)]
     fn state(this: &Executor) -> JsValue;
 
@@ -390,6 +393,13 @@ impl Auth {
         set(&options, "popup", &JsValue::TRUE);
         set(&options, "timeoutMs", &JsValue::from(timeout_ms as f64));
         self.wait(self.inner.executor.login(&options)).await.map(drop)
+    }
+
+    /// Refreshes in the background ahead of expiry (`true`), with nobody asking — for an app holding a
+    /// notifications WebSocket, or whose API client never asks for a token — or only when asked (`false`, the
+    /// default). Never without a refresh token: no login happens behind the user's back.
+    pub fn keep_fresh(&self, on: bool) {
+        self.inner.executor.keep_fresh(on);
     }
 
     /// True when the app runs inside a frame (an embedded Genesys Cloud client app): sign in with a popup there.

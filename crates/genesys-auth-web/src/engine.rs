@@ -93,6 +93,8 @@ mod event {
     pub const NETWORK: u8 = 16;
     pub const LOGOUT: u8 = 17;
     pub const LOGOUT_SSO: u8 = 18;
+    /// `n`: 1 turns the background refresh on, 0 off.
+    pub const KEEP_FRESH: u8 = 19;
 }
 
 /// Errors on their way from the engine through JS back to Rust (the Rust API): JS carries their index.
@@ -227,6 +229,7 @@ impl Engine {
                 let back = a.map_or_else(|| s.config().client.redirect_uri().to_string(), str::to_string);
                 s.logout(w, Some(&back), t);
             }
+            event::KEEP_FRESH => s.set_keep_fresh(n != 0),
             _ => {}
         }
     }

@@ -73,7 +73,14 @@ pub struct Config {
     pub popup_capable: bool,
     /// Scopes to request (space-separated), if any.
     pub scope: Option<String>,
+    /// Refresh in the background ahead of expiry, with no caller asking (for apps whose API client never asks
+    /// for a token, such as the official SDK, or that hold a notifications WebSocket). Also
+    /// [`Session::set_keep_fresh`].
+    pub keep_fresh: bool,
 }
+
+/// A background refresh that failed (the token still valid) is tried again after this long at the soonest.
+pub const KEEP_FRESH_RETRY_MS: u64 = 30_000;
 
 impl Config {
     /// Defaults: memory storage, 60 s refresh skew, the default retry policy, automatic re-login, not framed,
@@ -88,6 +95,7 @@ impl Config {
             framed: false,
             popup_capable: true,
             scope: None,
+            keep_fresh: false,
         }
     }
 }
@@ -356,6 +364,8 @@ pub struct Session {
     reported_store_failure: bool,
     discarded: Option<Error>,
     relogin_at_ms: Option<u64>,
+    /// When the last background refresh started ([`Config::keep_fresh`]).
+    background_ms: Option<u64>,
     here: Option<String>,
     refresh: RefreshState,
     refresh_waiters: Vec<Want>,
@@ -397,6 +407,7 @@ impl Session {
             reported_store_failure: false,
             discarded: None,
             relogin_at_ms: relogin_at.and_then(|t| t.parse().ok()),
+            background_ms: None,
             here: None,
             refresh: RefreshState::Idle,
             refresh_waiters: Vec::new(),
@@ -477,7 +488,24 @@ impl Session {
             consider(c.retry_at);
         }
         consider(self.navigating.as_ref().map(|n| n.deadline_ms));
+        consider(self.background_due());
         at
+    }
+
+    /// Turns the background refresh ([`Config::keep_fresh`]) on or off.
+    pub fn set_keep_fresh(&mut self, on: bool) {
+        self.config.keep_fresh = on;
+    }
+
+    /// When the background refresh is due: the refresh skew before expiry, not sooner than
+    /// [`KEEP_FRESH_RETRY_MS`] after the last one; never without a refresh token (a session that cannot be
+    /// refreshed is not signed in again behind the user's back), nor while a refresh runs.
+    fn background_due(&self) -> Option<u64> {
+        if !self.config.keep_fresh || !matches!(self.refresh, RefreshState::Idle) || !self.has_refresh_token() {
+            return None;
+        }
+        let ahead = self.tokens.as_ref()?.expires_at_ms.saturating_sub(self.config.refresh_skew_ms);
+        Some(self.background_ms.map_or(ahead, |last| ahead.max(last.saturating_add(KEEP_FRESH_RETRY_MS))))
     }
 
     /// A caller wants a valid access token.
@@ -720,9 +748,14 @@ impl Session {
         }
     }
 
-    /// Time passed: retries whose pause is over are sent, a popup past its deadline is given up.
+    /// Time passed: retries whose pause is over are sent, a popup past its deadline is given up, a background
+    /// refresh that is due starts.
     pub fn handle_timeout(&mut self, now_ms: u64) {
         let due = |at: Option<u64>| at.is_some_and(|t| t <= now_ms);
+        if due(self.background_due()) {
+            self.background_ms = Some(now_ms);
+            self.start_refresh(now_ms);
+        }
         // A token request whose pause is over goes again, under a new id.
         for spends_code in [false, true] {
             if !self.token_attempt(spends_code).is_some_and(|a| due(a.retry_at)) {

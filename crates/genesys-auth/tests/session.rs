@@ -1020,3 +1020,53 @@ fn errors_never_carry_the_token_values_held_even_short_ones() {
     assert!(!shown.contains("refresh-1") && !shown.contains("access-1"), "{shown}");
     assert!(shown.contains("[redacted]"), "{shown}");
 }
+
+#[test]
+fn keep_fresh_refreshes_ahead_of_expiry_with_nobody_asking_and_a_failure_waits_before_the_next_try() {
+    let mut world = World::new();
+    world.server.expires_in_s = 300;
+    let text = world.seed_tokens(300);
+    let mut config = World::config(Persistence::Private);
+    config.keep_fresh = true;
+    let tab = world.open_with_private(config, HashMap::from([("tokens", text)]));
+    let start = world.now;
+    // Due at the skew (60 s) before expiry, not before.
+    assert_eq!(world.tabs[tab].session.poll_timeout(), Some(start + 240_000));
+    world.run_until(start + 239_000);
+    assert_eq!(world.server.refresh_posts, 0);
+    // Three token lifetimes pass: each token is replaced ahead of its expiry, nobody asking.
+    world.run_until(start + 900_000);
+    assert_eq!(world.server.refresh_posts, 3, "at 240, 480 and 720 s: one per token, 60 s before its end");
+    assert!(world.tabs[tab].changes >= 3, "listeners heard of each new token");
+    let w = world.want_token(tab);
+    world.run();
+    assert_eq!(world.token_of(tab, w), "access-4", "the newest token, without a refresh on demand");
+    assert_eq!(world.server.refresh_posts, 3);
+    // A background refresh that fails (the token still valid) waits 30 s before the next try, however it failed.
+    let posts = world.server.refresh_posts;
+    for _ in 0..4 {
+        world.server.script.push_back(Scripted::Status(503, None, "busy"));
+    }
+    let due = world.tabs[tab].session.poll_timeout().unwrap_or_default();
+    world.run_until(due + 25_000);
+    assert_eq!(world.server.refresh_posts, posts + 4, "the policy's four attempts");
+    let next = world.tabs[tab].session.poll_timeout().unwrap_or_default();
+    assert!(next >= due + 30_000, "next try {} ms after the failed one", next - due);
+    // Off again: nothing is due.
+    world.tabs[tab].session.set_keep_fresh(false);
+    assert_eq!(world.tabs[tab].session.poll_timeout(), None);
+}
+
+#[test]
+fn keep_fresh_without_a_refresh_token_never_signs_in_again_behind_the_users_back() {
+    let mut world = World::new();
+    world.server.issue_refresh = false;
+    let text = world.seed_tokens(300);
+    let mut config = World::config(Persistence::Private);
+    config.keep_fresh = true;
+    let tab = world.open_with_private(config, HashMap::from([("tokens", text)]));
+    assert_eq!(world.tabs[tab].session.poll_timeout(), None);
+    world.run_until(world.now + 600_000);
+    assert_eq!(world.server.refresh_posts + world.server.code_posts, 0);
+    assert!(world.tabs[tab].navigations.is_empty());
+}

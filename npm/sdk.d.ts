@@ -1,0 +1,15 @@
+// genesys-auth/sdk: the official Genesys Cloud SDK kept signed in with a GenesysAuth.
+import type { GenesysAuth } from './index.js';
+
+/** What connectSdk uses of the SDK's ApiClient (`platformClient.ApiClient.instance`). */
+export interface SdkApiClient {
+  setAccessToken(token: string | undefined): void;
+}
+
+/**
+ * Keeps the official SDK signed in: `const disconnect = await connectSdk(auth, platformClient.ApiClient.instance)`
+ * sets its token now and on every change, clears it on sign-out, and turns on the background refresh ahead of
+ * expiry (the SDK never refreshes in a browser). `disconnect()` stops following and puts `keepFresh` back as it was.
+ * Rejects with a `TypeError` (code `invalid_config`) for anything that is not a GenesysAuth and an ApiClient.
+ */
+export declare function connectSdk(auth: GenesysAuth, apiClient: SdkApiClient): Promise<() => void>;
