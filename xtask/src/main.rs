@@ -4,6 +4,7 @@
 //! * `demo`  — builds the npm package, starts the emulator and serves the demo SPA.
 //! * `build-web` — builds the npm package `genesys-auth` into `target/npm/genesys-auth`.
 //! * `bench` — benchmarks; prints a table and writes `target/bench/results.json`.
+//! * `mutants` — mutation testing of the core and the emulator's OAuth handler (slow; by hand).
 //!
 //! Each command installs what it is missing (the wasm32 target, cargo-fuzz, Chromium when run as root, npm
 //! packages from the committed lock files) or stops and says exactly what to install.
@@ -11,6 +12,7 @@
 mod bench;
 mod dist;
 mod e2e;
+mod mutants;
 mod serve;
 mod setup;
 mod shrink;
@@ -28,8 +30,9 @@ fn main() -> ExitCode {
         Some("e2e") => e2e::command(&args[1..]),
         Some("bench") => bench::command(&args[1..]),
         Some("dist") => dist::command(&args[1..]),
+        Some("mutants") => mutants::command(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test|demo|build-web|e2e|bench|dist>");
+            eprintln!("usage: cargo xtask <test|demo|build-web|e2e|bench|dist|mutants>");
             return ExitCode::from(2);
         }
     };

@@ -1,0 +1,81 @@
+//! `cargo xtask mutants [--shard K/N] [--jobs J]`: mutation testing with cargo-mutants (from crates.io) on the core
+//! (`genesys-auth`) and on the emulator's OAuth handler. Too slow for every CI run (the core alone has ≈ 900
+//! mutants): run it by hand. Writes `target/mutants/{core,emulator-oauth}/mutants.out` and the scores into
+//! `target/bench/results.json` (`core_mutants_caught_ratio`: caught over viable, timeouts not counted as caught).
+
+use std::process::Command;
+
+use serde_json::{Map, Value, json};
+
+use crate::setup::{cargo, root, run};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+const VERSION: &str = "27.1.0";
+
+/// (name, cargo-mutants arguments) of each run.
+const RUNS: [(&str, &[&str]); 2] = [
+    ("core", &["-p", "genesys-auth"]),
+    ("emulator-oauth", &["-p", "genesys-emulator", "-f", "crates/genesys-emulator/src/oauth.rs"]),
+];
+
+pub fn command(args: &[String]) -> Result {
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let shard = value("--shard");
+    let jobs = value("--jobs").unwrap_or_else(|| "2".into());
+    let have = Command::new("cargo").args(["mutants", "--version"]).output();
+    if !have.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(VERSION)) {
+        run(&mut cargo(&["install", "cargo-mutants", "--version", VERSION, "--locked"]))?;
+    }
+    let mut results = Map::new();
+    for (name, selection) in RUNS {
+        let out = root().join("target/mutants").join(name);
+        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let mut cmd = cargo(&["mutants", "--no-shuffle", "--timeout", "120", "--jobs", &jobs]);
+        cmd.args(selection).arg("--output").arg(&out);
+        if let Some(shard) = &shard {
+            cmd.args(["--shard", shard]);
+        }
+        // Exit codes 2 (missed mutants) and 3 (timeouts) are results, not failures of the run.
+        let status = cmd.status().map_err(|e| format!("cargo mutants: {e}"))?;
+        if !matches!(status.code(), Some(0 | 2 | 3)) {
+            return Err(format!("cargo mutants ({name}) failed: {status}"));
+        }
+        let outcomes = out.join("mutants.out/outcomes.json");
+        let text = std::fs::read_to_string(&outcomes).map_err(|e| format!("{}: {e}", outcomes.display()))?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", outcomes.display()))?;
+        let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+        let (caught, missed, timeout, unviable) = (n("caught"), n("missed"), n("timeout"), n("unviable"));
+        let viable = caught + missed + timeout;
+        let ratio = if viable == 0 { 0.0 } else { caught as f64 / viable as f64 };
+        let key = name.replace('-', "_");
+        println!(
+            "{name}: {caught} caught, {missed} missed, {timeout} timeout, {unviable} unviable of {} mutants{}: caught {:.1} % of viable",
+            n("total_mutants"),
+            shard.as_deref().map(|s| format!(" (shard {s})")).unwrap_or_default(),
+            ratio * 100.0
+        );
+        let missed_list = out.join("mutants.out/missed.txt");
+        if let Ok(list) = std::fs::read_to_string(&missed_list) {
+            for line in list.lines() {
+                println!("  missed: {line}");
+            }
+        }
+        results.insert(format!("{key}_mutants_caught_ratio"), json!(ratio));
+        results.insert(
+            format!("{key}_mutants"),
+            json!({"caught": caught, "missed": missed, "timeout": timeout, "unviable": unviable,
+                   "total": n("total_mutants"), "shard": shard}),
+        );
+    }
+    // Merged into the benchmark results, which other commands write too.
+    let path = root().join("target/bench/results.json");
+    let mut all: Map<String, Value> =
+        std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    all.extend(results);
+    std::fs::create_dir_all(root().join("target/bench")).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&Value::Object(all)).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
