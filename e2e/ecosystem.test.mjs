@@ -1,5 +1,5 @@
 // Where our users are: the official Genesys JS SDK using our token, the React and Vue examples, the Leptos example.
-import { APP, admin, assert, eq, newPage, noProblems, protectedRouteSignsIn, requests, run, shot, signIn, signInWithTestIds, signOutRevokes, test, tokenPosts, waitFor } from './harness.mjs';
+import { APP, EMU, admin, assert, eq, newPage, noProblems, protectedRouteSignsIn, requests, run, shot, signIn, signInWithTestIds, signOutRevokes, test, tokenPosts, waitFor } from './harness.mjs';
 
 test('the official SDK (purecloud-platform-client-v2) calls /users/me with the token our library obtained', async () => {
   const page = await newPage();
@@ -49,38 +49,46 @@ test('genesys-auth/sdk connectSdk keeps the official SDK signed in past several 
   noProblems(page);
 });
 
-test('the React + Vite example (genesys-auth/react): the protected route redirects to sign in → back to the route with the profile → sign out', async () => {
+/**
+ * A framework binding's example: its protected route signed out redirects to the login page, comes back to the route
+ * with the profile, signs out to the public page; after the sign-out the guard offers a button instead of signing
+ * straight back in, and a new visit to the route signs in through the guard (silently: the Genesys login session).
+ */
+async function bindingExample(path, shots, { guardAfterSignOut = 'button', onPage } = {}) {
   const page = await newPage();
-  await protectedRouteSignsIn(page, `${APP}react/#/profile`);
-  await shot(page, '11-react-profile');
+  onPage?.(page);
+  await protectedRouteSignsIn(page, `${APP}${path}#/profile`);
+  assert((await page.textContent('[data-testid=status]')).startsWith('Signed in'), 'the status follows the state');
+  await shot(page, shots[0]);
   await signOutRevokes(page);
   eq(new URL(page.url()).hash, '#/', 'signed out on the public page');
-  await shot(page, '10-react-signed-out');
-  // After signing out, the guard offers to sign in instead of signing straight back in...
+  await shot(page, shots[1]);
   await page.click('[data-testid=profile-link]');
-  await page.waitForSelector('main button:text-is("Sign in")');
+  if (guardAfterSignOut === 'button') await page.waitForSelector('main button:text-is("Sign in")');
+  else await page.waitForFunction(() => location.hash === '#/' && document.querySelector('[data-testid=login]'));
   eq((await tokenPosts('authorization_code')).length, 1, 'no new sign-in after the sign-out');
-  // ...and a new visit to the protected route goes through the login page (silent: the Genesys login session).
-  await page.reload();
+  // A new visit (a new page load) of the protected route.
+  await page.goto('about:blank');
+  await page.goto(`${APP}${path}#/profile`);
   await page.waitForSelector('[data-testid=name]');
   eq((await tokenPosts('authorization_code')).length, 2, 'signed in again by the guard');
   eq(new URL(page.url()).hash, '#/profile', 'on the protected route');
   noProblems(page);
-});
+  return { page };
+}
 
-test('the Vue + Vite example (genesys-auth/vue): the protected route redirects to sign in → back to the route with the profile → sign out', async () => {
-  const page = await newPage();
-  await protectedRouteSignsIn(page, `${APP}vue/#/profile`);
-  eq(await page.textContent('[data-testid=status]').then((t) => t.startsWith('Signed in')), true, 'reactive status');
-  await shot(page, '14-vue-profile');
-  await signOutRevokes(page);
-  eq(new URL(page.url()).hash, '#/', 'signed out on the public page');
-  await page.click('[data-testid=profile-link]');
-  await page.waitForSelector('main button:text-is("Sign in")');
-  eq((await tokenPosts('authorization_code')).length, 1, 'no new sign-in after the sign-out');
-  await page.reload();
-  await page.waitForSelector('[data-testid=name]');
-  eq((await tokenPosts('authorization_code')).length, 2, 'signed in again by the guard');
+test('the React + Vite example (genesys-auth/react): the protected route redirects to sign in → back to the route with the profile → sign out', () =>
+  bindingExample('react/', ['11-react-profile', '10-react-signed-out']));
+
+test('the Vue + Vite example (genesys-auth/vue): the protected route redirects to sign in → back to the route with the profile → sign out', () =>
+  bindingExample('vue/', ['14-vue-profile', '15-vue-signed-out']));
+
+test('the Angular example (service, interceptor, guard): the guarded route signs in → profile over HttpClient → sign out; the token goes only to the API origin', async () => {
+  const withToken = [];
+  const seen = (page) => page.on('request', (r) => { if (r.headers().authorization) withToken.push(new URL(r.url()).origin); });
+  const { page } = await bindingExample('angular/', ['16-angular-profile', '17-angular-signed-out'], { guardAfterSignOut: 'home', onPage: seen });
+  assert(withToken.length > 0, 'the interceptor sent the token to the API');
+  eq([...new Set(withToken)].join(), EMU, 'every request with the token went to the API origin');
   noProblems(page);
 });
 

@@ -19,6 +19,7 @@ export async function app(): Promise<string | undefined> {
     keepFresh: true,
   });
   const wasOn: boolean = auth.keepFresh(false);
+  const onApi: string | undefined = auth.apiUrl('/api/v2/users/me');
   const sdk = { setAccessToken: (t: string | undefined) => console.log(t === undefined) };
   const disconnect: () => void = await connectSdk(auth, sdk);
   disconnect();

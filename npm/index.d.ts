@@ -83,11 +83,12 @@ export declare class GenesysAuth {
   isFramed(): boolean;
   /** Turns the background refresh ahead of expiry on (default) or off; returns whether it was on. For the official SDK, see `connectSdk` in `genesys-auth/sdk`. */
   keepFresh(on?: boolean): boolean;
-  connectSdk(apiClient: { setAccessToken(token: string | undefined): void }): Promise<() => void>;
   /** A valid access token (refreshed when close to expiry; one refresh shared by all callers). For the official SDK: `client.setAccessToken(await auth.accessToken())`. */
   accessToken(): Promise<string>;
   /** Refreshes the tokens now. */
   refresh(): Promise<void>;
+  /** `pathOrUrl` (a path such as `/api/v2/users/me`, or a URL) as a URL on the region's API origin, or `undefined` when the token must not go there: the same host rule as `fetch`, for an HTTP client that adds the token itself (an Angular interceptor). */
+  apiUrl(pathOrUrl: string): string | undefined;
   /** `fetch` against the region's API host with the Bearer token: a path (`/api/v2/users/me`) or a URL on that host. One refresh-and-retry on 401; retries on 429/5xx. */
   fetch(pathOrUrl: string, init?: RequestInit): Promise<Response>;
   /** `GET /api/v2/users/me`, optionally with `expand` (e.g. "presence,routingStatus"). */

@@ -64,13 +64,14 @@ pub fn end_to_end(suites: &[&str]) -> Result {
     Ok(())
 }
 
-/// Builds the examples the suites drive: React + Vite and Vue + Vite against the freshly built package (`npm ci`
-/// from their locks), and the Leptos one.
+/// Builds the examples the suites drive: React + Vite, Vue + Vite and Angular against the freshly built package
+/// (`npm ci` from their locks), and the Leptos one.
 pub fn examples() -> Result {
-    for app in ["examples/react-vite", "examples/vue-vite"] {
+    for app in ["examples/react-vite", "examples/vue-vite", "examples/angular"] {
         let dir = root().join(app);
         run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"]).current_dir(&dir))?;
-        run(Command::new("npm").args(["run", "build"]).current_dir(&dir))?;
+        // The Angular CLI would otherwise ask about analytics.
+        run(Command::new("npm").args(["run", "build"]).env("NG_CLI_ANALYTICS", "false").current_dir(&dir))?;
     }
     leptos()
 }

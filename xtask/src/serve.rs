@@ -50,6 +50,7 @@ pub async fn start(
             "/sdk/",
             "/react/",
             "/vue/",
+            "/angular/",
             "/leptos/",
             "/html/",
             "/bench/callback.html",
@@ -110,8 +111,9 @@ fn static_file(path: &str, site: &Site) -> http::Response<Full<Bytes>> {
     let pkg = site.pkg.as_path();
     // The demo's own pages: no inline script, wasm allowed, requests to this site, the local emulator and any
     // https region (Settings may point at a real org).
-    let csp =
-        !["/pkg/", "/vendor/", "/react/", "/vue/", "/leptos/", "/html/", "/bench/"].iter().any(|p| path.starts_with(p));
+    let csp = !["/pkg/", "/vendor/", "/react/", "/vue/", "/angular/", "/leptos/", "/html/", "/bench/"]
+        .iter()
+        .any(|p| path.starts_with(p));
     let respond = |status: u16, ct: &str, body: Bytes| {
         let mut r =
             http::Response::builder().status(status).header("content-type", ct).header("cache-control", "no-store");
@@ -146,6 +148,8 @@ fn static_file(path: &str, site: &Site) -> http::Response<Full<Bytes>> {
         }
     } else if let Some(rel) = path.strip_prefix("/vue/") {
         (root().join("examples/vue-vite/dist"), rel)
+    } else if let Some(rel) = path.strip_prefix("/angular/") {
+        (root().join("examples/angular/dist/browser"), rel)
     } else if let (Some(rel), Some(apps)) = (path.strip_prefix("/html/"), INSTALLED.get()) {
         (apps.join("html"), rel)
     } else if let Some(rel) = path.strip_prefix("/leptos/") {

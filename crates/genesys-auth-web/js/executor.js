@@ -347,6 +347,11 @@ export class Executor {
     return this.#ask(LOGOUT + sso, undefined, sso ? text(options.returnTo) : undefined);
   }
 
+  /** `pathOrUrl` as a URL on the region's API origin, or undefined when the token must not go there. */
+  apiUrl(pathOrUrl) {
+    return typeof pathOrUrl == 'string' ? this.#e.apiUrl(pathOrUrl) : undefined;
+  }
+
   /** Refreshes in the background ahead of expiry (on), or only when asked (off). Returns what it was. */
   keepFresh(on = true) {
     const was = this.#o.keepFresh;

@@ -318,6 +318,13 @@ impl Engine {
         self.session.poll_timeout().map(|t| t as f64)
     }
 
+    /// `path_or_url` as a URL on the region's API origin, or `undefined` when the token must not go there (the one
+    /// host rule of the core, for apps whose own HTTP client adds the token, such as an Angular interceptor).
+    #[wasm_bindgen(js_name = apiUrl)]
+    pub fn api_url(&self, path_or_url: &str) -> Option<String> {
+        self.session.config().client.region().api_url(path_or_url).ok()
+    }
+
     /// When the access token expires (epoch ms), while signed in (tokens are held).
     #[wasm_bindgen(js_name = expiresAt)]
     pub fn expires_at(&self) -> Option<f64> {

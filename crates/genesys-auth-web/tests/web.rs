@@ -301,6 +301,19 @@ mod engine {
     }
 
     #[wasm_bindgen_test]
+    fn api_url_applies_the_host_rule_for_other_http_clients() {
+        let e = new(&[Some("http://127.0.0.1:9"), Some("cid"), Some("http://localhost:3000/")])
+            .unwrap_or_else(|e| panic!("{}", code(&e)));
+        assert_eq!(e.api_url("/api/v2/users/me").as_deref(), Some("http://127.0.0.1:9/api/v2/users/me"));
+        assert_eq!(e.api_url("http://127.0.0.1:9/api/v2/x").as_deref(), Some("http://127.0.0.1:9/api/v2/x"));
+        for foreign in
+            ["http://127.0.0.2:9/api", "//evil.example/x", "http://127.0.0.1:9@evil.example/", "https://evil.example/"]
+        {
+            assert_eq!(e.api_url(foreign), None, "{foreign}");
+        }
+    }
+
+    #[wasm_bindgen_test]
     fn the_token_goes_only_to_the_api_origin() {
         let stored = stored_tokens("cid", js_sys::Date::now() as u64 + 3_600_000, true);
         let region = "http://127.0.0.1:9";
