@@ -276,6 +276,20 @@ mod tests {
     }
 
     #[test]
+    fn unescapes_every_short_escape() {
+        let v = Json::parse(br#""\"\\\/\b\f\n\r\t""#);
+        assert_eq!(v, Some(Json::String("\"\\/\u{8}\u{c}\n\r\t".into())));
+        // Each one alone, so that a lost arm is named by the failure.
+        for (esc, want) in
+            [("\\/", "/"), ("\\b", "\u{8}"), ("\\f", "\u{c}"), ("\\n", "\n"), ("\\r", "\r"), ("\\t", "\t")]
+        {
+            let text = format!("\"a{esc}z\"");
+            assert_eq!(Json::parse(text.as_bytes()), Some(Json::String(format!("a{want}z"))), "{esc}");
+        }
+        assert_eq!(Json::parse(br#""\x""#), None);
+    }
+
+    #[test]
     fn rejects_what_is_not_json() {
         for bad in [
             &b""[..],

@@ -182,6 +182,10 @@ mod tests {
         assert_eq!(a.secret().len(), 128);
         assert!(Verifier::new(a.secret()).is_ok());
         assert!(a != b);
+        let again = Verifier::new(a.secret()).ok();
+        assert!(again.as_ref() == Some(&a), "equal verifiers compare equal");
+        assert_eq!(a.challenge().method(), "S256");
+        assert_eq!(a.challenge(), Challenge::s256(&a));
     }
 
     #[test]

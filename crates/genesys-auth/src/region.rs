@@ -432,4 +432,55 @@ mod tests {
         let r = Region::from_config("http://127.0.0.1:9/").ok();
         assert_eq!(r.map(|r| r.api_base()), Some("http://127.0.0.1:9".to_string()));
     }
+
+    #[test]
+    fn keys_domains_and_names_read_back() {
+        assert_eq!(E::EuWest1.key(), "eu_west_1");
+        assert_eq!(E::EuWest1.domain(), "mypurecloud.ie");
+        for env in Environment::all() {
+            assert_eq!(Region::parse(env.key()).ok(), Some(Region::Cloud(env)), "{env:?}");
+            assert_eq!(Region::parse(env.domain()).ok(), Some(Region::Cloud(env)), "{env:?}");
+            let name = Region::Cloud(env).name();
+            assert_eq!(name, env.domain());
+            assert_eq!(Region::from_config(&name).ok(), Some(Region::Cloud(env)));
+        }
+        let emu = Region::custom_pair("http://127.0.0.1:8080", "http://127.0.0.1:9090").ok();
+        assert_eq!(emu.as_ref().map(Region::name).as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(emu.as_ref().map(Region::api_base).as_deref(), Some("http://127.0.0.1:9090"));
+        let names = valid_names();
+        assert!(names.starts_with("us_east_1 (mypurecloud.com), us_east_2 (use2.us-gov-pure.cloud), "), "{names}");
+        assert!(names.ends_with("ap_south_1 (aps1.pure.cloud)"), "{names}");
+    }
+
+    #[test]
+    fn region_input_is_bounded_at_200_characters() {
+        let base = "https://api.mypurecloud.ie/";
+        let at = format!("{base}{}", "a".repeat(200 - base.len()));
+        assert_eq!(Region::parse(&at).ok(), Some(Region::Cloud(E::EuWest1)));
+        assert!(Region::parse(&format!("{at}a")).is_err());
+        assert!(Region::parse("   ").is_err());
+    }
+
+    #[test]
+    fn api_url_refuses_each_unsafe_character_alone() {
+        let ie = Region::Cloud(E::EuWest1);
+        for bad in ["/api/v2\\x", "/api/v2\nx", "/api/v2\u{7f}x", "/api/v2 x", "https://api.mypurecloud.ie\\@evil"] {
+            assert!(ie.api_url(bad).is_err(), "{bad:?}");
+        }
+        assert!(ie.api_url("https://api.mypurecloud.ie").is_ok());
+        assert!(ie.api_url("https://api.mypurecloud.ie?x=1").is_ok());
+        assert!(ie.api_url("https://api.mypurecloud.iex/").is_err());
+    }
+
+    #[test]
+    fn custom_origin_bounds() {
+        let host = |n: usize| format!("https://{}", "a".repeat(n));
+        assert!(Region::custom(&host(253)).is_ok());
+        assert!(Region::custom(&host(254)).is_err());
+        assert!(Region::custom("https://gc.example:65535").is_ok());
+        for bad in ["https://gc.example:123456", "https://gc.example:", "https://:8080", "http://[]:80", "http://[]"] {
+            assert!(Region::custom(bad).is_err(), "{bad}");
+        }
+        assert!(Region::custom("https://gc.example:8443").is_ok());
+    }
 }

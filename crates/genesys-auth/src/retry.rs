@@ -218,6 +218,14 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_at_the_cap_is_still_honoured() {
+        let p = RetryPolicy { max_total_ms: u64::MAX, ..P };
+        assert_eq!(p.decide(status(429, Some("179")), false, 1, 0, 0, 0), Some(179_000));
+        assert_eq!(p.decide(status(429, Some("180")), false, 1, 0, 0, 0), Some(180_000));
+        assert_eq!(p.decide(status(429, Some("181")), false, 1, 0, 0, 0), None);
+    }
+
+    #[test]
     fn backoff_grows_with_jitter_within_bounds() {
         for attempt in 1..4 {
             let exp = (1000u64 << (attempt - 1)).min(8000);
