@@ -645,4 +645,86 @@ mod tests {
         assert_eq!(err.as_ref().map(Error::code), Some("authorization_error"));
         assert!(err.map(|e| e.to_string()).unwrap_or_default().contains("access_denied"));
     }
+
+    #[test]
+    fn scope_and_repeated_setters_keep_one_value_each() {
+        let c = client();
+        let url = |r: AuthorizeRequest<'_>| r.build(&mut OsRng, 0).map(|(u, _)| query(&u)).unwrap_or_default();
+        let q = url(c.authorize().scope("  openid presence "));
+        assert!(q.contains(&("scope".into(), "openid presence".into())), "{q:?}");
+        assert!(!url(c.authorize().scope("   ")).iter().any(|(n, _)| n == "scope"));
+        let q = url(c.authorize().prompt_login().login_hint("a@example.com").login_hint("b@example.com"));
+        let hints: Vec<_> = q.iter().filter(|(n, _)| n == "login_hint").map(|(_, v)| v.as_str()).collect();
+        assert_eq!(hints, ["b@example.com"]);
+        assert!(q.contains(&("prompt".into(), "login".into())), "the other parameter stays: {q:?}");
+        let q = url(c.authorize().org_provider("acme", "okta").org_provider("acme2", "adfs"));
+        assert!(q.contains(&("org".into(), "acme2".into())) && q.contains(&("provider".into(), "adfs".into())));
+        assert_eq!(q.iter().filter(|(n, _)| n == "org" || n == "provider").count(), 2);
+    }
+
+    #[test]
+    fn parameter_bounds_are_inclusive() {
+        let c = client();
+        assert!(c.authorize().param(&"n".repeat(64), "x").is_ok());
+        assert!(c.authorize().param("x", &"v".repeat(2048)).is_ok());
+        // org needs provider, whatever else is given; no SSO at all is fine.
+        let p = |v: &[(&str, &str)]| v.iter().map(|(a, b)| ((*a).to_string(), (*b).to_string())).collect::<Vec<_>>();
+        assert!(c.authorize().params(&p(&[("org", "acme"), ("login_hint", "a")])).is_err());
+        assert!(c.authorize().params(&p(&[("provider", "okta"), ("login_hint", "a")])).is_err());
+        assert!(c.authorize().params(&p(&[("org", "acme"), ("provider", "okta"), ("login_hint", "a")])).is_ok());
+        assert!(c.authorize().params(&p(&[("login_hint", "a")])).is_ok());
+        assert!(c.authorize().params(&[]).is_ok());
+    }
+
+    #[test]
+    fn a_pending_login_remembers_its_redirect_and_start() {
+        let c = client();
+        let (_, p) = c.authorize().build(&mut OsRng, 1_234).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.redirect_uri(), "http://localhost:3000/");
+        assert_eq!(p.created_at_ms(), 1_234);
+        let (url, p) = c
+            .authorize()
+            .redirect_uri("http://127.0.0.1:4321/cb")
+            .build(&mut OsRng, 9)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.redirect_uri(), "http://127.0.0.1:4321/cb");
+        assert!(query(&url).contains(&("redirect_uri".into(), "http://127.0.0.1:4321/cb".into())));
+        // Ten minutes to come back: nine are fine.
+        let state = p.state().secret().to_string();
+        let nine = 9 + 9 * 60 * 1000;
+        assert!(p.complete(&format!("http://127.0.0.1:4321/cb?code=abc&state={state}"), nine).is_ok());
+    }
+
+    #[test]
+    fn a_truncated_percent_dot_is_a_plain_segment() {
+        for path in ["/.%2", "/a/.%", "/%2", "/.%2e%"] {
+            assert_eq!(safe_return_path(path).as_deref(), Some(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn a_pending_login_is_good_for_exactly_its_age_and_a_minute_of_skew() {
+        let c = client();
+        let at = |created: u64, now: u64| {
+            let (_, p) = c.authorize().build(&mut OsRng, created).unwrap_or_else(|e| panic!("{e}"));
+            let state = p.state().secret().to_string();
+            p.complete(&format!("http://localhost:3000/?code=abc&state={state}"), now).err()
+        };
+        assert_eq!(at(1_000, 1_000 + PendingLogin::MAX_AGE_MS), None);
+        assert_eq!(at(1_000, 1_001 + PendingLogin::MAX_AGE_MS), Some(Error::PendingLoginExpired));
+        // Started "in the future" (another tab's clock): a minute of skew is allowed, not more.
+        assert_eq!(at(61_000, 1_000), None);
+        assert_eq!(at(61_001, 1_000), Some(Error::PendingLoginExpired));
+    }
+
+    #[test]
+    fn a_stored_pending_login_is_read_up_to_8_kb() {
+        let (_, pending) = client().authorize().build(&mut OsRng, 5).unwrap_or_else(|e| panic!("{e}"));
+        let text = pending.to_storage();
+        // Unknown fields are ignored: pad to exactly the bound.
+        let pad = |to: usize| format!("{text}&pad={}", "x".repeat(to - text.len() - 5));
+        assert_eq!(pad(8192).len(), 8192);
+        assert!(PendingLogin::from_storage(&pad(8192)).is_ok());
+        assert!(PendingLogin::from_storage(&pad(8193)).is_err());
+    }
 }

@@ -225,4 +225,21 @@ mod tests {
         assert_eq!(code, OAuthErrorCode::InvalidPkcePackage);
         assert_eq!(description.as_deref(), Some("bad pkce"));
     }
+
+    #[test]
+    fn size_caps_are_inclusive_and_an_empty_code_is_missing() {
+        let url = |code: usize, state: usize| format!("/?code={}&state={}", "c".repeat(code), "s".repeat(state));
+        assert!(Callback::parse(&url(MAX_CODE, MAX_STATE)).is_ok());
+        assert_eq!(Callback::parse(&url(MAX_CODE + 1, 1)).err().map(|e| e.code()), Some("invalid_callback"));
+        assert_eq!(Callback::parse(&url(1, MAX_STATE + 1)).err().map(|e| e.code()), Some("invalid_callback"));
+        assert_eq!(Callback::parse("/?code=&state=s").err(), Some(Error::MissingParameter { name: "code" }));
+    }
+
+    #[test]
+    fn the_path_of_a_url_without_one_is_the_root() {
+        assert_eq!(return_path("http://localhost:3000?tab=2").as_deref(), Some("/?tab=2"));
+        assert_eq!(return_path("http://localhost:3000#x").as_deref(), Some("/#x"));
+        assert_eq!(return_path("http://localhost:3000/a?b#c").as_deref(), Some("/a?b#c"));
+        assert_eq!(return_path("localhost:3000/a"), None);
+    }
 }
