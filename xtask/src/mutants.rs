@@ -1,7 +1,9 @@
-//! `cargo xtask mutants [--shard K/N] [--jobs J]`: mutation testing with cargo-mutants (from crates.io) on the core
+//! `cargo xtask mutants [--shard K/N] [--jobs J] [--iterate]`: mutation testing with cargo-mutants (from crates.io) on the core
 //! (`genesys-auth`) and on the emulator's OAuth handler. Too slow for every CI run (the core alone has ≈ 900
 //! mutants): run it by hand. Writes `target/mutants/{core,emulator-oauth}/mutants.out` and the scores into
 //! `target/bench/results.json` (`core_mutants_caught_ratio`: caught over viable, timeouts not counted as caught).
+//! `--iterate` tests again only what the previous run did not catch (cargo-mutants `--iterate`: mutants are matched by
+//! file, line and column, so new tests go below the code) and scores the accumulated results.
 
 use std::process::Command;
 
@@ -23,6 +25,7 @@ pub fn command(args: &[String]) -> Result {
     let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
     let shard = value("--shard");
     let jobs = value("--jobs").unwrap_or_else(|| "2".into());
+    let iterate = args.iter().any(|a| a == "--iterate");
     let have = Command::new("cargo").args(["mutants", "--version"]).output();
     if !have.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(VERSION)) {
         run(&mut cargo(&["install", "cargo-mutants", "--version", VERSION, "--locked"]))?;
@@ -31,10 +34,13 @@ pub fn command(args: &[String]) -> Result {
     for (name, selection) in RUNS {
         let out = root().join("target/mutants").join(name);
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-        let mut cmd = cargo(&["mutants", "--no-shuffle", "--timeout", "120", "--jobs", &jobs]);
+        let mut cmd = cargo(&["mutants", "--no-shuffle", "--timeout", "30", "--jobs", &jobs]);
         cmd.args(selection).arg("--output").arg(&out);
         if let Some(shard) = &shard {
             cmd.args(["--shard", shard]);
+        }
+        if iterate {
+            cmd.arg("--iterate");
         }
         // Exit codes 2 (missed mutants) and 3 (timeouts) are results, not failures of the run.
         let status = cmd.status().map_err(|e| format!("cargo mutants: {e}"))?;
@@ -45,13 +51,17 @@ pub fn command(args: &[String]) -> Result {
         let text = std::fs::read_to_string(&outcomes).map_err(|e| format!("{}: {e}", outcomes.display()))?;
         let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", outcomes.display()))?;
         let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
-        let (caught, missed, timeout, unviable) = (n("caught"), n("missed"), n("timeout"), n("unviable"));
+        let (caught, missed, timeout, unviable) = if iterate {
+            accumulated(&out.join("mutants.out"))
+        } else {
+            (n("caught"), n("missed"), n("timeout"), n("unviable"))
+        };
         let viable = caught + missed + timeout;
         let ratio = if viable == 0 { 0.0 } else { caught as f64 / viable as f64 };
         let key = name.replace('-', "_");
         println!(
             "{name}: {caught} caught, {missed} missed, {timeout} timeout, {unviable} unviable of {} mutants{}: caught {:.1} % of viable",
-            n("total_mutants"),
+            caught + missed + timeout + unviable,
             shard.as_deref().map(|s| format!(" (shard {s})")).unwrap_or_default(),
             ratio * 100.0
         );
@@ -65,7 +75,7 @@ pub fn command(args: &[String]) -> Result {
         results.insert(
             format!("{key}_mutants"),
             json!({"caught": caught, "missed": missed, "timeout": timeout, "unviable": unviable,
-                   "total": n("total_mutants"), "shard": shard}),
+                   "total": caught + missed + timeout + unviable, "shard": shard, "iterated": iterate}),
         );
     }
     // Merged into the benchmark results, which other commands write too.
@@ -78,4 +88,26 @@ pub fn command(args: &[String]) -> Result {
     std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     println!("wrote {}", path.display());
     Ok(())
+}
+
+/// Outcomes accumulated over `--iterate` runs: this run's lists in `dir`, the mutants caught before
+/// (`previously_caught.txt`), and those found unviable before (in `mutants.out.old`, which this run renamed).
+fn accumulated(dir: &std::path::Path) -> (u64, u64, u64, u64) {
+    let lines = |path: std::path::PathBuf| -> std::collections::BTreeSet<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let old = dir.with_extension("out.old");
+    let mut caught = lines(dir.join("caught.txt"));
+    caught.extend(lines(dir.join("previously_caught.txt")));
+    let mut unviable = lines(dir.join("unviable.txt"));
+    unviable.extend(lines(old.join("unviable.txt")));
+    let missed = lines(dir.join("missed.txt"));
+    let timeout = lines(dir.join("timeout.txt"));
+    let unviable = unviable.difference(&caught).count();
+    (caught.len() as u64, missed.len() as u64, timeout.len() as u64, unviable as u64)
 }

@@ -124,4 +124,11 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn encode_escapes_one_text() {
+        assert_eq!(encode("a b&c=d/é~*-._"), "a+b%26c%3Dd%2F%C3%A9%7E*-._");
+        assert_eq!(decode(&encode("x y%z")), "x y%z");
+        assert_eq!(encode(""), "");
+    }
 }
