@@ -95,6 +95,9 @@ fn build_into(out: &std::path::Path, features: &str, entry: &std::path::Path) ->
     crate::shrink::short_names(&staged, &stage.join("genesys_auth.js"), &[], "./genesys_auth_bg.js")?;
     let wasm = out.join("genesys_auth_bg.wasm");
     run(Command::new(setup::npm_bin("wasm-opt"))
+        // Functions ordered by their Rust path first, so that a module's code sits together and gzip finds more of
+        // it repeated nearby (≈ 90 B of gzip here).
+        .arg("--reorder-functions-by-name")
         .arg("-Oz")
         // Repeats the passes while they still shrink the module (≈ 120 B of gzip here).
         .arg("--converge")
