@@ -317,4 +317,28 @@ mod tests {
         let ok = format!("{}{}", "[".repeat(20), "]".repeat(20));
         assert!(Json::parse(ok.as_bytes()).is_some());
     }
+
+    #[test]
+    fn nesting_is_bounded_exactly_and_for_objects_too() {
+        let arrays = |k: usize| format!("{}{}", "[".repeat(k), "]".repeat(k));
+        assert!(Json::parse(arrays(MAX_DEPTH + 1).as_bytes()).is_some());
+        assert_eq!(Json::parse(arrays(MAX_DEPTH + 2).as_bytes()), None);
+        let objects = |k: usize| format!("{}1{}", "{\"a\":".repeat(k), "}".repeat(k));
+        assert!(Json::parse(objects(MAX_DEPTH).as_bytes()).is_some());
+        assert_eq!(Json::parse(objects(MAX_DEPTH + 1).as_bytes()), None);
+        assert_eq!(Json::parse(objects(100_000).as_bytes()), None, "refused, not a stack overflow");
+    }
+
+    #[test]
+    fn numbers_with_zero_and_signed_exponents() {
+        assert_eq!(Json::parse(b"0").and_then(|n| n.as_i64()), Some(0));
+        assert_eq!(
+            Json::parse(b"[0,10]"),
+            Some(Json::Array(vec![Json::Number("0".into()), Json::Number("10".into())]))
+        );
+        for n in ["1e+5", "2E-3", "-0.5e-1", "0e0"] {
+            assert_eq!(Json::parse(n.as_bytes()), Some(Json::Number(n.into())), "{n}");
+        }
+        assert_eq!(Json::parse(b"1e+"), None);
+    }
 }
