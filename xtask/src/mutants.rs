@@ -1,4 +1,4 @@
-//! `cargo xtask mutants [--shard K/N] [--jobs J] [--iterate]`: mutation testing with cargo-mutants (from crates.io) on the core
+//! `cargo xtask mutants [--shard K/N] [--jobs J] [--iterate] [--only core|emulator-oauth]`: mutation testing with cargo-mutants (from crates.io) on the core
 //! (`genesys-auth`) and on the emulator's OAuth handler. Too slow for every CI run (the core alone has ≈ 900
 //! mutants): run it by hand. Writes `target/mutants/{core,emulator-oauth}/mutants.out` and the scores into
 //! `target/bench/results.json` (`core_mutants_caught_ratio`: caught over viable, timeouts not counted as caught).
@@ -26,12 +26,21 @@ pub fn command(args: &[String]) -> Result {
     let shard = value("--shard");
     let jobs = value("--jobs").unwrap_or_else(|| "2".into());
     let iterate = args.iter().any(|a| a == "--iterate");
+    let only = value("--only");
+    if let Some(name) = &only
+        && !RUNS.iter().any(|(n, _)| n == name)
+    {
+        return Err(format!("--only {name}: no such run (core, emulator-oauth)"));
+    }
     let have = Command::new("cargo").args(["mutants", "--version"]).output();
     if !have.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(VERSION)) {
         run(&mut cargo(&["install", "cargo-mutants", "--version", VERSION, "--locked"]))?;
     }
     let mut results = Map::new();
     for (name, selection) in RUNS {
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
         let out = root().join("target/mutants").join(name);
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
         let mut cmd = cargo(&["mutants", "--no-shuffle", "--timeout", "30", "--jobs", &jobs]);
