@@ -256,4 +256,21 @@ mod tests {
             assert_eq!(P.decide(status(s, None), false, 1, 0, 0, 0), None, "{s}");
         }
     }
+
+    #[test]
+    fn jitter_reaches_both_ends_of_its_range() {
+        // Attempt 1 backs off 1000 ms: half fixed, half random, so 500..=1000 and both ends reachable.
+        assert_eq!(P.decide(status(503, None), false, 1, 0, 0, 0), Some(500));
+        assert_eq!(P.decide(status(503, None), false, 1, 0, 500, 0), Some(1000));
+        assert_eq!(P.decide(status(503, None), false, 1, 0, 501, 0), Some(500));
+        assert_eq!(P.decide(status(503, None), false, 2, 0, 1000, 0), Some(2000));
+    }
+
+    #[test]
+    fn leap_years_follow_the_gregorian_rule() {
+        assert!(imf_fixdate_ms("Tue, 29 Feb 2000 00:00:00 GMT").is_some(), "divisible by 400");
+        assert_eq!(imf_fixdate_ms("Mon, 29 Feb 2100 00:00:00 GMT"), None, "divisible by 100 only");
+        assert!(imf_fixdate_ms("Thu, 29 Feb 2024 00:00:00 GMT").is_some());
+        assert_eq!(imf_fixdate_ms("Fri, 01 Mar 2100 00:00:00 GMT"), Some(4_107_542_400_000));
+    }
 }
