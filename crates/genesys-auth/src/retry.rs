@@ -273,4 +273,17 @@ mod tests {
         assert!(imf_fixdate_ms("Thu, 29 Feb 2024 00:00:00 GMT").is_some());
         assert_eq!(imf_fixdate_ms("Fri, 01 Mar 2100 00:00:00 GMT"), Some(4_107_542_400_000));
     }
+
+    #[test]
+    fn clock_fields_are_bounded_each_on_its_own() {
+        assert!(imf_fixdate_ms("Thu, 31 Dec 2026 23:59:60 GMT").is_some(), "a leap second");
+        for bad in [
+            "Thu, 31 Dec 2026 24:00:00 GMT",
+            "Thu, 31 Dec 2026 23:60:00 GMT",
+            "Thu, 31 Dec 2026 23:59:61 GMT",
+            "Wed, 31 Dec 1969 23:59:59 GMT",
+        ] {
+            assert_eq!(imf_fixdate_ms(bad), None, "{bad}");
+        }
+    }
 }

@@ -400,6 +400,11 @@ fn a_fresh_token_is_handed_out_without_any_request() {
     world.run();
     assert_eq!(world.token_of(tab, w), "access-1");
     assert_eq!(world.server.refresh_posts, 0);
+    let session = &world.tabs[tab].session;
+    assert_eq!(session.expires_at_ms(), Some(T0 + 3_600_000));
+    let debug = format!("{session:?}");
+    assert!(debug.contains("client_id: \"cid\"") && debug.contains("signed_in: true"), "{debug}");
+    assert!(!debug.contains("access-1"), "no token in Debug: {debug}");
 }
 
 #[test]
@@ -480,6 +485,8 @@ fn a_refused_refresh_signs_in_again_once_and_a_second_failure_is_reported_as_a_l
     let url = &world.tabs[tab].navigations[0];
     assert!(url.starts_with("http://127.0.0.1:8080/oauth/authorize?"), "{url}");
     assert!(world.tabs[tab].private.contains_key("pending"), "the pending login is parked");
+    let pending = world.tabs[tab].private.get("pending").cloned().unwrap_or_default();
+    assert!(pending.contains("return_to=%2Finbox%3Ftab%3D2"), "it comes back to the page it left: {pending}");
     assert!(world.tabs[tab].private.contains_key("relogin"), "the loop guard is stored");
     assert!(!world.shared.contains_key("tokens"), "the dead session is removed");
     // The caller waits while the page navigates; if the page is still there later, it hears why.
