@@ -1077,3 +1077,25 @@ fn keep_fresh_without_a_refresh_token_never_signs_in_again_behind_the_users_back
     assert_eq!(world.server.refresh_posts + world.server.code_posts, 0);
     assert!(world.tabs[tab].navigations.is_empty());
 }
+
+#[test]
+fn the_next_timer_is_the_soonest_of_all_pending_ones() {
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let mut config = World::config(Persistence::Shared);
+    config.keep_fresh = true;
+    let tab = world.open(config);
+    let background = T0 + 3_600_000 - world.tabs[tab].session.config().refresh_skew_ms;
+    assert_eq!(world.tabs[tab].session.poll_timeout(), Some(background));
+    // An API call answered 503 is retried after a backoff of at most a few seconds: that timer comes first.
+    world.server.api_script.push_back((503, "{}"));
+    let w = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.fetch(w, "/api/v2/users/me", now);
+    world.run();
+    let next = world.tabs[tab].session.poll_timeout().unwrap_or(u64::MAX);
+    assert!(next > now && next <= now + 10_000, "the retry's timer, not the background refresh: {next}");
+    world.run_until(now + 10_000);
+    assert!(matches!(world.outcome(tab, w), Ok(Outcome::Response { .. })));
+    assert_eq!(world.tabs[tab].session.poll_timeout(), Some(background), "then the background refresh again");
+}
