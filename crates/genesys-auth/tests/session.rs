@@ -1099,3 +1099,177 @@ fn the_next_timer_is_the_soonest_of_all_pending_ones() {
     assert!(matches!(world.outcome(tab, w), Ok(Outcome::Response { .. })));
     assert_eq!(world.tabs[tab].session.poll_timeout(), Some(background), "then the background refresh again");
 }
+
+/// The requests a session asks to send now (other actions dropped).
+fn sent(session: &mut Session) -> Vec<Request> {
+    let mut out = Vec::new();
+    while let Some(action) = session.poll_action() {
+        if let Action::Send(r) = action {
+            out.push(r);
+        }
+    }
+    out
+}
+
+fn api_id(request: &Request) -> RequestId {
+    match request {
+        Request::Api { id, .. } => *id,
+        other => panic!("not an API request: {other:?}"),
+    }
+}
+
+#[test]
+fn concurrent_requests_get_their_own_ids_and_their_own_answers() {
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let tab = world.open(World::config(Persistence::Shared));
+    let (a, b) = (world.waiter(), world.waiter());
+    let s = &mut world.tabs[tab].session;
+    s.fetch(a, "/api/v2/users/me", T0);
+    s.fetch(b, "/api/v2/users/me", T0);
+    let requests = sent(s);
+    assert_eq!(requests.len(), 2);
+    let (ia, ib) = (api_id(&requests[0]), api_id(&requests[1]));
+    assert_ne!(ia, ib, "each request has its own id");
+    // Answered in the other order, each answer reaches its own caller.
+    s.answer(ib, Reply::Http { status: 200, retry_after: None, body: Some(b"{}") }, T0);
+    s.answer(ia, Reply::Http { status: 200, retry_after: None, body: Some(b"{}") }, T0);
+    world.settle();
+    assert_eq!(world.outcome(tab, a), &Ok(Outcome::Response { request: ia }));
+    assert_eq!(world.outcome(tab, b), &Ok(Outcome::Response { request: ib }));
+}
+
+#[test]
+fn a_network_failure_that_names_a_held_token_loses_it() {
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let mut config = World::config(Persistence::Shared);
+    config.retry = genesys_auth::RetryPolicy::none();
+    let tab = world.open(config);
+    let w = world.waiter();
+    let s = &mut world.tabs[tab].session;
+    s.fetch(w, "/api/v2/users/me", T0);
+    let id = api_id(&sent(s)[0]);
+    s.answer(id, Reply::Network { detail: "proxy refused Bearer access-1 for refresh-1" }, T0);
+    world.settle();
+    let Err(Error::Network { detail }) = world.outcome(tab, w) else { panic!("{:?}", world.outcome(tab, w)) };
+    assert_eq!(detail, "proxy refused Bearer [redacted] for [redacted]");
+}
+
+#[test]
+fn a_refused_refresh_whose_description_names_the_token_loses_it() {
+    let mut world = World::new();
+    world.seed_tokens(30);
+    let mut config = World::config(Persistence::Shared);
+    config.relogin = false;
+    config.retry = genesys_auth::RetryPolicy::none();
+    let tab = world.open(config);
+    world.server.script.push_back(Scripted::Status(
+        400,
+        None,
+        r#"{"error":"invalid_request","error_description":"refresh-1 and access-1 are not for this client"}"#,
+    ));
+    let w = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.want_refresh(w, now);
+    world.run();
+    let message = world.outcome(tab, w).as_ref().err().map(ToString::to_string).unwrap_or_default();
+    assert!(message.contains("invalid_request"), "{message}");
+    assert!(!message.contains("refresh-1") && !message.contains("access-1"), "{message}");
+}
+
+#[test]
+fn retry_delays_are_jittered_from_the_random_source() {
+    let mut delays = std::collections::BTreeSet::new();
+    for seed in 1..=8u64 {
+        let mut world = World::new();
+        world.seed_tokens(3600);
+        let config = World::config(Persistence::Shared);
+        let stored = world.shared.get("tokens").cloned();
+        let mut s = Session::new(config, stored.as_deref(), None, T0, Box::new(Seeded(seed * 0x1234_5678_9abc)));
+        s.fetch(1, "/api/v2/users/me", T0);
+        let id = api_id(&sent(&mut s)[0]);
+        s.answer(id, Reply::Http { status: 503, retry_after: None, body: Some(b"{}") }, T0);
+        while let Some(action) = s.poll_action() {
+            if let Action::Retrying(r) = action {
+                delays.insert(r.delay_ms);
+            }
+        }
+    }
+    assert!(delays.len() > 1, "eight sessions, one delay: {delays:?}");
+}
+
+#[test]
+fn an_api_call_in_flight_survives_a_failed_refresh_of_another_caller() {
+    let mut world = World::new();
+    world.seed_tokens(90);
+    let mut config = World::config(Persistence::Shared);
+    config.relogin = false;
+    let tab = world.open(config);
+    let (inflight, waiting) = (world.waiter(), world.waiter());
+    let s = &mut world.tabs[tab].session;
+    s.fetch(inflight, "/api/v2/users/me", T0);
+    let id = api_id(&sent(s)[0]);
+    // Later the token has expired: the next call waits for a refresh, and the refresh is refused.
+    world.now = T0 + 91_000;
+    world.server.live_refresh = None;
+    let now = world.now;
+    world.tabs[tab].session.fetch(waiting, "/api/v2/users/me", now);
+    world.run();
+    assert_eq!(world.error_of(tab, waiting), "login_required");
+    // The first call's answer still reaches its caller.
+    world.tabs[tab].session.answer(id, Reply::Http { status: 200, retry_after: None, body: Some(b"{}") }, now);
+    world.settle();
+    assert_eq!(world.outcome(tab, inflight), &Ok(Outcome::Response { request: id }));
+}
+
+#[test]
+fn signed_out_elsewhere_while_waiting_for_the_lock_ends_the_wait_without_a_refresh() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let mut config = World::config(Persistence::Shared);
+    config.relogin = false;
+    let tab = world.open(config);
+    world.lock = Some(usize::MAX); // another tab holds the lock
+    let w = world.want_token(tab);
+    world.settle();
+    world.shared.remove("tokens"); // ... and signs out
+    world.lock = None;
+    world.grant_lock();
+    world.run();
+    assert_eq!(world.error_of(tab, w), "login_required");
+    assert_eq!(world.server.refresh_posts, 0);
+}
+
+#[test]
+fn empty_storage_after_a_refused_write_is_not_a_sign_out() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let tab = world.open(World::config(Persistence::Shared));
+    world.tabs[tab].refuse_token_writes = true;
+    let w = world.want_token(tab);
+    world.run();
+    assert_eq!(world.token_of(tab, w), "access-2");
+    // Storage lost what it had (the user cleared it, or the quota evicted it): memory still holds the session.
+    world.shared.remove("tokens");
+    world.now += 3_600_000;
+    let w2 = world.want_token(tab);
+    world.run();
+    assert_eq!(world.token_of(tab, w2), "access-3");
+}
+
+#[test]
+fn two_calls_backing_off_are_each_retried_on_their_own_timer() {
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let tab = world.open(World::config(Persistence::Shared));
+    world.server.api_script.extend([(503, "{}"), (503, "{}")]);
+    let (a, b) = (world.waiter(), world.waiter());
+    let now = world.now;
+    world.tabs[tab].session.fetch(a, "/api/v2/users/me", now);
+    world.tabs[tab].session.fetch(b, "/api/v2/users/me", now);
+    world.run_until(now + 30_000);
+    assert!(matches!(world.outcome(tab, a), Ok(Outcome::Response { .. })));
+    assert!(matches!(world.outcome(tab, b), Ok(Outcome::Response { .. })));
+    assert_eq!(world.server.api_calls.len(), 4, "each call once more, no more");
+}
