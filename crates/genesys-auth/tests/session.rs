@@ -1273,3 +1273,29 @@ fn two_calls_backing_off_are_each_retried_on_their_own_timer() {
     assert!(matches!(world.outcome(tab, b), Ok(Outcome::Response { .. })));
     assert_eq!(world.server.api_calls.len(), 4, "each call once more, no more");
 }
+
+#[test]
+fn a_memory_session_never_writes_tokens_to_storage_even_when_a_refresh_is_refused() {
+    let mut world = World::new();
+    let text = world.seed_tokens(30);
+    world.shared.clear();
+    let mut private = HashMap::new();
+    private.insert("tokens", text);
+    // A memory session starts empty; give it the tokens the way a sign-in would, by a refresh.
+    let mut config = World::config(Persistence::Memory);
+    config.relogin = false;
+    let tab = world.open_with_private(config, HashMap::new());
+    assert!(!world.tabs[tab].session.is_authenticated());
+    let stored = private.get("tokens").cloned();
+    world.tabs[tab].session.stored_changed(stored.as_deref(), world.now);
+    let adopted = world.tabs[tab].session.is_authenticated();
+    // Whether or not the machine adopts tokens it is handed, nothing it does may write them anywhere.
+    world.server.live_refresh = None;
+    let w = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.want_refresh(w, now);
+    world.run();
+    assert!(world.outcome(tab, w).is_err(), "adopted: {adopted}");
+    assert!(!world.tabs[tab].private.contains_key("tokens"), "a memory session stored its tokens");
+    assert!(world.shared.is_empty());
+}
