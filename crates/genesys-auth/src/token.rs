@@ -491,4 +491,65 @@ mod tests {
         let body = br#"{"message":"x","code":"bad.credentials","status":401}"#;
         assert_eq!(api_error(401, None, body, 0), Error::Unauthorized { code: "bad.credentials".into() });
     }
+
+    fn client() -> crate::Client {
+        let region = crate::Region::custom("http://127.0.0.1:8080").unwrap_or_else(|e| panic!("{e}"));
+        crate::Client::new(region, "cid", "http://localhost:3000/").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn token_requests_say_what_they_are_and_keep_their_body_out_of_debug() {
+        let refresh = TokenRequest::refresh(&client(), &RefreshToken::new("RT-secret-value"));
+        assert_eq!(refresh.method(), "POST");
+        assert!(!refresh.spends_code(), "a refresh may be retried");
+        let debug = format!("{refresh:?}");
+        assert!(debug.contains("TokenRequest") && debug.contains("[redacted]"), "{debug}");
+        assert!(!debug.contains("RT-secret-value"), "{debug}");
+        let verifier = Verifier::new("v".repeat(43)).unwrap_or_else(|e| panic!("{e}"));
+        let code = TokenRequest::authorization_code("u", "c", "r", &AuthorizationCode::new("x"), &verifier);
+        assert!(code.spends_code());
+    }
+
+    #[test]
+    fn lifetimes_and_sizes_are_bounded_where_the_docs_say() {
+        let answer = |expires_in: i64, pad: usize| {
+            let body = format!(
+                r#"{{"access_token":"AT-1","token_type":"bearer","expires_in":{expires_in}{}}}"#,
+                " ".repeat(pad)
+            );
+            parse_token_response(200, None, body.as_bytes(), 0)
+        };
+        assert!(answer(30 * 86_400, 0).is_ok());
+        assert!(answer(30 * 86_400 + 1, 0).is_err());
+        // A long answer (here 10 KB of white space) is still read; the bound is 64 KB.
+        assert!(answer(60, 10_000).is_ok());
+        assert!(answer(60, 70_000).is_err());
+    }
+
+    #[test]
+    fn stored_token_sets_are_bounded_and_every_token_is_token_text() {
+        let t = parse_token_response(
+            200,
+            None,
+            br#"{"access_token":"AT-1","token_type":"bearer","expires_in":60,"refresh_token":"RT-1"}"#,
+            0,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let text = t.to_storage();
+        let bound = 3 * MAX_BODY / 2;
+        let pad = |to: usize| format!("{text}&pad={}", "x".repeat(to - text.len() - 5));
+        assert!(TokenSet::from_storage(&pad(bound)).is_ok());
+        assert!(TokenSet::from_storage(&pad(bound + 1)).is_err());
+        assert!(TokenSet::from_storage(&text.replace("RT-1", "RT+1")).is_err(), "a space in the refresh token");
+        let long = "a".repeat(10_000);
+        assert!(TokenSet::from_storage(&text.replace("AT-1", &long)).is_ok(), "10 KB tokens are fine");
+        assert!(TokenSet::from_storage(&text.replace("AT-1", &"a".repeat(16 * 1024 + 1))).is_err());
+    }
+
+    #[test]
+    fn an_api_429_says_how_long_to_wait() {
+        assert_eq!(api_error(429, Some("3"), b"{}", 0), Error::RateLimited { retry_after_ms: Some(3000) });
+        assert_eq!(api_error(429, None, b"{}", 0), Error::RateLimited { retry_after_ms: None });
+        assert_eq!(api_error(503, Some("3"), b"{}", 0), Error::Server { status: 503 });
+    }
 }

@@ -1299,3 +1299,85 @@ fn a_memory_session_never_writes_tokens_to_storage_even_when_a_refresh_is_refuse
     assert!(!world.tabs[tab].private.contains_key("tokens"), "a memory session stored its tokens");
     assert!(world.shared.is_empty());
 }
+
+#[test]
+fn an_api_call_that_keeps_failing_is_tried_max_attempts_times_then_fails_with_its_status() {
+    for (status, code) in [(503, "server_error"), (429, "rate_limited")] {
+        let mut world = World::new();
+        world.seed_tokens(3600);
+        let tab = world.open(World::config(Persistence::Shared));
+        world.server.api_script.extend([(status, "{}"); 10]);
+        let w = world.waiter();
+        let now = world.now;
+        world.tabs[tab].session.fetch(w, "/api/v2/users/me", now);
+        world.run_until(now + 120_000);
+        assert_eq!(world.error_of(tab, w), code);
+        let attempts = genesys_auth::RetryPolicy::default().max_attempts as usize;
+        assert_eq!(world.server.api_calls.len(), attempts, "{status}");
+    }
+}
+
+#[test]
+fn after_a_401_other_callers_wait_for_the_new_token_instead_of_getting_the_refused_one() {
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let tab = world.open(World::config(Persistence::Shared));
+    world.server.api_script.push_back((401, r#"{"code":"authentication.required"}"#));
+    let a = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.fetch(a, "/api/v2/users/me", now);
+    world.settle();
+    assert!(world.deliver_one(), "the call went out");
+    world.settle(); // the 401 started a refresh: it is on the wire, not answered yet
+    let b = world.want_token(tab);
+    world.run();
+    assert_eq!(world.token_of(tab, b), "access-2");
+    assert_eq!(world.server.refresh_posts, 1);
+}
+
+#[test]
+fn a_401_for_a_token_another_tab_already_replaced_does_not_end_the_session() {
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let mut config = World::config(Persistence::Shared);
+    config.relogin = false;
+    let tab = world.open(config);
+    world.server.api_script.extend([(401, "{}"), (401, "{}")]);
+    let a = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.fetch(a, "/api/v2/users/me", now);
+    // Run until the retry (with the refreshed token) is on the wire.
+    loop {
+        world.settle();
+        if matches!(world.wire.front(), Some((_, Request::Api { token, .. })) if token.secret() == "access-2") {
+            break;
+        }
+        assert!(world.deliver_one(), "the retry never went out");
+    }
+    // Meanwhile another tab refreshed: this tab hears of access-3 before the retry's answer comes back.
+    let text = world.seed_tokens(3600);
+    world.tabs[tab].session.stored_changed(Some(&text), now);
+    world.run();
+    assert_eq!(world.error_of(tab, a), "unauthorized");
+    assert!(world.tabs[tab].session.is_authenticated(), "the newer token is the session now");
+    let b = world.want_token(tab);
+    world.run();
+    assert_eq!(world.token_of(tab, b), "access-3");
+}
+
+#[test]
+fn unreadable_storage_under_the_lock_is_reported_and_memory_refreshes() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let tab = world.open(World::config(Persistence::Shared));
+    world.lock = Some(usize::MAX); // another tab holds the lock ...
+    let w = world.want_token(tab);
+    world.settle();
+    world.shared.insert("tokens", "v=1&access=%00".into()); // ... and something wrote garbage
+    world.lock = None;
+    world.grant_lock();
+    world.run();
+    assert_eq!(world.token_of(tab, w), "access-2");
+    let reports: Vec<&str> = world.tabs[tab].reports.iter().map(Error::code).collect();
+    assert_eq!(reports, ["corrupt_storage"]);
+}
