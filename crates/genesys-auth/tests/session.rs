@@ -1381,3 +1381,42 @@ fn unreadable_storage_under_the_lock_is_reported_and_memory_refreshes() {
     let reports: Vec<&str> = world.tabs[tab].reports.iter().map(Error::code).collect();
     assert_eq!(reports, ["corrupt_storage"]);
 }
+
+#[test]
+fn a_later_considered_timer_that_is_sooner_comes_first() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let mut config = World::config(Persistence::Shared);
+    config.framed = true;
+    let tab = world.open(config);
+    world.server.script.push_back(Scripted::Status(503, None, "busy"));
+    let _ = world.want_token(tab);
+    world.run();
+    let retry = world.tabs[tab].session.poll_timeout().unwrap_or(0);
+    assert!(retry >= world.now + 250, "the refresh backs off: {retry}");
+    // A popup login with a 100 ms timeout: its deadline is sooner than the refresh's retry.
+    let w = world.waiter();
+    let now = world.now;
+    let options = LoginOptions { timeout_ms: Some(100), ..LoginOptions::default() };
+    world.tabs[tab].session.login(w, &options, now);
+    world.settle();
+    assert_eq!(world.tabs[tab].session.poll_timeout(), Some(now + 100));
+}
+
+#[test]
+fn a_refresh_retry_and_a_code_exchange_retry_each_send_their_own_request() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let tab = world.open(World::config(Persistence::Shared));
+    world.server.script.push_back(Scripted::Status(503, None, "busy"));
+    let _ = world.want_token(tab);
+    world.run();
+    assert_eq!(world.server.refresh_posts, 1);
+    let state = start_login(&mut world, tab, None);
+    world.server.script.push_back(Scripted::Status(429, Some("1"), "{}"));
+    let w = callback(&mut world, tab, &format!("http://localhost:3000/?code=c1&state={state}"));
+    world.run_until(world.now + 5_000);
+    assert!(matches!(world.outcome(tab, w), Ok(Outcome::SignedIn { .. })));
+    assert_eq!(world.server.code_posts, 2, "the code once more after the 429, and only then");
+    assert!(world.server.refresh_posts >= 2, "the refresh went again on its own timer");
+}
