@@ -124,9 +124,11 @@ pub fn command(args: &[String]) -> Result {
 }
 
 /// Outcomes accumulated over `--iterate` runs: this run's lists in `dir`, the mutants caught before
-/// (`previously_caught.txt`), and those found unviable before (in `mutants.out.old`, which this run renamed).
+/// (`previously_caught.txt`, where cargo-mutants also lists the unviable ones it skipped), less every mutant any run
+/// found unviable (kept in `unviable_all.txt` beside `dir`, as cargo-mutants forgets them after one iteration; a
+/// `cargo mutants --check` run's `unviable.txt` may be added to it).
 fn accumulated(dir: &std::path::Path) -> (u64, u64, u64, u64) {
-    let lines = |path: std::path::PathBuf| -> std::collections::BTreeSet<String> {
+    let lines = |path: &std::path::Path| -> std::collections::BTreeSet<String> {
         std::fs::read_to_string(path)
             .unwrap_or_default()
             .lines()
@@ -134,13 +136,15 @@ fn accumulated(dir: &std::path::Path) -> (u64, u64, u64, u64) {
             .map(str::to_string)
             .collect()
     };
-    let old = dir.with_extension("out.old");
-    let mut caught = lines(dir.join("caught.txt"));
-    caught.extend(lines(dir.join("previously_caught.txt")));
-    let mut unviable = lines(dir.join("unviable.txt"));
-    unviable.extend(lines(old.join("unviable.txt")));
-    let missed = lines(dir.join("missed.txt"));
-    let timeout = lines(dir.join("timeout.txt"));
-    let unviable = unviable.difference(&caught).count();
-    (caught.len() as u64, missed.len() as u64, timeout.len() as u64, unviable as u64)
+    let all = dir.with_file_name("unviable_all.txt");
+    let mut unviable = lines(&all);
+    unviable.extend(lines(&dir.join("unviable.txt")));
+    unviable.extend(lines(&dir.with_extension("out.old").join("unviable.txt")));
+    let _ = std::fs::write(&all, unviable.iter().map(|l| format!("{l}\n")).collect::<String>());
+    let mut caught = lines(&dir.join("caught.txt"));
+    caught.extend(lines(&dir.join("previously_caught.txt")));
+    let caught = caught.difference(&unviable).count();
+    let missed = lines(&dir.join("missed.txt")).len();
+    let timeout = lines(&dir.join("timeout.txt")).len();
+    (caught as u64, missed as u64, timeout as u64, unviable.len() as u64)
 }
