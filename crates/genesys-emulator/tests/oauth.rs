@@ -348,3 +348,64 @@ fn a_confidential_client_authenticates_with_http_basic_strictly() {
         assert_eq!(a.oauth_error().as_deref(), Some("invalid_client"), "{bad}");
     }
 }
+
+#[test]
+fn s256_challenges_are_43_base64url_characters_and_plain_only_when_allowed() {
+    let h = Harness::new(auto_config());
+    let error = |h: &Harness, challenge: &str, method: &str| {
+        let q = Harness::authorize_query(DEMO_CLIENT_ID, REDIRECT, challenge, "s").replace("S256", method);
+        let a = h.get(&format!("/oauth/authorize?{q}"));
+        a.location_param("error").or_else(|| a.location_param("code").map(|_| "code".to_string()))
+    };
+    let good = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    assert_eq!(error(&h, good, "S256").as_deref(), Some("code"));
+    assert_eq!(error(&h, &format!("{good}a"), "S256").as_deref(), Some("invalid_pkce_package"), "44 characters");
+    assert_eq!(error(&h, &good.replace('E', "~"), "S256").as_deref(), Some("invalid_pkce_package"), "not base64url");
+    // With plain allowed (a setting for old clients), plain takes any valid verifier; other methods stay refused.
+    let lax = Harness::new(Config { allow_plain_pkce: true, ..auto_config() });
+    assert_eq!(error(&lax, &"a".repeat(50), "plain").as_deref(), Some("code"));
+    assert_eq!(error(&lax, good, "S512").as_deref(), Some("invalid_pkce_package"));
+}
+
+/// How long a login page's form may be submitted (`store::CSRF_LIFETIME_MS`): half an hour.
+const CSRF_LIFETIME_MS: u64 = 30 * 60_000;
+
+#[test]
+fn the_login_forms_token_lasts_exactly_its_lifetime() {
+    let mut h = Harness::new(Config::default());
+    let q = Harness::authorize_query(DEMO_CLIENT_ID, REDIRECT, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "s9");
+    let approve = |h: &Harness, csrf: &str| {
+        h.post_form(
+            "/oauth/authorize",
+            &form(&[("authorize_query", &q), ("csrf", csrf), ("decision", "approve"), ("user", "sam")]),
+        )
+    };
+    let start = h.now;
+    let csrf = csrf_of(&h.get(&format!("/oauth/authorize?{q}")).text());
+    h.now = start + CSRF_LIFETIME_MS;
+    assert!(approve(&h, &csrf).location_param("code").is_some(), "at its lifetime");
+    h.now = start;
+    let csrf = csrf_of(&h.get(&format!("/oauth/authorize?{q}")).text());
+    h.now = start + CSRF_LIFETIME_MS + 1;
+    assert_eq!(approve(&h, &csrf).status, 403, "a millisecond later");
+}
+
+#[test]
+fn a_typed_user_name_wins_over_the_chosen_one() {
+    let h = Harness::new(Config::default());
+    let q = Harness::authorize_query(DEMO_CLIENT_ID, REDIRECT, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "s9");
+    let sign_in = |typed: &str, chosen: &str| {
+        let csrf = csrf_of(&h.get(&format!("/oauth/authorize?{q}")).text());
+        let fields = [
+            ("authorize_query", q.as_str()),
+            ("csrf", &csrf),
+            ("decision", "approve"),
+            ("user", chosen),
+            ("user_typed", typed),
+        ];
+        h.post_form("/oauth/authorize", &form(&fields))
+    };
+    assert!(sign_in("sam", "").location_param("code").is_some(), "typed");
+    assert!(sign_in("  ", "sam").location_param("code").is_some(), "blank typed: the chosen one");
+    assert_eq!(sign_in("nobody", "sam").location_param("code"), None, "typed wins, and is unknown");
+}
