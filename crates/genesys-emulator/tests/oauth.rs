@@ -409,3 +409,27 @@ fn a_typed_user_name_wins_over_the_chosen_one() {
     assert!(sign_in("  ", "sam").location_param("code").is_some(), "blank typed: the chosen one");
     assert_eq!(sign_in("nobody", "sam").location_param("code"), None, "typed wins, and is unknown");
 }
+
+#[test]
+fn a_public_client_may_send_an_empty_secret_but_no_other_and_grant_type_is_required() {
+    let h = Harness::new(auto_config());
+    let exchange = |secret: Option<&str>| {
+        let (code, verifier) = h.code();
+        let mut fields = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("code_verifier", verifier.as_str()),
+            ("client_id", DEMO_CLIENT_ID),
+            ("redirect_uri", REDIRECT),
+        ];
+        if let Some(s) = secret {
+            fields.push(("client_secret", s));
+        }
+        h.post_form("/oauth/token", &form(&fields))
+    };
+    assert_eq!(exchange(Some("")).status, 200, "an empty secret is no secret");
+    let wrong = exchange(Some("guess"));
+    assert_eq!((wrong.status, wrong.oauth_error().as_deref()), (401, Some("invalid_client")));
+    let none = h.post_form("/oauth/token", &form(&[("client_id", DEMO_CLIENT_ID), ("code", "x")]));
+    assert_eq!((none.status, none.oauth_error().as_deref()), (400, Some("invalid_request")));
+}
