@@ -433,3 +433,31 @@ fn a_public_client_may_send_an_empty_secret_but_no_other_and_grant_type_is_requi
     let none = h.post_form("/oauth/token", &form(&[("client_id", DEMO_CLIENT_ID), ("code", "x")]));
     assert_eq!((none.status, none.oauth_error().as_deref()), (400, Some("invalid_request")));
 }
+
+#[test]
+fn a_refresh_token_past_its_lifetime_is_refused_even_before_it_is_swept() {
+    let mut config = auto_config();
+    config.refresh.max_lifetime_s = 3600;
+    let mut h = Harness::new(config);
+    let start = h.now;
+    let (_, refresh) = h.login();
+    let refresh = refresh.unwrap_or_default();
+    // A request half a second before the end sweeps the store (at most once a second); the refresh comes at the
+    // end itself, before the next sweep.
+    h.now = start + 3_600_000 - 500;
+    assert_eq!(h.get("/api/v2/users/me").status, 401);
+    h.now = start + 3_600_000;
+    assert_eq!(h.refresh(&refresh).oauth_error().as_deref(), Some("invalid_grant"));
+}
+
+#[test]
+fn plain_pkce_when_allowed_still_needs_the_verifier_to_equal_the_challenge() {
+    let h = Harness::new(Config { allow_plain_pkce: true, ..auto_config() });
+    let challenge = "p".repeat(50);
+    let code = || {
+        let q = Harness::authorize_query(DEMO_CLIENT_ID, REDIRECT, &challenge, "s").replace("S256", "plain");
+        h.get(&format!("/oauth/authorize?{q}")).location_param("code").unwrap_or_default()
+    };
+    assert_eq!(h.exchange(&code(), &"q".repeat(50)).oauth_error().as_deref(), Some("invalid_grant"));
+    assert_eq!(h.exchange(&code(), &challenge).status, 200);
+}
