@@ -80,13 +80,15 @@ pub fn command(args: &[String]) -> Result {
         if !matches!(status.code(), Some(0 | 2 | 3)) {
             return Err(format!("cargo mutants ({name}) failed: {status}"));
         }
-        let outcomes = out.join("mutants.out/outcomes.json");
-        let text = std::fs::read_to_string(&outcomes).map_err(|e| format!("{}: {e}", outcomes.display()))?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", outcomes.display()))?;
-        let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+        // With `--iterate` the accumulated lists count (and an iteration with nothing left to test writes no
+        // outcomes.json).
         let (caught, missed, timeout, unviable) = if iterate {
             accumulated(&out.join("mutants.out"))
         } else {
+            let outcomes = out.join("mutants.out/outcomes.json");
+            let text = std::fs::read_to_string(&outcomes).map_err(|e| format!("{}: {e}", outcomes.display()))?;
+            let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", outcomes.display()))?;
+            let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
             (n("caught"), n("missed"), n("timeout"), n("unviable"))
         };
         let viable = caught + missed + timeout;
