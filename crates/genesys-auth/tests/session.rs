@@ -389,6 +389,14 @@ impl World {
         self.tabs[tab].session.want_token(w, now);
         w
     }
+
+    /// A caller's API call for the profile, now.
+    fn fetch(&mut self, tab: usize) -> Waiter {
+        let w = self.waiter();
+        let now = self.now;
+        self.tabs[tab].session.fetch(w, "/api/v2/users/me", now);
+        w
+    }
 }
 
 #[test]
@@ -586,9 +594,7 @@ fn a_401_is_answered_by_one_refresh_and_one_retry() {
     world.seed_tokens(3600);
     let tab = world.open(World::config(Persistence::Shared));
     world.server.api_script.push_back((401, r#"{"code":"authentication.required"}"#));
-    let w = world.waiter();
-    let now = world.now;
-    world.tabs[tab].session.fetch(w, "/api/v2/users/me", now);
+    let w = world.fetch(tab);
     world.run();
     assert_eq!(world.server.refresh_posts, 1);
     let sent: Vec<&str> = world.server.api_calls.iter().map(|(_, t)| t.as_str()).collect();
@@ -605,9 +611,7 @@ fn a_second_401_ends_the_session() {
     let tab = world.open(config);
     world.server.api_script.push_back((401, r#"{"code":"bad.credentials"}"#));
     world.server.api_script.push_back((401, r#"{"code":"bad.credentials"}"#));
-    let w = world.waiter();
-    let now = world.now;
-    world.tabs[tab].session.fetch(w, "/api/v2/users/me", now);
+    let w = world.fetch(tab);
     world.run();
     assert_eq!(world.error_of(tab, w), "unauthorized");
     assert_eq!(world.server.api_calls.len(), 2);
@@ -621,9 +625,7 @@ fn an_idle_timeout_401_without_refresh_token_signs_in_again() {
     world.seed_tokens(3600);
     let tab = world.open(World::config(Persistence::Shared));
     world.server.api_script.push_back((401, r#"{"code":"credentials.expired"}"#));
-    let w = world.waiter();
-    let now = world.now;
-    world.tabs[tab].session.fetch(w, "/api/v2/users/me", now);
+    let w = world.fetch(tab);
     world.run();
     assert_eq!(world.server.refresh_posts, 0);
     assert_eq!(world.tabs[tab].navigations.len(), 1, "silent re-login");
@@ -1089,9 +1091,8 @@ fn the_next_timer_is_the_soonest_of_all_pending_ones() {
     assert_eq!(world.tabs[tab].session.poll_timeout(), Some(background));
     // An API call answered 503 is retried after a backoff of at most a few seconds: that timer comes first.
     world.server.api_script.push_back((503, "{}"));
-    let w = world.waiter();
     let now = world.now;
-    world.tabs[tab].session.fetch(w, "/api/v2/users/me", now);
+    let w = world.fetch(tab);
     world.run();
     let next = world.tabs[tab].session.poll_timeout().unwrap_or(u64::MAX);
     assert!(next > now && next <= now + 10_000, "the retry's timer, not the background refresh: {next}");
@@ -1279,15 +1280,12 @@ fn a_memory_session_never_writes_tokens_to_storage_even_when_a_refresh_is_refuse
     let mut world = World::new();
     let text = world.seed_tokens(30);
     world.shared.clear();
-    let mut private = HashMap::new();
-    private.insert("tokens", text);
-    // A memory session starts empty; give it the tokens the way a sign-in would, by a refresh.
+    // A memory session starts empty; it is handed tokens as if another part of the page signed in.
     let mut config = World::config(Persistence::Memory);
     config.relogin = false;
-    let tab = world.open_with_private(config, HashMap::new());
+    let tab = world.open(config);
     assert!(!world.tabs[tab].session.is_authenticated());
-    let stored = private.get("tokens").cloned();
-    world.tabs[tab].session.stored_changed(stored.as_deref(), world.now);
+    world.tabs[tab].session.stored_changed(Some(&text), world.now);
     let adopted = world.tabs[tab].session.is_authenticated();
     // Whether or not the machine adopts tokens it is handed, nothing it does may write them anywhere.
     world.server.live_refresh = None;
@@ -1323,9 +1321,7 @@ fn after_a_401_other_callers_wait_for_the_new_token_instead_of_getting_the_refus
     world.seed_tokens(3600);
     let tab = world.open(World::config(Persistence::Shared));
     world.server.api_script.push_back((401, r#"{"code":"authentication.required"}"#));
-    let a = world.waiter();
-    let now = world.now;
-    world.tabs[tab].session.fetch(a, "/api/v2/users/me", now);
+    let _call = world.fetch(tab);
     world.settle();
     assert!(world.deliver_one(), "the call went out");
     world.settle(); // the 401 started a refresh: it is on the wire, not answered yet
@@ -1343,9 +1339,7 @@ fn a_401_for_a_token_another_tab_already_replaced_does_not_end_the_session() {
     config.relogin = false;
     let tab = world.open(config);
     world.server.api_script.extend([(401, "{}"), (401, "{}")]);
-    let a = world.waiter();
-    let now = world.now;
-    world.tabs[tab].session.fetch(a, "/api/v2/users/me", now);
+    let a = world.fetch(tab);
     // Run until the retry (with the refreshed token) is on the wire.
     loop {
         world.settle();
@@ -1356,7 +1350,7 @@ fn a_401_for_a_token_another_tab_already_replaced_does_not_end_the_session() {
     }
     // Meanwhile another tab refreshed: this tab hears of access-3 before the retry's answer comes back.
     let text = world.seed_tokens(3600);
-    world.tabs[tab].session.stored_changed(Some(&text), now);
+    world.tabs[tab].session.stored_changed(Some(&text), world.now);
     world.run();
     assert_eq!(world.error_of(tab, a), "unauthorized");
     assert!(world.tabs[tab].session.is_authenticated(), "the newer token is the session now");
