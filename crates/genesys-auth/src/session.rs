@@ -821,17 +821,17 @@ impl Session {
     /// `error` without the token values this session holds, wherever server or platform text could carry them
     /// (short tokens escape the pattern-based redaction of bodies; these are removed by value).
     fn redacted(&self, mut error: Error) -> Error {
-        let held = self.tokens.iter().flat_map(|t| [Some(t.access.secret()), t.refresh.as_ref().map(|r| r.secret())]);
-        let held: Vec<&str> = held.flatten().filter(|v| !v.is_empty()).collect();
         let text = match &mut error {
             Error::Malformed { body, .. } => Some(body),
             Error::Network { detail } | Error::StorageUnavailable { detail } => Some(detail),
             Error::OAuth { description: Some(d), .. } | Error::Authorization { description: Some(d), .. } => Some(d),
             _ => None,
         };
-        if let Some(text) = text {
-            for value in held {
-                *text = crate::error::redact_value(text, value);
+        if let (Some(text), Some(t)) = (text, &self.tokens) {
+            for value in [Some(t.access.secret()), t.refresh.as_ref().map(|r| r.secret())].into_iter().flatten() {
+                if !value.is_empty() {
+                    *text = crate::error::redact_value(text, value);
+                }
             }
         }
         error
