@@ -55,7 +55,7 @@ export function engineArgs(o) {
   const numbers = Float64Array.from([r.maxAttempts, r.baseDelayMs, r.maxDelayMs, r.maxRetryAfterMs, r.maxTotalMs,
     Number.isFinite(skew) && skew >= 0 ? skew * 1000 : NaN, o.reloginOnExpiry !== false, framed(),
     typeof BroadcastChannel == 'function'], (n) => (typeof n == 'boolean' ? +n : number(n) ?? NaN));
-  return [texts, numbers];
+  return [new URLSearchParams(texts.flatMap((t, i) => (t === undefined ? [] : [[i, t]]))) + '', numbers];
 }
 
 export class Executor {

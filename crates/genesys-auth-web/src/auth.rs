@@ -254,9 +254,9 @@ impl Auth {
         set(&options, "onRetry", retry_bridge.as_ref());
 
         let args = engine_args(&options);
-        let texts = js_sys::Array::from(&args.get(0));
+        let texts = args.get(0).as_string().unwrap_or_default();
         let numbers = js_sys::Float64Array::from(args.get(1)).to_vec();
-        let mut engine = Engine::from_options(|i| texts.get(i as u32).as_string(), &numbers)?;
+        let mut engine = Engine::from_options(&texts, &numbers)?;
         let errors = ErrorTable::default();
         engine.type_errors(errors.clone());
         let executor = Executor::new(engine, &options);

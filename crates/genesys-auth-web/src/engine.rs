@@ -102,7 +102,9 @@ pub(crate) type ErrorTable = std::rc::Rc<std::cell::RefCell<Vec<Option<Error>>>>
 
 impl Engine {
     /// The engine for the options read by `engineArgs` (see [`Engine::new`]).
-    pub(crate) fn from_options(text: impl Fn(usize) -> Option<String>, numbers: &[f64]) -> Result<Engine, Error> {
+    pub(crate) fn from_options(texts: &str, numbers: &[f64]) -> Result<Engine, Error> {
+        let texts: Vec<(String, String)> = genesys_auth::form::parse(texts).collect();
+        let text = |i: u8| texts.iter().find(|(n, _)| n.as_bytes() == [b'0' + i]).map(|(_, v)| v.clone());
         let number = |i: usize| whole(numbers.get(i).copied());
         let check = || -> Result<Config, Error> {
             let region = Region::from_config(&text(0).ok_or(MISSING_REGION)?)?;
@@ -170,8 +172,8 @@ impl Engine {
     /// # Errors
     /// `invalid_config` or `unknown_region`.
     #[wasm_bindgen(constructor)]
-    pub fn new(text: Vec<JsValue>, numbers: &[f64]) -> Result<Engine, JsValue> {
-        Engine::from_options(|i| text.get(i).and_then(JsValue::as_string), numbers).map_err(|e| to_js(&e))
+    pub fn new(texts: &str, numbers: &[f64]) -> Result<Engine, JsValue> {
+        Engine::from_options(texts, numbers).map_err(|e| to_js(&e))
     }
 
     /// One event (the numbers of module `event`): `n` is the caller (waiter) or the request id, `x` the HTTP status
@@ -371,7 +373,7 @@ pub fn region_from_host_params(
     allow: &str,
     remembered: Option<String>,
 ) -> Result<Option<String>, JsValue> {
-    let allow: Vec<&str> = allow.lines().filter(|a| !a.is_empty()).collect();
+    let allow: Vec<&str> = allow.split('\n').filter(|a| !a.is_empty()).collect();
     match Region::from_host_params(query, &allow).map_err(|e| to_js(&e))? {
         Some(region) => Ok(Some(region.name())),
         None => Ok(remembered.filter(|n| Region::parse(n).is_ok() || allow.contains(&n.as_str()))),

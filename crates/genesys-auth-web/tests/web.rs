@@ -243,9 +243,19 @@ mod engine {
         js_sys::Reflect::get(err, &"code".into()).ok().and_then(|c| c.as_string()).unwrap_or_default()
     }
 
+    /// The engine's texts as `engineArgs` passes them: form-encoded, each under its index, absent ones left out.
+    fn encoded(texts: &[Option<&str>]) -> String {
+        let mut form = genesys_auth::form::Form::new();
+        for (i, t) in texts.iter().enumerate() {
+            if let Some(t) = t {
+                form.append_pair(&i.to_string(), t);
+            }
+        }
+        form.finish()
+    }
+
     fn new(texts: &[Option<&str>]) -> Result<Engine, JsValue> {
-        let texts = texts.iter().map(|t| t.map_or(JsValue::UNDEFINED, JsValue::from_str)).collect();
-        Engine::new(texts, &[])
+        Engine::new(&encoded(texts), &[])
     }
 
     fn actions(e: &mut Engine) -> Vec<String> {
@@ -348,11 +358,16 @@ mod engine {
         let c = config("cid", StorageKind::Session);
         let client = genesys_auth::Client::new(c.region, "cid", &c.redirect_uri).unwrap_or_else(|e| panic!("{e}"));
         let stored = tokens.to_storage_for(&client);
-        let texts = [Some("http://127.0.0.1:9"), Some("cid"), Some(c.redirect_uri.as_str()), Some("session"), None];
-        let mut texts: Vec<JsValue> = texts.iter().map(|t| t.map_or(JsValue::UNDEFINED, JsValue::from_str)).collect();
-        texts.push(JsValue::from_str(&stored));
+        let texts = [
+            Some("http://127.0.0.1:9"),
+            Some("cid"),
+            Some(c.redirect_uri.as_str()),
+            Some("session"),
+            None,
+            Some(&stored),
+        ];
         // One attempt: the network failure ends the call at once.
-        let mut e = Engine::new(texts, &[1.0]).unwrap_or_else(|e| panic!("{}", code(&e)));
+        let mut e = Engine::new(&encoded(&texts), &[1.0]).unwrap_or_else(|e| panic!("{}", code(&e)));
         e.feed(4, 1, None, Some("/api/v2/users/me".into()), None, None);
         assert_eq!(actions(&mut e).len(), 1);
         e.feed(16, 1, None, Some("proxy refused Authorization: Bearer s3cr3t".into()), None, None);
