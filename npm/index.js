@@ -1,13 +1,23 @@
 // The npm package `genesys-auth`: class GenesysAuth, the browser executor (executor.js, shared with the Rust API)
 // over the WebAssembly session engine, where every decision is made.
-import init, { Engine, regionFromHostParams } from './genesys_auth.js';
+import { Engine, initSync, regionFromHostParams } from './genesys_auth.js';
 import { Executor, PREFIX, engineArgs, storageGet, text } from './executor.js';
 
 let loading;
 
 /** Loads the wasm module (done for you by GenesysAuth.create; call it early to preload). */
 export function ready() {
-  loading ??= init({ module_or_path: new URL('./genesys_auth_bg.wasm', import.meta.url) });
+  loading ??= (async () => {
+    const url = new URL('./genesys_auth_bg.wasm', import.meta.url);
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`genesys-auth: fetching ${url} failed: HTTP ${response.status}`);
+    // Compiled while it downloads; a server that does not say application/wasm gets the slower path.
+    const module = await WebAssembly.compileStreaming(response.clone())
+      .catch(async () => WebAssembly.compile(await response.arrayBuffer()));
+    initSync({ module });
+  })();
+  // A failed load (offline, a 404) may be tried again.
+  loading.catch(() => (loading = undefined));
   return loading;
 }
 
