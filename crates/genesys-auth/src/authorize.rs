@@ -263,7 +263,7 @@ pub const RELOGIN_GUARD_MS: u64 = 60_000;
 /// assert!(relogin_allowed(Some("garbage"), 1_000_000));
 /// ```
 pub fn relogin_allowed(last: Option<&str>, now_ms: u64) -> bool {
-    last.and_then(|t| t.parse::<u64>().ok()).is_none_or(|t| now_ms.saturating_sub(t) >= RELOGIN_GUARD_MS)
+    last.and_then(crate::parse_decimal).is_none_or(|t| now_ms.saturating_sub(t) >= RELOGIN_GUARD_MS)
 }
 
 /// `path` if it is a path on the app's own origin (`/x?y#z`), else `None`.
@@ -463,7 +463,7 @@ impl PendingLogin {
             redirect_uri: required("redirect_uri")?.to_string(),
             state: State::new(required("state")?),
             verifier: Verifier::new(required("verifier")?).map_err(|_| corrupt())?,
-            created_at_ms: required("created_at")?.parse().map_err(|_| corrupt())?,
+            created_at_ms: crate::parse_decimal(&required("created_at")?).ok_or_else(corrupt)?,
             return_to,
         })
     }

@@ -55,7 +55,10 @@ impl Json {
     /// The number, if this is a number written as an integer that fits an `i64` (`3600`, `-5`; not `3600.0`).
     pub fn as_i64(&self) -> Option<i64> {
         match self {
-            Json::Number(n) => n.parse().ok(),
+            Json::Number(n) => match n.strip_prefix('-') {
+                Some(magnitude) => crate::parse_decimal(magnitude).and_then(|m| 0i64.checked_sub_unsigned(m)),
+                None => crate::parse_decimal(n).and_then(|m| i64::try_from(m).ok()),
+            },
             _ => None,
         }
     }

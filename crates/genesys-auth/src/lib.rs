@@ -47,7 +47,7 @@ pub use authorize::{
     AuthorizeRequest, Client, MAX_AUTHORIZE_PARAMS, PendingLogin, RELOGIN_GUARD_MS, relogin_allowed, safe_return_path,
 };
 pub use callback::{Callback, return_path, without_callback};
-pub use error::{Error, OAuthErrorCode, clean as clean_text, concat, decimal};
+pub use error::{Error, OAuthErrorCode, clean as clean_text, concat, decimal, parse_decimal};
 pub use pkce::{Challenge, OsRng, Rng, Verifier, base64url};
 pub use region::{Environment, Region};
 pub use retry::{Failure, RetryPolicy, parse_retry_after};

@@ -125,7 +125,7 @@ pub fn parse_retry_after(value: &str, now_ms: u64) -> Option<u64> {
     let value = value.trim();
     if !value.is_empty() && value.len() <= 40 && value.bytes().all(|b| b.is_ascii_digit()) {
         // Digits beyond u64 are still a (very long) number of seconds.
-        return Some(value.parse::<u64>().map_or(u64::MAX, |secs| secs.saturating_mul(1000)));
+        return Some(crate::parse_decimal(value).map_or(u64::MAX, |secs| secs.saturating_mul(1000)));
     }
     Some(imf_fixdate_ms(value)?.saturating_sub(now_ms))
 }

@@ -406,7 +406,7 @@ impl Session {
             unsaved: false,
             reported_store_failure: false,
             discarded: None,
-            relogin_at_ms: relogin_at.and_then(|t| t.parse().ok()),
+            relogin_at_ms: relogin_at.and_then(crate::parse_decimal),
             background_ms: None,
             here: None,
             refresh: RefreshState::Idle,

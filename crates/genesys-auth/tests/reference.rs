@@ -52,6 +52,13 @@ fn imf(secs: u64) -> String {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
+    /// Digit strings (and a few others) read as `str::parse::<u64>` reads them, except that a sign is refused.
+    #[test]
+    fn decimal_matches_std(text in "[+]?[0-9]{0,22}|[0-9 .a-]{0,6}") {
+        let expected = if text.starts_with('+') { None } else { text.parse::<u64>().ok() };
+        prop_assert_eq!(genesys_auth::parse_decimal(&text), expected);
+    }
+
     /// Any document serde_json writes (no duplicate keys), ours reads to the same value.
     #[test]
     fn json_reads_what_serde_json_writes(v in json_value(), pretty in any::<bool>()) {
