@@ -463,7 +463,7 @@ impl PendingLogin {
             redirect_uri: required("redirect_uri")?.to_string(),
             state: State::new(required("state")?),
             verifier: Verifier::new(required("verifier")?).map_err(|_| corrupt())?,
-            created_at_ms: crate::parse_decimal(&required("created_at")?).ok_or_else(corrupt)?,
+            created_at_ms: crate::parse_decimal(required("created_at")?).ok_or_else(corrupt)?,
             return_to,
         })
     }

@@ -234,7 +234,7 @@ impl TokenSet {
         Ok(TokenSet {
             access: AccessToken::new(access),
             refresh,
-            expires_at_ms: get("expires_at").and_then(|e| crate::parse_decimal(&e)).ok_or_else(corrupt)?,
+            expires_at_ms: get("expires_at").and_then(crate::parse_decimal).ok_or_else(corrupt)?,
             scope: get("scope").map(str::to_string),
             token_type: token_type.to_string(),
         })
