@@ -24,7 +24,7 @@ impl Client {
     /// [`Error::InvalidConfig`] when the client id is empty or not printable ASCII, or the redirect URI is not
     /// an absolute `http(s)` URL without a fragment (RFC 6749 §3.1.2).
     pub fn new(region: Region, client_id: &str, redirect_uri: &str) -> Result<Self, Error> {
-        let client_id = client_id.trim();
+        let client_id = client_id.trim_ascii();
         if client_id.is_empty() || client_id.len() > 128 || !client_id.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(Error::InvalidConfig {
                 field: "clientId",
@@ -111,7 +111,7 @@ const fn login_error(reason: &'static str) -> Error {
 impl AuthorizeRequest<'_> {
     /// Scopes to request (space-separated). Optional: Genesys takes scopes from the OAuth client's settings.
     pub fn scope(mut self, scope: &str) -> Self {
-        let scope = scope.trim();
+        let scope = scope.trim_ascii();
         self.scope = (!scope.is_empty()).then(|| scope.to_string());
         self
     }

@@ -125,7 +125,7 @@ impl Region {
     /// ```
     pub fn parse(input: &str) -> Result<Region, Error> {
         let unknown = || Error::UnknownRegion { input: truncate(input, 80) };
-        let text = input.trim().to_ascii_lowercase();
+        let text = input.trim_ascii().to_ascii_lowercase();
         if text.is_empty() || text.len() > 200 {
             return Err(unknown());
         }
@@ -179,7 +179,7 @@ impl Region {
         match Region::parse(input) {
             Ok(region) => Ok(region),
             Err(err) => {
-                let t = input.trim();
+                let t = input.trim_ascii();
                 if t.starts_with("http://") || t.starts_with("https://") {
                     // A base URL that is not usable says why (not "unknown region").
                     Region::custom(t)
@@ -209,8 +209,9 @@ impl Region {
     pub fn from_host_params(query: &str, allowed_custom: &[&str]) -> Result<Option<Region>, Error> {
         let query = query.strip_prefix('?').unwrap_or(query);
         let params: Vec<(String, String)> = crate::form::parse(query).collect();
-        let get =
-            |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            params.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim_ascii().to_string()).filter(|v| !v.is_empty())
+        };
         let Some(value) = get("gcHostOrigin").or_else(|| get("pcEnvironment")).or_else(|| get("gcTargetEnv")) else {
             return Ok(None);
         };
@@ -298,7 +299,7 @@ pub(crate) fn valid_names() -> String {
 
 fn origin(input: &str) -> Result<String, Error> {
     let bad = |reason: &'static str| Error::InvalidConfig { field: "region", reason };
-    let t = input.trim().trim_end_matches('/');
+    let t = input.trim_ascii().trim_end_matches('/');
     let (secure, authority) = if let Some(a) = t.strip_prefix("https://") {
         (true, a)
     } else if let Some(a) = t.strip_prefix("http://") {
@@ -482,5 +483,13 @@ mod tests {
             assert!(Region::custom(bad).is_err(), "{bad}");
         }
         assert!(Region::custom("https://gc.example:8443").is_ok());
+    }
+    #[test]
+    fn config_padding_is_ascii_whitespace_only() {
+        assert_eq!(Region::from_config(" \teu_west_1\n").ok(), Some(Region::Cloud(E::EuWest1)));
+        assert!(Region::custom(" http://127.0.0.1:8080\r\n").is_ok());
+        // Other white space is part of the text, which then names no region (a clear error, not a guess).
+        let err = Region::from_config("\u{a0}eu_west_1").err().map(|e| e.code());
+        assert_eq!(err, Some("unknown_region"));
     }
 }

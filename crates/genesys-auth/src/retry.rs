@@ -122,7 +122,7 @@ impl RetryPolicy {
 /// assert_eq!(parse_retry_after("Thu, 01 Jan 1970 00:01:00 GMT", 30_000), Some(30_000));
 /// ```
 pub fn parse_retry_after(value: &str, now_ms: u64) -> Option<u64> {
-    let value = value.trim();
+    let value = value.trim_ascii();
     if !value.is_empty() && value.len() <= 40 && value.bytes().all(|b| b.is_ascii_digit()) {
         // Digits beyond u64 are still a (very long) number of seconds.
         return Some(crate::parse_decimal(value).map_or(u64::MAX, |secs| secs.saturating_mul(1000)));
