@@ -122,7 +122,7 @@ impl Engine {
             config.relogin = flag(6);
             config.framed = flag(7);
             config.popup_capable = flag(8);
-            config.scope = text(4).filter(|s| !s.trim_ascii().is_empty());
+            config.scope = text(4); // a blank one is dropped by the core (`AuthorizeRequest::scope`)
             Ok(config)
         };
         let config = check()?;
