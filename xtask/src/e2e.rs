@@ -78,6 +78,8 @@ pub fn examples() -> Result {
 
 /// The Leptos example (its own workspace) for wasm32, with its JS glue, into `target/examples/leptos`.
 pub fn leptos() -> Result {
+    // `cargo xtask e2e` and `cargo xtask bench` get here without `cargo xtask test`, which adds the target first.
+    setup::wasm_target()?;
     run(&mut cargo(&[
         "build",
         "--manifest-path",
