@@ -19,6 +19,9 @@ const SIZE_RUSTFLAGS: &[&str] = &[
     "-Zlocation-detail=none",
     "-Zfmt-debug=none",
     "-Csymbol-mangling-version=legacy",
+    // No externref table and no multi-value returns: wasm-bindgen then keeps JS objects in a small array of its glue
+    // instead of a wasm table (the wasm 431 B smaller gzipped, the glue 218 B larger; measured 2026-12-05).
+    "-Ctarget-feature=-reference-types,-multivalue",
 ];
 
 /// The npm package: the engine (feature `engine`) with the JS class of `npm/index.js`.
