@@ -111,12 +111,7 @@ fn build_into(out: &std::path::Path, features: &str, entry: &std::path::Path) ->
         // Then twice: the control flow flattened and rebuilt by the relooper, and shrunk again (≈ 350 B of gzip here;
         // a third round gained nothing).
         .args(["--flatten", "--rereloop", "-Oz", "--flatten", "--rereloop", "-Oz"])
-        .arg("--enable-bulk-memory")
-        .arg("--enable-nontrapping-float-to-int")
-        .arg("--enable-sign-ext")
-        .arg("--enable-mutable-globals")
-        .arg("--enable-reference-types")
-        .arg("--enable-multivalue")
+        .args(crate::e2e::WASM_FEATURES)
         .arg("--strip-producers")
         // The target_features section is for tools, not for browsers (≈ 110 B of gzip here).
         .arg("--strip-target-features")
