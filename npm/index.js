@@ -38,8 +38,8 @@ export class GenesysAuth extends Executor {
     const KEY = `${PREFIX}host-region`;
     const url = text(options?.url) ?? location.href;
     const query = url.split('#')[0].split('?').slice(1).join('?');
-    const allow = Array.isArray(options?.allow) ? options.allow.filter((a) => text(a) && !/[\r\n]/.test(a)) : [];
-    const name = regionFromHostParams(query, allow.join('\n'), storageGet('session', KEY));
+    const allow = Array.isArray(options?.allow) ? options.allow.filter(text).map((a) => ['a', a]) : [];
+    const name = regionFromHostParams(query, new URLSearchParams(allow) + '', storageGet('session', KEY));
     // Kept for the rest of the round trip: after a login redirect the parameters may be gone.
     if (name) try { sessionStorage.setItem(KEY, name); } catch {}
     return name;

@@ -361,7 +361,7 @@ impl Engine {
 }
 
 /// The region Genesys Cloud gives an embedded app in `query` (`gcHostOrigin`, `pcEnvironment`, `gcTargetEnv`),
-/// as a name; `allow`: exact origins accepted besides the known regions, one per line. With no parameter,
+/// as a name; `allow`: exact origins accepted besides the known regions, form-encoded (`a=<origin>&a=<origin>`). With no parameter,
 /// `remembered` (from an earlier page of the round trip) if it still names an acceptable region.
 ///
 /// # Errors
@@ -373,14 +373,14 @@ pub fn region_from_host_params(
     allow: &str,
     remembered: Option<String>,
 ) -> Result<Option<String>, JsValue> {
-    // A plain loop: a `filter(..).collect()` here brought its own copy of the string search (≈ 500 B of wasm).
-    let mut list: Vec<&str> = Vec::new();
-    for a in allow.split('\n') {
-        if !a.is_empty() {
-            list.push(a);
+    // Form-encoded (`a=<origin>&a=<origin>`): read by the reader the engine has anyway, not a string search of its own.
+    let pairs: Vec<(String, String)> = genesys_auth::form::parse(allow).collect();
+    let mut allow: Vec<&str> = Vec::new();
+    for (_, origin) in &pairs {
+        if !origin.is_empty() {
+            allow.push(origin);
         }
     }
-    let allow = list;
     match Region::from_host_params(query, &allow).map_err(|e| to_js(&e))? {
         Some(region) => Ok(Some(region.name())),
         None => Ok(remembered.filter(|n| Region::parse(n).is_ok() || allow.contains(&n.as_str()))),

@@ -391,5 +391,14 @@ mod engine {
             Some("mypurecloud.ie")
         );
         assert!(region_from_host_params("gcHostOrigin=https%3A%2F%2Fevil.example", "", None).is_err());
+        // An origin the app allows (form-encoded, as `regionFromHostParams` in npm/index.js sends them), and only it.
+        let emulator = "gcHostOrigin=http%3A%2F%2F127.0.0.1%3A8080";
+        let allow = "a=http%3A%2F%2Flocalhost%3A9&a=&a=http%3A%2F%2F127.0.0.1%3A8080";
+        let region = region_from_host_params(emulator, allow, None).ok().flatten();
+        assert_eq!(region.as_deref(), Some("http://127.0.0.1:8080"));
+        assert!(region_from_host_params(emulator, "a=http%3A%2F%2Flocalhost%3A9", None).is_err());
+        let remembered = region_from_host_params("", allow, Some("http://127.0.0.1:8080".into())).ok().flatten();
+        assert_eq!(remembered.as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(region_from_host_params("", "", Some("http://127.0.0.1:8080".into())).ok().flatten(), None);
     }
 }
