@@ -106,26 +106,27 @@ impl Engine {
         let texts: Vec<(String, String)> = genesys_auth::form::parse(texts).collect();
         let text = |i: u8| texts.iter().find(|(n, _)| n.as_bytes() == [b'0' + i]).map(|(_, v)| v.clone());
         let number = |i: usize| whole(numbers.get(i).copied());
-        let check = || -> Result<Config, Error> {
-            let region = Region::from_config(&text(0).ok_or(MISSING_REGION)?)?;
-            let client = Client::new(region, &text(1).ok_or(MISSING_CLIENT_ID)?, &text(2).unwrap_or_default())?;
-            let storage = text(3).as_deref().map_or(Ok(StorageKind::Memory), StorageKind::parse)?;
-            let flag = |i: usize| number(i).is_some_and(|f| f != 0);
-            let mut config = Config::new(client);
-            config.retry = retry_policy([number(0), number(1), number(2), number(3), number(4)]);
-            config.refresh_skew_ms = number(5).unwrap_or(60_000);
-            config.persistence = match storage {
+        let region = Region::from_config(&text(0).ok_or(MISSING_REGION)?)?;
+        let client = Client::new(region, &text(1).ok_or(MISSING_CLIENT_ID)?, &text(2).unwrap_or_default())?;
+        let storage = text(3).as_deref().map_or(Ok(StorageKind::Memory), StorageKind::parse)?;
+        let flag = |i: usize| number(i).is_some_and(|f| f != 0);
+        // Built in one piece, not `Config::new` and then field by field: each copy of this large struct is written
+        // out word by word in the wasm (−228 B gzipped).
+        let config = Config {
+            client,
+            retry: retry_policy([number(0), number(1), number(2), number(3), number(4)]),
+            refresh_skew_ms: number(5).unwrap_or(60_000),
+            persistence: match storage {
                 StorageKind::Memory => Persistence::Memory,
                 StorageKind::Session => Persistence::Private,
                 StorageKind::Local => Persistence::Shared,
-            };
-            config.relogin = flag(6);
-            config.framed = flag(7);
-            config.popup_capable = flag(8);
-            config.scope = text(4); // a blank one is dropped by the core (`AuthorizeRequest::scope`)
-            Ok(config)
+            },
+            relogin: flag(6),
+            framed: flag(7),
+            popup_capable: flag(8),
+            scope: text(4), // a blank one is dropped by the core (`AuthorizeRequest::scope`)
+            keep_fresh: false,
         };
-        let config = check()?;
         let session = Session::new(config, text(5).as_deref(), text(6).as_deref(), now(), Box::new(OsRng));
         Ok(Engine { session, error: None, typed: None, out: String::new() })
     }
@@ -210,7 +211,7 @@ impl Engine {
                     popup,
                     timeout_ms: whole(x),
                     params,
-                    ..LoginOptions::default()
+                    redirect_uri: None,
                 };
                 s.login(w, &options, t);
             }
