@@ -362,8 +362,8 @@ impl Engine {
 }
 
 /// The region Genesys Cloud gives an embedded app in `query` (`gcHostOrigin`, `pcEnvironment`, `gcTargetEnv`),
-/// as a name; `allow`: exact origins accepted besides the known regions, form-encoded (`a=<origin>&a=<origin>`). With no parameter,
-/// `remembered` (from an earlier page of the round trip) if it still names an acceptable region.
+/// as a name; `allow`: exact origins accepted besides the known regions, form-encoded (`a=<origin>&a=<origin>`).
+/// With no parameter, `remembered` (from an earlier page of the round trip) if it still names an acceptable region.
 ///
 /// # Errors
 /// `unknown_region` for a parameter naming anything else.
