@@ -104,21 +104,16 @@ pub fn leptos() -> Result {
     // names): the end-to-end run and `leptos_bundle_gz_bytes` see what users would serve.
     let wasm = out.join("genesys_auth_example_leptos_bg.wasm");
     setup::npm_packages()?;
-    run(Command::new(setup::npm_bin("wasm-opt")).arg("-Oz").args(WASM_FEATURES).arg(&wasm).arg("-o").arg(&wasm))?;
+    run(Command::new(setup::npm_bin("wasm-opt"))
+        .arg("-Oz")
+        .args(crate::web::WASM_FEATURES)
+        .arg(&wasm)
+        .arg("-o")
+        .arg(&wasm))?;
     std::fs::copy(root().join("examples/leptos/index.html"), out.join("index.html"))
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
-
-/// The wasm features rustc's wasm32 target uses, for `wasm-opt`.
-pub const WASM_FEATURES: [&str; 6] = [
-    "--enable-bulk-memory",
-    "--enable-nontrapping-float-to-int",
-    "--enable-sign-ext",
-    "--enable-mutable-globals",
-    "--enable-reference-types",
-    "--enable-multivalue",
-];
 
 /// `cargo xtask e2e [suite...]`: only the end-to-end suites.
 pub fn command(args: &[String]) -> Result {

@@ -24,6 +24,16 @@ const SIZE_RUSTFLAGS: &[&str] = &[
     "-Ctarget-feature=-reference-types,-multivalue",
 ];
 
+/// The wasm features rustc's wasm32 target uses, for `wasm-opt` (the package here, the Leptos example in `e2e`).
+pub const WASM_FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
 /// The npm package: the engine (feature `engine`) with the JS class of `npm/index.js`.
 pub fn build() -> Result<PathBuf> {
     let out = package_dir();
@@ -111,7 +121,7 @@ fn build_into(out: &std::path::Path, features: &str, entry: &std::path::Path) ->
         // Then twice: the control flow flattened and rebuilt by the relooper, and shrunk again (≈ 350 B of gzip here;
         // a third round gained nothing).
         .args(["--flatten", "--rereloop", "-Oz", "--flatten", "--rereloop", "-Oz"])
-        .args(crate::e2e::WASM_FEATURES)
+        .args(WASM_FEATURES)
         .arg("--strip-producers")
         // The target_features section is for tools, not for browsers (≈ 110 B of gzip here).
         .arg("--strip-target-features")
