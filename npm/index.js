@@ -1,9 +1,9 @@
 // The npm package `genesys-auth`: class GenesysAuth, the browser executor (executor.js, shared with the Rust API)
 // over the WebAssembly session engine, where every decision is made.
-import { Engine, initSync, regionFromHostParams } from './genesys_auth.js';
-import { Executor, PREFIX, engineArgs, storageGet, text } from './executor.js';
+import { initSync } from './genesys_auth.js';
+import { Engine, Executor, PREFIX, engineArgs, read, readError, put, storageGet, text } from './executor.js';
 
-let loading;
+let loading, wasm;
 
 /** Loads the wasm module (done for you by GenesysAuth.create; call it early to preload). */
 export function ready() {
@@ -14,7 +14,7 @@ export function ready() {
     // Compiled while it downloads; a server that does not say application/wasm gets the slower path.
     const module = await WebAssembly.compileStreaming(response.clone())
       .catch(async () => WebAssembly.compile(await response.arrayBuffer()));
-    initSync({ module });
+    wasm = initSync({ module });
   })();
   // A failed load (offline, a 404) may be tried again.
   loading.catch(() => (loading = undefined));
@@ -31,7 +31,7 @@ export class GenesysAuth extends Executor {
   static async create(options) {
     await ready();
     const o = options ?? {};
-    return new GenesysAuth(new Engine(...engineArgs(o)), o);
+    return new GenesysAuth(Engine.create(wasm, engineArgs(o)), o);
   }
 
   static regionFromHostParams(options) {
@@ -39,7 +39,9 @@ export class GenesysAuth extends Executor {
     const url = text(options?.url) ?? location.href;
     const query = url.split('#')[0].split('?').slice(1).join('?');
     const allow = Array.isArray(options?.allow) ? options.allow.filter(text).map((a) => ['a', a]) : [];
-    const name = regionFromHostParams(query, new URLSearchParams(allow) + '', storageGet('session', KEY));
+    const found = wasm.gaRegion(...put(wasm, [query, new URLSearchParams(allow) + '', storageGet('session', KEY)]));
+    if (found < 0) throw readError(wasm);
+    const name = found ? read(wasm) : undefined;
     // Kept for the rest of the round trip: after a login redirect the parameters may be gone.
     if (name) try { sessionStorage.setItem(KEY, name); } catch {}
     return name;

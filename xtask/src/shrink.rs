@@ -54,14 +54,16 @@ fn replace_words(text: &str, prefix: &str, suffix: &str, names: &BTreeMap<String
     out
 }
 
-/// Renames the imports of `wasm` (module `module_name`) and all its exports to short names, and the glue `js`
-/// and its type declarations to match. Returns how many names were shortened.
+/// Renames the imports of `wasm` (module `module_name`) and its exports (except those `keep` names: the ones other
+/// code calls by name) to short names, and the glue `js` and its type declarations to match. Returns how many
+/// names were shortened.
 /// `dts` lists type declaration files with the word before each export name (`readonly `, `const `).
 pub fn short_names(
     wasm: &std::path::Path,
     js: &std::path::Path,
     dts: &[(&std::path::Path, &str)],
     module_name: &str,
+    keep: &dyn Fn(&str) -> bool,
 ) -> Result<usize> {
     let bytes = std::fs::read(wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
     let mut module = walrus::Module::from_buffer(&bytes).map_err(|e| format!("{}: {e}", wasm.display()))?;
@@ -75,7 +77,7 @@ pub fn short_names(
         imports.insert(std::mem::replace(&mut import.name, short.clone()), short);
     }
     let mut exports = BTreeMap::new();
-    for (n, export) in module.exports.iter_mut().enumerate() {
+    for (n, export) in module.exports.iter_mut().filter(|e| !keep(&e.name)).enumerate() {
         let short = short_name(n);
         exports.insert(std::mem::replace(&mut export.name, short.clone()), short);
     }

@@ -110,7 +110,10 @@ fn build_into(out: &std::path::Path, features: &str, entry: &std::path::Path) ->
         .generate(&stage)
         .map_err(|e| format!("wasm-bindgen: {e:#}"))?;
     let staged = stage.join("genesys_auth_bg.wasm");
-    crate::shrink::short_names(&staged, &stage.join("genesys_auth.js"), &[], "./genesys_auth_bg.js")?;
+    // The engine's functions (`ga…`) and the memory keep their names: `js/executor.js` calls them on the module's
+    // exports directly, also in apps built with the Rust API, whose wasm nobody renames.
+    let engine_api = |name: &str| name == "memory" || name.starts_with("ga");
+    crate::shrink::short_names(&staged, &stage.join("genesys_auth.js"), &[], "./genesys_auth_bg.js", &engine_api)?;
     let wasm = out.join("genesys_auth_bg.wasm");
     run(Command::new(setup::npm_bin("wasm-opt"))
         // Functions ordered by their Rust path first, so that a module's code sits together and gzip finds more of

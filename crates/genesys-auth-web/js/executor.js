@@ -42,6 +42,89 @@ export function framed() {
   }
 }
 
+const encoder = new TextEncoder(), decoder = new TextDecoder();
+
+/** Writes `parts` (texts, bytes or undefined) one after another into the engine's buffer; returns their lengths. */
+export function put(w, parts) {
+  const bytes = parts.map((p) => (typeof p == 'string' ? encoder.encode(p) : p));
+  let at = w.gaIo(bytes.reduce((n, b) => n + (b?.length ?? 0), 0));
+  return bytes.map((b) => {
+    if (!b) return -1;
+    new Uint8Array(w.memory.buffer, at, b.length).set(b);
+    at += b.length;
+    return b.length;
+  });
+}
+
+/** The text the engine left in its buffer. */
+export function read(w) {
+  const n = w.gaLen();
+  return decoder.decode(new Uint8Array(w.memory.buffer, w.gaIo(n), n));
+}
+
+/** The error the engine left in its buffer: a GenesysAuthError, or with the Rust API its index there. */
+export function readError(w) {
+  const s = read(w);
+  if (s[0] != 'c') return +s;
+  const fields = new URLSearchParams(s);
+  const e = new Error(fields.get('message'));
+  e.name = 'GenesysAuthError';
+  for (const [k, v] of fields) if (k != 'message') e[k] = k == 'status' || k == 'retryAfterMs' ? +v : v;
+  return e;
+}
+
+const defined = (n) => (Number.isNaN(n) ? undefined : n);
+const freed = typeof FinalizationRegistry == 'function' ? new FinalizationRegistry(([w, h]) => w.gaFree(h)) : undefined;
+
+/** One session engine: engine `h` of the wasm module whose exports are `w` (crates/genesys-auth-web/src/engine.rs,
+ * module `wire`). */
+export class Engine {
+  #w;
+  #h;
+  constructor(w, h) {
+    this.#w = w;
+    this.#h = h;
+    freed?.register(this, [w, h]);
+  }
+  /** A new engine for engineArgs(options); throws its GenesysAuthError. */
+  static create(w, [texts, numbers]) {
+    const h = w.gaNew(...put(w, [texts]), ...numbers);
+    if (h < 0) throw readError(w);
+    return new Engine(w, h);
+  }
+  feed(kind, n, x, a, b, body) {
+    this.#w.gaFeed(this.#h, kind, n, x ?? NaN, ...put(this.#w, [a, b, body]));
+  }
+  next() {
+    return this.#w.gaNext(this.#h) ? read(this.#w) : undefined;
+  }
+  error() {
+    return this.#w.gaError(this.#h) ? readError(this.#w) : undefined;
+  }
+  discarded() {
+    return this.#w.gaDiscarded(this.#h) ? readError(this.#w) : undefined;
+  }
+  userError(status) {
+    this.#w.gaUserError(this.#h, status);
+    return readError(this.#w);
+  }
+  wakeAt() {
+    return defined(this.#w.gaWake(this.#h));
+  }
+  expiresAt() {
+    return defined(this.#w.gaExpires(this.#h));
+  }
+  apiUrl(pathOrUrl) {
+    return this.#w.gaApiUrl(this.#h, ...put(this.#w, [pathOrUrl])) ? read(this.#w) : undefined;
+  }
+  callbackState(href) {
+    return this.#w.gaCallbackState(this.#h, ...put(this.#w, [href])) ? read(this.#w) : undefined;
+  }
+}
+
+/** The Rust API's engine `h`, registered in the module whose exports are `w`. */
+export const bind = (w, h) => new Engine(w, h);
+
 /** The engine's texts and numbers for `options` of `GenesysAuth.create` (see `Engine::new`). */
 export function engineArgs(o) {
   const r = o.retry && typeof o.retry == 'object' ? o.retry : {};

@@ -27,8 +27,11 @@ extern "C" {
     #[wasm_bindgen(js_name = framed)]
     fn framed() -> bool;
 
+    /// The JS face of engine `engine` (registered in [`crate::engine::wire`]) of the module whose exports are `wasm`.
+    fn bind(wasm: JsValue, engine: u32) -> JsValue;
+
     #[wasm_bindgen(constructor)]
-    fn new(engine: Engine, options: &Object) -> Executor;
+    fn new(engine: &JsValue, options: &Object) -> Executor;
 
     #[wasm_bindgen(method, js_name = handleRedirectCallback)]
     fn handle_redirect_callback(this: &Executor) -> Promise;
@@ -256,10 +259,11 @@ impl Auth {
         let args = engine_args(&options);
         let texts = args.get(0).as_string().unwrap_or_default();
         let numbers = js_sys::Float64Array::from(args.get(1)).to_vec();
-        let mut engine = Engine::from_options(&texts, &numbers)?;
+        let mut engine = Engine::new(&texts, &numbers)?;
         let errors = ErrorTable::default();
         engine.type_errors(errors.clone());
-        let executor = Executor::new(engine, &options);
+        let engine = bind(wasm_bindgen::exports(), crate::engine::wire::register(engine));
+        let executor = Executor::new(&engine, &options);
         Ok(Auth {
             inner: Rc::new(Inner {
                 config,

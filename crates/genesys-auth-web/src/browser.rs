@@ -30,3 +30,25 @@ impl StorageKind {
         }
     }
 }
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/random.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = fillRandom)]
+    fn fill_random(dest: &mut [u8]) -> bool;
+}
+
+/// The browser's CSPRNG, `crypto.getRandomValues`, called directly (the `getrandom` crate's browser backend does the
+/// same through more glue: it hands the exception to wasm as an object).
+pub(crate) struct BrowserRng;
+
+impl genesys_auth::Rng for BrowserRng {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), Error> {
+        // One call fills at most 65 536 bytes; the engine asks for 32 at a time.
+        for chunk in dest.chunks_mut(65_536) {
+            if !fill_random(chunk) {
+                return Err(Error::Random);
+            }
+        }
+        Ok(())
+    }
+}

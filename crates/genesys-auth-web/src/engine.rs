@@ -1,13 +1,12 @@
 //! The session engine of the browser: the core's session machine ([`genesys_auth::session::Session`]) behind a
-//! small synchronous JS API, for the one browser executor (`js/executor.js`: the npm package's class `GenesysAuth`,
-//! and under [`crate::Auth`]), which does fetch, timers, storage, Web Locks, BroadcastChannel and popups and
-//! decides nothing.
+//! small synchronous interface, for the one browser executor (`js/executor.js`: the npm package's class
+//! `GenesysAuth`, and under [`crate::Auth`]), which does fetch, timers, storage, Web Locks, BroadcastChannel and
+//! popups and decides nothing.
 //!
 //! Events go in through [`Engine::feed`] (the time is read here); actions come out one at a time from [`Engine::next`], as
-//! lines of one string (cheaper across the wasm boundary than arrays): the action's name, then its fields. None of
-//! the fields can hold a line break (URLs, form bodies and storage texts are escaped, tokens are printable ASCII,
-//! return paths have no control characters). An action that carries an error (`fail`, `report`) leaves it in
-//! [`Engine::error`] as a JS `GenesysAuthError`.
+//! lines of one string: the action's name, then its fields. None of the fields can hold a line break (URLs, form
+//! bodies and storage texts are escaped, tokens are printable ASCII, return paths have no control characters). An
+//! action that carries an error (`fail`, `report`) leaves it in [`Engine::error`].
 //!
 //! | action | fields |
 //! |---|---|
@@ -25,15 +24,18 @@
 //! | `fail` | waiters; the error in [`Engine::error`] |
 //! | `retry` | URL, attempt, status, delay in ms |
 //! | `report` | the error in [`Engine::error`] |
+//!
+//! JS reaches the engines through the plain functions of module [`wire`] (numbers in, numbers out, texts through
+//! one buffer), called on the module's exports directly: no generated glue per method, no JS objects made in wasm.
+
+use std::cell::RefCell;
 
 use genesys_auth::session::{
     Action, Announcement, Config, LoginOptions, Outcome, Persistence, Reply, Request, Session, Slot,
 };
-use genesys_auth::{Callback, Client, Error, OsRng, Region, TokenRequest, decimal};
-use wasm_bindgen::prelude::*;
+use genesys_auth::{Callback, Client, Error, Region, TokenRequest, decimal};
 
-use crate::browser::StorageKind;
-use crate::error::to_js;
+use crate::browser::{BrowserRng, StorageKind};
 use crate::options::{MISSING_CLIENT_ID, MISSING_REGION, retry_policy, whole};
 
 /// Now, in epoch milliseconds.
@@ -58,19 +60,18 @@ fn slot_of(name: &str) -> Slot {
 }
 
 /// The session of one OAuth client in this tab.
-#[wasm_bindgen]
 pub struct Engine {
     session: Session,
     error: Option<Error>,
-    /// With the Rust API: how errors are handed to JS instead (as numbers into its table, so that Rust gets them
-    /// back typed). A function, so that the npm build carries none of it.
+    /// With the Rust API: errors are handed to JS as their index in its table instead (so that Rust gets them back
+    /// typed). A function, so that the npm build carries none of it.
     typed: Option<Exporter>,
     /// The action being written by [`Engine::next`] (one buffer, reused).
     out: String,
 }
 
-/// How the Rust API has errors handed to JS (see [`Engine::type_errors`]).
-type Exporter = Box<dyn Fn(&Error) -> JsValue>;
+/// How the Rust API has errors handed to JS (see [`Engine::type_errors`]): the error's index in the table.
+type Exporter = Box<dyn Fn(&Error) -> usize>;
 
 /// The events of [`Engine::feed`], by number.
 mod event {
@@ -98,11 +99,19 @@ mod event {
 }
 
 /// Errors on their way from the engine through JS back to Rust (the Rust API): JS carries their index.
-pub(crate) type ErrorTable = std::rc::Rc<std::cell::RefCell<Vec<Option<Error>>>>;
+pub(crate) type ErrorTable = std::rc::Rc<RefCell<Vec<Option<Error>>>>;
 
 impl Engine {
-    /// The engine for the options read by `engineArgs` (see [`Engine::new`]).
-    pub(crate) fn from_options(texts: &str, numbers: &[f64]) -> Result<Engine, Error> {
+    /// Checks the options of `GenesysAuth.create` and starts the session from what storage holds. `texts`,
+    /// form-encoded under their numbers (as `engineArgs` in `js/executor.js` writes them): 0 region, 1 clientId,
+    /// 2 redirectUri, 3 storage, 4 scope, 5 the stored tokens, 6 the time of the last automatic sign-in (each left
+    /// out where not given). `numbers`: retry maxAttempts, baseDelayMs, maxDelayMs, maxRetryAfterMs, maxTotalMs, the
+    /// refresh skew in ms (NaN where not given), then reloginOnExpiry, framed, popup possible (BroadcastChannel), each
+    /// 1 or 0.
+    ///
+    /// # Errors
+    /// `invalid_config` or `unknown_region`.
+    pub fn new(texts: &str, numbers: &[f64]) -> Result<Engine, Error> {
         let texts: Vec<(String, String)> = genesys_auth::form::parse(texts).collect();
         let text = |i: u8| texts.iter().find(|(n, _)| n.as_bytes() == [b'0' + i]).map(|(_, v)| v.clone());
         let number = |i: usize| whole(numbers.get(i).copied());
@@ -127,9 +136,10 @@ impl Engine {
             scope: text(4), // a blank one is dropped by the core (`AuthorizeRequest::scope`)
             keep_fresh: false,
         };
-        let session = Session::new(config, text(5).as_deref(), text(6).as_deref(), now(), Box::new(OsRng));
+        let session = Session::new(config, text(5).as_deref(), text(6).as_deref(), now(), Box::new(BrowserRng));
         Ok(Engine { session, error: None, typed: None, out: String::new() })
     }
+
     /// From now on errors reach JS as indexes into `table` (see [`ErrorTable`]).
     pub(crate) fn type_errors(&mut self, table: ErrorTable) {
         self.typed = Some(Box::new(move |err: &Error| {
@@ -138,13 +148,8 @@ impl Engine {
                 table.clear();
             }
             table.push(Some(err.clone()));
-            JsValue::from(table.len() - 1)
+            table.len() - 1
         }));
-    }
-
-    /// `err` for JS: a `GenesysAuthError`, or with the Rust API its index in the table.
-    fn export(&self, err: &Error) -> JsValue {
-        self.typed.as_ref().map_or_else(|| to_js(err), |typed| typed(err))
     }
 
     /// Appends the fields of an action, each on its own line.
@@ -160,38 +165,13 @@ impl Engine {
     fn put_number(&mut self, n: u64) {
         self.put(&[&decimal(n)]);
     }
-}
-
-#[wasm_bindgen]
-impl Engine {
-    /// Checks the options of `GenesysAuth.create` and starts the session from what storage holds. `text`: region,
-    /// clientId, redirectUri, storage, scope, the stored tokens, the time of the last automatic sign-in (each
-    /// `undefined` where not given). `numbers`: retry maxAttempts, baseDelayMs, maxDelayMs, maxRetryAfterMs,
-    /// maxTotalMs, the refresh skew in ms (NaN where not given), then reloginOnExpiry, framed, popup possible
-    /// (BroadcastChannel), each 1 or 0.
-    ///
-    /// # Errors
-    /// `invalid_config` or `unknown_region`.
-    #[wasm_bindgen(constructor)]
-    pub fn new(texts: &str, numbers: &[f64]) -> Result<Engine, JsValue> {
-        Engine::from_options(texts, numbers).map_err(|e| to_js(&e))
-    }
 
     /// One event (the numbers of module `event`): `n` is the caller (waiter) or the request id, `x` the HTTP status
     /// or the popup login's timeout, `a` and `b` the texts of the event (for a login: the return path and the
     /// form-encoded authorize parameters), `body` an answer's body. Then drain [`Engine::next`].
-    pub fn feed(
-        &mut self,
-        kind: u8,
-        n: u32,
-        x: Option<f64>,
-        a: Option<String>,
-        b: Option<String>,
-        body: Option<Box<[u8]>>,
-    ) {
+    pub fn feed(&mut self, kind: u8, n: u32, x: Option<f64>, a: Option<&str>, b: Option<&str>, body: Option<&[u8]>) {
         let s = &mut self.session;
         let (w, t) = (u64::from(n), now());
-        let a = a.as_deref();
         match kind {
             event::TIMEOUT => s.handle_timeout(t),
             event::LOCATION => s.set_location(a.unwrap_or_default()),
@@ -205,7 +185,7 @@ impl Engine {
                     _ => None,
                 };
                 // `b`: the authorize parameters, form-encoded (checked by the core).
-                let params = b.as_deref().map(|q| genesys_auth::form::parse(q).collect()).unwrap_or_default();
+                let params = b.map(|q| genesys_auth::form::parse(q).collect()).unwrap_or_default();
                 let options = LoginOptions {
                     return_to: a.map(str::to_string),
                     popup,
@@ -215,16 +195,16 @@ impl Engine {
                 };
                 s.login(w, &options, t);
             }
-            event::CALLBACK => s.callback(w, a.unwrap_or_default(), b.as_deref(), t),
+            event::CALLBACK => s.callback(w, a.unwrap_or_default(), b, t),
             event::POPUP_CALLBACK => drop(s.popup_callback(a.unwrap_or_default(), t)),
             event::POPUP_CLOSED => s.popup_closed(),
             event::POPUP_BLOCKED => s.popup_blocked(),
             event::LOCK_GRANTED => s.lock_granted(a, t),
             event::STORED_CHANGED => s.stored_changed(a, t),
-            event::STORE_FAILED => s.store_failed(slot_of(a.unwrap_or_default()), b.as_deref().unwrap_or_default()),
+            event::STORE_FAILED => s.store_failed(slot_of(a.unwrap_or_default()), b.unwrap_or_default()),
             event::ANSWER => {
                 let status = whole(x).map_or(0, |v| v.min(999) as u16);
-                s.answer(w, Reply::Http { status, retry_after: b.as_deref(), body: body.as_deref() }, t);
+                s.answer(w, Reply::Http { status, retry_after: b, body }, t);
             }
             event::NETWORK => s.answer(w, Reply::Network { detail: a.unwrap_or_default() }, t),
             event::LOGOUT => s.logout(w, None, t),
@@ -237,9 +217,9 @@ impl Engine {
         }
     }
 
-    /// The next action, or `undefined` when there is none (see the module documentation).
-    #[allow(clippy::should_implement_trait)] // a JS method, not an iterator
-    pub fn next(&mut self) -> Option<String> {
+    /// The next action, or `None` when there is none (see the module documentation).
+    #[allow(clippy::should_implement_trait)] // the action borrows the engine: not an iterator
+    pub fn next(&mut self) -> Option<&str> {
         let action = self.session.poll_action()?;
         self.out.clear();
         match action {
@@ -307,40 +287,36 @@ impl Engine {
             }
             _ => self.put(&["changed"]),
         }
-        Some(self.out.clone())
+        Some(&self.out)
     }
 
     /// The error of the last `fail` or `report` action.
-    pub fn error(&self) -> JsValue {
-        self.error.as_ref().map_or(JsValue::UNDEFINED, |e| self.export(e))
+    pub fn error(&self) -> Option<&Error> {
+        self.error.as_ref()
     }
 
     /// When `feed(TIMEOUT)` is due next (epoch ms), if ever.
-    #[wasm_bindgen(js_name = wakeAt)]
-    pub fn wake_at(&self) -> Option<f64> {
-        self.session.poll_timeout().map(|t| t as f64)
+    pub fn wake_at(&self) -> Option<u64> {
+        self.session.poll_timeout()
     }
 
-    /// `path_or_url` as a URL on the region's API origin, or `undefined` when the token must not go there (the one
-    /// host rule of the core, for apps whose own HTTP client adds the token, such as an Angular interceptor).
-    #[wasm_bindgen(js_name = apiUrl)]
+    /// `path_or_url` as a URL on the region's API origin, or `None` when the token must not go there (the one host
+    /// rule of the core, for apps whose own HTTP client adds the token, such as an Angular interceptor).
     pub fn api_url(&self, path_or_url: &str) -> Option<String> {
         self.session.config().client.region().api_url(path_or_url).ok()
     }
 
     /// When the access token expires (epoch ms), while signed in (tokens are held).
-    #[wasm_bindgen(js_name = expiresAt)]
-    pub fn expires_at(&self) -> Option<f64> {
-        self.session.expires_at_ms().map(|t| t as f64)
+    pub fn expires_at(&self) -> Option<u64> {
+        self.session.expires_at_ms()
     }
 
     /// Why tokens found in storage at start were discarded, if they were.
-    pub fn discarded(&self) -> JsValue {
-        self.session.discarded().map_or(JsValue::UNDEFINED, |e| self.export(e))
+    pub fn discarded(&self) -> Option<&Error> {
+        self.session.discarded()
     }
 
     /// The `state` of the OAuth callback in `href`, if it is one with a state (it names the popup hand-off channel).
-    #[wasm_bindgen(js_name = callbackState)]
     pub fn callback_state(&self, href: &str) -> Option<String> {
         if !Callback::is_callback(href) {
             return None;
@@ -350,14 +326,12 @@ impl Engine {
 
     /// The error of `currentUser` for an answer with `status`: `server_error` when it is not a success, else
     /// `malformed_response` (the answer is not JSON).
-    #[wasm_bindgen(js_name = userError)]
-    pub fn user_error(&self, status: u16) -> JsValue {
-        let err = if (200..300).contains(&status) {
+    pub fn user_error(status: u16) -> Error {
+        if (200..300).contains(&status) {
             Error::Malformed { status, reason: "the /users/me answer is not JSON", body: String::new() }
         } else {
             Error::Server { status }
-        };
-        self.export(&err)
+        }
     }
 }
 
@@ -368,12 +342,7 @@ impl Engine {
 /// # Errors
 /// `unknown_region` for a parameter naming anything else.
 #[cfg(feature = "engine")]
-#[wasm_bindgen(js_name = regionFromHostParams)]
-pub fn region_from_host_params(
-    query: &str,
-    allow: &str,
-    remembered: Option<String>,
-) -> Result<Option<String>, JsValue> {
+pub fn region_from_host_params(query: &str, allow: &str, remembered: Option<String>) -> Result<Option<String>, Error> {
     // Form-encoded (`a=<origin>&a=<origin>`): read by the reader the engine has anyway, not a string search of its own.
     let pairs: Vec<(String, String)> = genesys_auth::form::parse(allow).collect();
     let mut allow: Vec<&str> = Vec::new();
@@ -382,8 +351,208 @@ pub fn region_from_host_params(
             allow.push(origin);
         }
     }
-    match Region::from_host_params(query, &allow).map_err(|e| to_js(&e))? {
+    match Region::from_host_params(query, &allow)? {
         Some(region) => Ok(Some(region.name())),
         None => Ok(remembered.filter(|n| Region::parse(n).is_ok() || allow.contains(&n.as_str()))),
+    }
+}
+
+/// The engines as JS reaches them (`class Engine` of `js/executor.js`, for both faces): plain functions of numbers,
+/// called on the wasm module's exports directly. Texts cross through one buffer: JS asks [`io`](wire::io) for room, writes
+/// the texts one after another and passes their lengths (negative: absent); a function that answers a text leaves
+/// it in the buffer ([`len`](wire::len) bytes, at [`io`](wire::io)`(len)`) and returns whether it did. An error crosses as the
+/// form-encoded fields of a `GenesysAuthError` (`code`, `message`, `oauthError`, `status`, `retryAfterMs`,
+/// `apiCode`), or with the Rust API as its index in the Rust table.
+pub mod wire {
+    use wasm_bindgen::prelude::*;
+
+    use super::*;
+
+    thread_local! {
+        static ENGINES: RefCell<Vec<Option<Engine>>> = const { RefCell::new(Vec::new()) };
+        static IO: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Makes room for `len` bytes in the buffer (keeping what it holds up to there) and returns where it starts.
+    #[wasm_bindgen(js_name = gaIo)]
+    pub fn io(len: u32) -> u32 {
+        IO.with_borrow_mut(|io| {
+            io.resize(len as usize, 0);
+            io.as_ptr() as u32
+        })
+    }
+
+    /// How many bytes of text the buffer holds.
+    #[wasm_bindgen(js_name = gaLen)]
+    pub fn len() -> u32 {
+        IO.with_borrow(|io| io.len() as u32)
+    }
+
+    /// The buffer's parts of these lengths (negative: absent), one after another.
+    fn parts<const N: usize>(lens: [i32; N]) -> [Option<Vec<u8>>; N] {
+        let io = IO.take();
+        let mut at = 0usize;
+        lens.map(|len| {
+            let len = usize::try_from(len).ok()?;
+            let part = io.get(at..at.checked_add(len)?)?;
+            at += len;
+            Some(part.to_vec())
+        })
+    }
+
+    /// A part of the buffer as text (JS writes UTF-8).
+    fn text(part: Option<Vec<u8>>) -> Option<String> {
+        String::from_utf8(part?).ok()
+    }
+
+    /// Leaves `text` in the buffer.
+    fn put(text: &str) {
+        IO.with_borrow_mut(|io| {
+            io.clear();
+            io.extend_from_slice(text.as_bytes());
+        });
+    }
+
+    /// Leaves `err` in the buffer: its index with the Rust API, else its fields.
+    fn put_error(typed: Option<&Exporter>, err: &Error) {
+        let Some(typed) = typed else { return put(&fields(err)) };
+        put(&decimal(typed(err) as u64));
+    }
+
+    /// The fields of a `GenesysAuthError`, form-encoded.
+    pub fn fields(err: &Error) -> String {
+        let mut form = genesys_auth::form::Form::new();
+        form.append_pair("code", err.code()).append_pair("message", &err.message());
+        if let Some(code) = err.oauth_code() {
+            form.append_pair("oauthError", code.as_str());
+        }
+        match err {
+            Error::OAuth { status, .. } | Error::Server { status } | Error::Malformed { status, .. } => {
+                form.append_pair("status", &decimal(u64::from(*status)));
+            }
+            Error::RateLimited { retry_after_ms: Some(ms) } => {
+                form.append_pair("retryAfterMs", &decimal(*ms));
+            }
+            Error::Unauthorized { code } => {
+                form.append_pair("apiCode", code);
+            }
+            _ => {}
+        }
+        form.finish()
+    }
+
+    fn with<R>(h: u32, f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
+        ENGINES.with_borrow_mut(|all| all.get_mut(h as usize).and_then(Option::as_mut).map(f))
+    }
+
+    /// Keeps `engine` for JS, under the number returned.
+    pub(crate) fn register(engine: Engine) -> u32 {
+        ENGINES.with_borrow_mut(|all| {
+            let free = all.iter().position(Option::is_none).unwrap_or(all.len());
+            if free == all.len() {
+                all.push(None);
+            }
+            all[free] = Some(engine);
+            free as u32
+        })
+    }
+
+    /// [`Engine::new`] for the options in the buffer (`texts` bytes) and these numbers: the engine's number, or -1
+    /// with the error in the buffer.
+    #[wasm_bindgen(js_name = gaNew)]
+    #[allow(clippy::too_many_arguments)] // the numbers of `engineArgs`, as wasm takes them
+    pub fn new(options: i32, n0: f64, n1: f64, n2: f64, n3: f64, n4: f64, n5: f64, n6: f64, n7: f64, n8: f64) -> i32 {
+        let [options] = parts([options]);
+        match Engine::new(&text(options).unwrap_or_default(), &[n0, n1, n2, n3, n4, n5, n6, n7, n8]) {
+            Ok(engine) => register(engine) as i32,
+            Err(err) => {
+                put_error(None, &err);
+                -1
+            }
+        }
+    }
+
+    /// Lets engine `h` go.
+    #[wasm_bindgen(js_name = gaFree)]
+    pub fn free(h: u32) {
+        ENGINES.with_borrow_mut(|all| all.get_mut(h as usize).map(Option::take));
+    }
+
+    /// [`Engine::feed`], with the texts `a`, `b` and the bytes `body` in the buffer and `x` NaN where not given.
+    #[wasm_bindgen(js_name = gaFeed)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn feed(h: u32, kind: u8, n: u32, x: f64, a: i32, b: i32, body: i32) {
+        let [a, b, body] = parts([a, b, body]);
+        let (a, b) = (text(a), text(b));
+        with(h, |e| e.feed(kind, n, Some(x), a.as_deref(), b.as_deref(), body.as_deref()));
+    }
+
+    /// [`Engine::next`]: whether an action is in the buffer.
+    #[wasm_bindgen(js_name = gaNext)]
+    pub fn next(h: u32) -> bool {
+        with(h, |e| e.next().map(put).is_some()).unwrap_or(false)
+    }
+
+    /// [`Engine::error`]: whether it is in the buffer.
+    #[wasm_bindgen(js_name = gaError)]
+    pub fn error(h: u32) -> bool {
+        with(h, |e| e.error.as_ref().map(|err| put_error(e.typed.as_ref(), err)).is_some()).unwrap_or(false)
+    }
+
+    /// [`Engine::discarded`]: whether it is in the buffer.
+    #[wasm_bindgen(js_name = gaDiscarded)]
+    pub fn discarded(h: u32) -> bool {
+        with(h, |e| e.discarded().map(|err| put_error(e.typed.as_ref(), err)).is_some()).unwrap_or(false)
+    }
+
+    /// [`Engine::user_error`], in the buffer.
+    #[wasm_bindgen(js_name = gaUserError)]
+    pub fn user_error(h: u32, status: u16) {
+        with(h, |e| put_error(e.typed.as_ref(), &Engine::user_error(status)));
+    }
+
+    /// [`Engine::wake_at`], NaN for never.
+    #[wasm_bindgen(js_name = gaWake)]
+    pub fn wake_at(h: u32) -> f64 {
+        with(h, |e| e.wake_at()).flatten().map_or(f64::NAN, |t| t as f64)
+    }
+
+    /// [`Engine::expires_at`], NaN while signed out.
+    #[wasm_bindgen(js_name = gaExpires)]
+    pub fn expires_at(h: u32) -> f64 {
+        with(h, |e| e.expires_at()).flatten().map_or(f64::NAN, |t| t as f64)
+    }
+
+    /// [`Engine::api_url`] for the text in the buffer: whether the URL is in the buffer.
+    #[wasm_bindgen(js_name = gaApiUrl)]
+    pub fn api_url(h: u32, path_or_url: i32) -> bool {
+        let [p] = parts([path_or_url]);
+        with(h, |e| e.api_url(&text(p).unwrap_or_default()).map(|u| put(&u)).is_some()).unwrap_or(false)
+    }
+
+    /// [`Engine::callback_state`] for the URL in the buffer: whether the state is in the buffer.
+    #[wasm_bindgen(js_name = gaCallbackState)]
+    pub fn callback_state(h: u32, href: i32) -> bool {
+        let [href] = parts([href]);
+        with(h, |e| e.callback_state(&text(href).unwrap_or_default()).map(|s| put(&s)).is_some()).unwrap_or(false)
+    }
+
+    /// [`region_from_host_params`] for the query, allowed origins and remembered region in the buffer: 1 with the
+    /// region's name in the buffer, 0 for none, -1 with the error in the buffer.
+    #[cfg(feature = "engine")]
+    #[wasm_bindgen(js_name = gaRegion)]
+    pub fn region(query: i32, allow: i32, remembered: i32) -> i32 {
+        let [q, a, r] = parts([query, allow, remembered]);
+        match region_from_host_params(&text(q).unwrap_or_default(), &text(a).unwrap_or_default(), text(r)) {
+            Ok(Some(name)) => {
+                put(&name);
+                1
+            }
+            Ok(None) => 0,
+            Err(err) => {
+                put_error(None, &err);
+                -1
+            }
+        }
     }
 }

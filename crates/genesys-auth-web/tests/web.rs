@@ -239,8 +239,8 @@ mod engine {
     use super::*;
     use genesys_auth_web::engine::Engine;
 
-    fn code(err: &JsValue) -> String {
-        js_sys::Reflect::get(err, &"code".into()).ok().and_then(|c| c.as_string()).unwrap_or_default()
+    fn code(err: Option<&Error>) -> &'static str {
+        err.map_or("", Error::code)
     }
 
     /// The engine's texts as `engineArgs` passes them: form-encoded, each under its index, absent ones left out.
@@ -254,31 +254,31 @@ mod engine {
         form.finish()
     }
 
-    fn new(texts: &[Option<&str>]) -> Result<Engine, JsValue> {
+    fn new(texts: &[Option<&str>]) -> Result<Engine, Error> {
         Engine::new(&encoded(texts), &[])
     }
 
     fn actions(e: &mut Engine) -> Vec<String> {
-        std::iter::from_fn(|| e.next()).collect()
+        std::iter::from_fn(|| e.next().map(str::to_string)).collect()
     }
 
     #[wasm_bindgen_test]
     fn unusable_options_are_typed_errors() {
         let made = |region: Option<&str>, client: Option<&str>, storage: Option<&str>| {
-            new(&[region, client, Some("http://localhost:3000/"), storage]).err().map(|e| code(&e))
+            new(&[region, client, Some("http://localhost:3000/"), storage]).err().map(|e| e.code())
         };
-        assert_eq!(made(None, Some("cid"), None).as_deref(), Some("invalid_config"));
-        assert_eq!(made(Some("mars_north_1"), Some("cid"), None).as_deref(), Some("unknown_region"));
-        assert_eq!(made(Some("eu_west_1"), None, None).as_deref(), Some("invalid_config"));
-        assert_eq!(made(Some("eu_west_1"), Some("cid"), Some("cookies")).as_deref(), Some("invalid_config"));
+        assert_eq!(made(None, Some("cid"), None), Some("invalid_config"));
+        assert_eq!(made(Some("mars_north_1"), Some("cid"), None), Some("unknown_region"));
+        assert_eq!(made(Some("eu_west_1"), None, None), Some("invalid_config"));
+        assert_eq!(made(Some("eu_west_1"), Some("cid"), Some("cookies")), Some("invalid_config"));
         assert_eq!(made(Some("eu_west_1"), Some("cid"), Some("local")), None);
     }
 
     #[wasm_bindgen_test]
     fn a_redirect_login_parks_the_pending_login_before_navigating() {
         let mut e = new(&[Some("http://127.0.0.1:9"), Some("cid"), Some("http://localhost:3000/")])
-            .unwrap_or_else(|e| panic!("{}", code(&e)));
-        e.feed(7, 1, None, Some("/inbox".into()), None, None); // a redirect login, back at /inbox
+            .unwrap_or_else(|e| panic!("{e}"));
+        e.feed(7, 1, None, Some("/inbox"), None, None); // a redirect login, back at /inbox
         let done = actions(&mut e);
         assert_eq!(done.len(), 3, "{done:?}");
         assert!(done[0].starts_with("store\npending\n"), "{done:?}");
@@ -289,31 +289,31 @@ mod engine {
         let state = e.callback_state("http://localhost:3000/?code=c&state=x");
         assert_eq!(state.as_deref(), Some("x"));
         // A callback with another state: refused, the address bar cleaned, the pending login used up.
-        e.feed(8, 2, None, Some("http://localhost:3000/?code=c&state=forged&app=1".into()), Some(pending), None);
+        e.feed(8, 2, None, Some("http://localhost:3000/?code=c&state=forged&app=1"), Some(&pending), None);
         let done = actions(&mut e);
         assert_eq!(done, ["address\nhttp://localhost:3000/?app=1", "remove\npending", "fail\n2"], "{done:?}");
-        assert_eq!(code(&e.error()), "state_mismatch");
+        assert_eq!(code(e.error()), "state_mismatch");
     }
 
     #[wasm_bindgen_test]
     fn login_parameters_reach_the_authorize_url_and_a_refused_one_fails_the_login() {
         let mut e = new(&[Some("http://127.0.0.1:9"), Some("cid"), Some("http://localhost:3000/")])
-            .unwrap_or_else(|e| panic!("{}", code(&e)));
-        e.feed(7, 1, None, None, Some("org=acme+corp&provider=okta&login_hint=sam%40example.com".into()), None);
+            .unwrap_or_else(|e| panic!("{e}"));
+        e.feed(7, 1, None, None, Some("org=acme+corp&provider=okta&login_hint=sam%40example.com"), None);
         let done = actions(&mut e);
         assert_eq!(done.len(), 3, "{done:?}");
         assert!(done[1].ends_with("&org=acme+corp&provider=okta&login_hint=sam%40example.com"), "{done:?}");
         for refused in ["state=mine", "org=acme", "bad%20name=1", "prompt=a%0Ab"] {
-            e.feed(7, 2, None, None, Some(refused.into()), None);
+            e.feed(7, 2, None, None, Some(refused), None);
             assert_eq!(actions(&mut e), ["fail\n2"], "{refused}");
-            assert_eq!(code(&e.error()), "invalid_config", "{refused}");
+            assert_eq!(code(e.error()), "invalid_config", "{refused}");
         }
     }
 
     #[wasm_bindgen_test]
     fn api_url_applies_the_host_rule_for_other_http_clients() {
         let e = new(&[Some("http://127.0.0.1:9"), Some("cid"), Some("http://localhost:3000/")])
-            .unwrap_or_else(|e| panic!("{}", code(&e)));
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(e.api_url("/api/v2/users/me").as_deref(), Some("http://127.0.0.1:9/api/v2/users/me"));
         assert_eq!(e.api_url("http://127.0.0.1:9/api/v2/x").as_deref(), Some("http://127.0.0.1:9/api/v2/x"));
         for foreign in
@@ -335,10 +335,10 @@ mod engine {
             None,
             Some(&stored),
         ])
-        .unwrap_or_else(|e| panic!("{}", code(&e)));
-        e.feed(4, 1, None, Some("https://evil.example/api/v2/users/me".into()), None, None);
+        .unwrap_or_else(|e| panic!("{e}"));
+        e.feed(4, 1, None, Some("https://evil.example/api/v2/users/me"), None, None);
         assert_eq!(actions(&mut e), ["fail\n1"]);
-        e.feed(4, 2, None, Some("/api/v2/users/me".into()), None, None);
+        e.feed(4, 2, None, Some("/api/v2/users/me"), None, None);
         let sent = actions(&mut e);
         assert_eq!(sent.len(), 1, "{sent:?}");
         let fields: Vec<&str> = sent[0].split('\n').collect();
@@ -367,15 +367,13 @@ mod engine {
             Some(&stored),
         ];
         // One attempt: the network failure ends the call at once.
-        let mut e = Engine::new(&encoded(&texts), &[1.0]).unwrap_or_else(|e| panic!("{}", code(&e)));
-        e.feed(4, 1, None, Some("/api/v2/users/me".into()), None, None);
+        let mut e = Engine::new(&encoded(&texts), &[1.0]).unwrap_or_else(|e| panic!("{e}"));
+        e.feed(4, 1, None, Some("/api/v2/users/me"), None, None);
         assert_eq!(actions(&mut e).len(), 1);
-        e.feed(16, 1, None, Some("proxy refused Authorization: Bearer s3cr3t".into()), None, None);
+        e.feed(16, 1, None, Some("proxy refused Authorization: Bearer s3cr3t"), None, None);
         assert_eq!(actions(&mut e), ["fail\n1"]);
-        let error = e.error();
-        let message = js_sys::Reflect::get(&error, &"message".into()).ok().and_then(|m| m.as_string());
-        let message = message.unwrap_or_default();
-        assert_eq!(code(&error), "network_error");
+        let message = e.error().map(Error::message).unwrap_or_default();
+        assert_eq!(code(e.error()), "network_error");
         assert!(message.contains("proxy refused") && !message.contains("s3cr3t"), "{message}");
     }
 
@@ -400,5 +398,77 @@ mod engine {
         let remembered = region_from_host_params("", allow, Some("http://127.0.0.1:8080".into())).ok().flatten();
         assert_eq!(remembered.as_deref(), Some("http://127.0.0.1:8080"));
         assert_eq!(region_from_host_params("", "", Some("http://127.0.0.1:8080".into())).ok().flatten(), None);
+    }
+
+    /// The functions JS calls (`class Engine` of `js/executor.js`): texts through the buffer, errors as fields.
+    #[wasm_bindgen_test]
+    fn the_wire_carries_texts_both_ways_and_errors_as_fields() {
+        use genesys_auth_web::engine::wire;
+        use wasm_bindgen::JsCast;
+        let memory = || {
+            js_sys::Uint8Array::new(&wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer())
+        };
+        let put = |parts: &[Option<&[u8]>]| -> Vec<i32> {
+            let mut at = wire::io(parts.iter().flatten().map(|p| p.len() as u32).sum());
+            parts
+                .iter()
+                .map(|p| match p {
+                    Some(p) => {
+                        memory().set(&js_sys::Uint8Array::from(*p), at);
+                        at += p.len() as u32;
+                        p.len() as i32
+                    }
+                    None => -1,
+                })
+                .collect()
+        };
+        let read = || {
+            let n = wire::len();
+            String::from_utf8(memory().subarray(wire::io(n), wire::io(n) + n).to_vec()).unwrap_or_default()
+        };
+        let nan = f64::NAN;
+        let options = encoded(&[Some("mars_north_1"), Some("cid"), Some("http://localhost:3000/")]);
+        let refused = wire::new(put(&[Some(options.as_bytes())])[0], nan, nan, nan, nan, nan, nan, 1.0, 0.0, 1.0);
+        assert_eq!(refused, -1);
+        let fields: Vec<(String, String)> = genesys_auth::form::parse(&read()).collect();
+        assert_eq!(fields[0], ("code".into(), "unknown_region".into()));
+        assert!(fields[1].0 == "message" && fields[1].1.starts_with("unknown Genesys Cloud region \"mars_north_1\""));
+
+        let options = encoded(&[Some("http://127.0.0.1:9"), Some("cid"), Some("http://localhost:3000/")]);
+        let h = wire::new(put(&[Some(options.as_bytes())])[0], 1.0, nan, nan, nan, nan, nan, 1.0, 0.0, 1.0);
+        assert!(h >= 0);
+        let h = h as u32;
+        assert!(wire::expires_at(h).is_nan() && wire::wake_at(h).is_nan());
+        let [a, b, body] = put(&[Some("/api/v2/users/me".as_bytes()), None, None])[..] else { panic!() };
+        assert_eq!((b, body), (-1, -1));
+        wire::feed(h, 4, 7, nan, a, b, body); // a fetch while signed out
+        assert!(wire::next(h));
+        assert_eq!(read(), "fail\n7");
+        assert!(!wire::next(h));
+        assert!(wire::error(h));
+        assert!(read().starts_with("code=login_required&message=not+signed+in"));
+        // The host rule, and an answer's text back.
+        let [p] = put(&[Some("/api/v2/x?q=ü".as_bytes())])[..] else { panic!() };
+        assert!(wire::api_url(h, p));
+        assert_eq!(read(), "http://127.0.0.1:9/api/v2/x?q=ü");
+        let [p] = put(&[Some("https://evil.example/api/v2/x".as_bytes())])[..] else { panic!() };
+        assert!(!wire::api_url(h, p));
+        // Every field a GenesysAuthError can carry.
+        let oauth = Error::OAuth {
+            code: genesys_auth::OAuthErrorCode::InvalidGrant,
+            description: Some("used & gone".into()),
+            status: 400,
+        };
+        let fields: Vec<(String, String)> = genesys_auth::form::parse(&wire::fields(&oauth)).collect();
+        let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["code", "message", "oauthError", "status"]);
+        assert_eq!((fields[2].1.as_str(), fields[3].1.as_str()), ("invalid_grant", "400"));
+        assert!(fields[1].1.contains("used & gone"));
+        let limited = wire::fields(&Error::RateLimited { retry_after_ms: Some(2_500) });
+        assert!(limited.ends_with("&retryAfterMs=2500"), "{limited}");
+        let unauthorized = wire::fields(&Error::Unauthorized { code: "authentication.required".into() });
+        assert!(unauthorized.ends_with("&apiCode=authentication.required"), "{unauthorized}");
+        wire::free(h);
+        assert!(!wire::next(h) && !wire::api_url(h, -1));
     }
 }
