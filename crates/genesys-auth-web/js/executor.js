@@ -88,7 +88,7 @@ export class Engine {
   }
   /** A new engine for engineArgs(options); throws its GenesysAuthError. */
   static create(w, [texts, numbers]) {
-    const h = w.gaNew(...put(w, [texts]), ...numbers);
+    const h = w.gaNew(...put(w, texts), ...numbers);
     if (h < 0) throw readError(w);
     return new Engine(w, h);
   }
@@ -135,10 +135,10 @@ export function engineArgs(o) {
   const texts = [text(o.region), clientId, text(o.redirectUri) ?? location.origin + location.pathname, storage,
     Array.isArray(o.scopes) ? o.scopes.filter(text).join(' ') : text(o.scopes),
     storageGet(storage ?? 'memory', key('tokens')), storageGet('session', key('relogin'))];
-  const numbers = Float64Array.from([r.maxAttempts, r.baseDelayMs, r.maxDelayMs, r.maxRetryAfterMs, r.maxTotalMs,
+  const numbers = [r.maxAttempts, r.baseDelayMs, r.maxDelayMs, r.maxRetryAfterMs, r.maxTotalMs,
     Number.isFinite(skew) && skew >= 0 ? skew * 1000 : NaN, o.reloginOnExpiry !== false, framed(),
-    typeof BroadcastChannel == 'function'], (n) => (typeof n == 'boolean' ? +n : number(n) ?? NaN));
-  return [new URLSearchParams(texts.flatMap((t, i) => (t === undefined ? [] : [[i, t]]))) + '', numbers];
+    typeof BroadcastChannel == 'function'].map((n) => (typeof n == 'boolean' ? +n : number(n) ?? NaN));
+  return [texts, numbers];
 }
 
 export class Executor {

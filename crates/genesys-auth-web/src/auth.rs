@@ -257,7 +257,7 @@ impl Auth {
         set(&options, "onRetry", retry_bridge.as_ref());
 
         let args = engine_args(&options);
-        let texts = args.get(0).as_string().unwrap_or_default();
+        let texts: Vec<Option<String>> = js_sys::Array::from(&args.get(0)).iter().map(|t| t.as_string()).collect();
         let numbers = js_sys::Float64Array::from(args.get(1)).to_vec();
         let mut engine = Engine::new(&texts, &numbers)?;
         let errors = ErrorTable::default();

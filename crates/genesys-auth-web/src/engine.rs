@@ -102,22 +102,20 @@ mod event {
 pub(crate) type ErrorTable = std::rc::Rc<RefCell<Vec<Option<Error>>>>;
 
 impl Engine {
-    /// Checks the options of `GenesysAuth.create` and starts the session from what storage holds. `texts`,
-    /// form-encoded under their numbers (as `engineArgs` in `js/executor.js` writes them): 0 region, 1 clientId,
-    /// 2 redirectUri, 3 storage, 4 scope, 5 the stored tokens, 6 the time of the last automatic sign-in (each left
-    /// out where not given). `numbers`: retry maxAttempts, baseDelayMs, maxDelayMs, maxRetryAfterMs, maxTotalMs, the
+    /// Checks the options of `GenesysAuth.create` and starts the session from what storage holds. `texts`, as
+    /// `engineArgs` in `js/executor.js` lists them: region, clientId, redirectUri, storage, scope, the stored tokens,
+    /// the time of the last automatic sign-in (each `None` where not given). `numbers`: retry maxAttempts, baseDelayMs, maxDelayMs, maxRetryAfterMs, maxTotalMs, the
     /// refresh skew in ms (NaN where not given), then reloginOnExpiry, framed, popup possible (BroadcastChannel), each
     /// 1 or 0.
     ///
     /// # Errors
     /// `invalid_config` or `unknown_region`.
-    pub fn new(texts: &str, numbers: &[f64]) -> Result<Engine, Error> {
-        let texts: Vec<(String, String)> = genesys_auth::form::parse(texts).collect();
-        let text = |i: u8| texts.iter().find(|(n, _)| n.as_bytes() == [b'0' + i]).map(|(_, v)| v.clone());
+    pub fn new(texts: &[Option<String>], numbers: &[f64]) -> Result<Engine, Error> {
+        let text = |i: usize| texts.get(i).and_then(Option::as_deref);
         let number = |i: usize| whole(numbers.get(i).copied());
-        let region = Region::from_config(&text(0).ok_or(MISSING_REGION)?)?;
-        let client = Client::new(region, &text(1).ok_or(MISSING_CLIENT_ID)?, &text(2).unwrap_or_default())?;
-        let storage = text(3).as_deref().map_or(Ok(StorageKind::Memory), StorageKind::parse)?;
+        let region = Region::from_config(text(0).ok_or(MISSING_REGION)?)?;
+        let client = Client::new(region, text(1).ok_or(MISSING_CLIENT_ID)?, text(2).unwrap_or_default())?;
+        let storage = text(3).map_or(Ok(StorageKind::Memory), StorageKind::parse)?;
         let flag = |i: usize| number(i).is_some_and(|f| f != 0);
         // Built in one piece, not `Config::new` and then field by field: each copy of this large struct is written
         // out word by word in the wasm (−228 B gzipped).
@@ -133,10 +131,10 @@ impl Engine {
             relogin: flag(6),
             framed: flag(7),
             popup_capable: flag(8),
-            scope: text(4), // a blank one is dropped by the core (`AuthorizeRequest::scope`)
+            scope: text(4).map(str::to_string), // a blank one is dropped by the core (`AuthorizeRequest::scope`)
             keep_fresh: false,
         };
-        let session = Session::new(config, text(5).as_deref(), text(6).as_deref(), now(), Box::new(BrowserRng));
+        let session = Session::new(config, text(5), text(6), now(), Box::new(BrowserRng));
         Ok(Engine { session, error: None, typed: None, out: String::new() })
     }
 
@@ -457,13 +455,30 @@ pub mod wire {
         })
     }
 
-    /// [`Engine::new`] for the options in the buffer (`texts` bytes) and these numbers: the engine's number, or -1
+    /// [`Engine::new`] for the texts `t0`..`t6` in the buffer and the numbers `n0`..`n8`: the engine's number, or -1
     /// with the error in the buffer.
     #[wasm_bindgen(js_name = gaNew)]
-    #[allow(clippy::too_many_arguments)] // the numbers of `engineArgs`, as wasm takes them
-    pub fn new(options: i32, n0: f64, n1: f64, n2: f64, n3: f64, n4: f64, n5: f64, n6: f64, n7: f64, n8: f64) -> i32 {
-        let [options] = parts([options]);
-        match Engine::new(&text(options).unwrap_or_default(), &[n0, n1, n2, n3, n4, n5, n6, n7, n8]) {
+    #[allow(clippy::too_many_arguments)] // the texts and numbers of `engineArgs`, as wasm takes them
+    pub fn new(
+        t0: i32,
+        t1: i32,
+        t2: i32,
+        t3: i32,
+        t4: i32,
+        t5: i32,
+        t6: i32,
+        n0: f64,
+        n1: f64,
+        n2: f64,
+        n3: f64,
+        n4: f64,
+        n5: f64,
+        n6: f64,
+        n7: f64,
+        n8: f64,
+    ) -> i32 {
+        let texts = parts([t0, t1, t2, t3, t4, t5, t6]).map(text);
+        match Engine::new(&texts, &[n0, n1, n2, n3, n4, n5, n6, n7, n8]) {
             Ok(engine) => register(engine) as i32,
             Err(err) => {
                 put_error(None, &err);

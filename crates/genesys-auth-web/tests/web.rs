@@ -243,19 +243,13 @@ mod engine {
         err.map_or("", Error::code)
     }
 
-    /// The engine's texts as `engineArgs` passes them: form-encoded, each under its index, absent ones left out.
-    fn encoded(texts: &[Option<&str>]) -> String {
-        let mut form = genesys_auth::form::Form::new();
-        for (i, t) in texts.iter().enumerate() {
-            if let Some(t) = t {
-                form.append_pair(&i.to_string(), t);
-            }
-        }
-        form.finish()
+    /// The engine's texts as `engineArgs` lists them.
+    fn owned(texts: &[Option<&str>]) -> Vec<Option<String>> {
+        texts.iter().map(|t| t.map(str::to_string)).collect()
     }
 
     fn new(texts: &[Option<&str>]) -> Result<Engine, Error> {
-        Engine::new(&encoded(texts), &[])
+        Engine::new(&owned(texts), &[])
     }
 
     fn actions(e: &mut Engine) -> Vec<String> {
@@ -367,7 +361,7 @@ mod engine {
             Some(&stored),
         ];
         // One attempt: the network failure ends the call at once.
-        let mut e = Engine::new(&encoded(&texts), &[1.0]).unwrap_or_else(|e| panic!("{e}"));
+        let mut e = Engine::new(&owned(&texts), &[1.0]).unwrap_or_else(|e| panic!("{e}"));
         e.feed(4, 1, None, Some("/api/v2/users/me"), None, None);
         assert_eq!(actions(&mut e).len(), 1);
         e.feed(16, 1, None, Some("proxy refused Authorization: Bearer s3cr3t"), None, None);
@@ -427,15 +421,17 @@ mod engine {
             String::from_utf8(memory().subarray(wire::io(n), wire::io(n) + n).to_vec()).unwrap_or_default()
         };
         let nan = f64::NAN;
-        let options = encoded(&[Some("mars_north_1"), Some("cid"), Some("http://localhost:3000/")]);
-        let refused = wire::new(put(&[Some(options.as_bytes())])[0], nan, nan, nan, nan, nan, nan, 1.0, 0.0, 1.0);
-        assert_eq!(refused, -1);
+        let engine = |texts: &[&str], attempts: f64| {
+            let t: Vec<Option<&[u8]>> = texts.iter().map(|t| Some(t.as_bytes())).chain([None; 4]).collect();
+            let [t0, t1, t2, t3, t4, t5, t6] = put(&t)[..] else { panic!() };
+            wire::new(t0, t1, t2, t3, t4, t5, t6, attempts, nan, nan, nan, nan, nan, 1.0, 0.0, 1.0)
+        };
+        assert_eq!(engine(&["mars_north_1", "cid", "http://localhost:3000/"], nan), -1);
         let fields: Vec<(String, String)> = genesys_auth::form::parse(&read()).collect();
         assert_eq!(fields[0], ("code".into(), "unknown_region".into()));
         assert!(fields[1].0 == "message" && fields[1].1.starts_with("unknown Genesys Cloud region \"mars_north_1\""));
 
-        let options = encoded(&[Some("http://127.0.0.1:9"), Some("cid"), Some("http://localhost:3000/")]);
-        let h = wire::new(put(&[Some(options.as_bytes())])[0], 1.0, nan, nan, nan, nan, nan, 1.0, 0.0, 1.0);
+        let h = engine(&["http://127.0.0.1:9", "cid", "http://localhost:3000/"], 1.0);
         assert!(h >= 0);
         let h = h as u32;
         assert!(wire::expires_at(h).is_nan() && wire::wake_at(h).is_nan());
