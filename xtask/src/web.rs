@@ -123,6 +123,8 @@ fn build_into(out: &std::path::Path, features: &str, entry: &std::path::Path) ->
         // functions than inside one huge one (−490 B gzipped on 2026-12-05; any limit from 10 to 80 saves 430 to 490,
         // binaryen's default inlines them whatever their size).
         .arg("--one-caller-inline-max-function-size=40")
+        // Functions that differ only in constants become one with the constant as a parameter (≈ 80 B of gzip here).
+        .arg("--merge-similar-functions")
         .arg("-Oz")
         // Repeats the passes while they still shrink the module (≈ 120 B of gzip here).
         .arg("--converge")
