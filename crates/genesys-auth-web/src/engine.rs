@@ -351,7 +351,7 @@ pub fn region_from_host_params(query: &str, allow: &str, remembered: Option<Stri
     }
     match Region::from_host_params(query, &allow)? {
         Some(region) => Ok(Some(region.name())),
-        None => Ok(remembered.filter(|n| Region::parse(n).is_ok() || allow.contains(&n.as_str()))),
+        None => Ok(remembered.and_then(|n| Region::from_host_value(&n, &allow).ok()).map(|r| r.name())),
     }
 }
 

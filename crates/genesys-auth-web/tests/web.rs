@@ -391,6 +391,11 @@ mod engine {
         assert!(region_from_host_params(emulator, "a=http%3A%2F%2Flocalhost%3A9", None).is_err());
         let remembered = region_from_host_params("", allow, Some("http://127.0.0.1:8080".into())).ok().flatten();
         assert_eq!(remembered.as_deref(), Some("http://127.0.0.1:8080"));
+        // The same rule as for the parameters: an allowed origin matches with or without its trailing slash.
+        let remembered = region_from_host_params("", allow, Some("http://127.0.0.1:8080/".into())).ok().flatten();
+        assert_eq!(remembered.as_deref(), Some("http://127.0.0.1:8080"));
+        let remembered = region_from_host_params("", "", Some("mypurecloud.de".into())).ok().flatten();
+        assert_eq!(remembered.as_deref(), Some("mypurecloud.de"));
         assert_eq!(region_from_host_params("", "", Some("http://127.0.0.1:8080".into())).ok().flatten(), None);
     }
 

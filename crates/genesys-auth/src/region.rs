@@ -215,10 +215,27 @@ impl Region {
         let Some(value) = get("gcHostOrigin").or_else(|| get("pcEnvironment")).or_else(|| get("gcTargetEnv")) else {
             return Ok(None);
         };
-        if let Some(allowed) = allowed_custom.iter().find(|a| a.trim_end_matches('/') == value.trim_end_matches('/')) {
-            return Region::custom(allowed).map(Some);
+        Region::from_host_value(&value, allowed_custom).map(Some)
+    }
+
+    /// The region one host parameter names (see [`Region::from_host_params`]), or a name remembered from one: one of
+    /// the exact origins in `allowed_custom` (a trailing slash aside), else a known region. The one rule for both.
+    ///
+    /// # Errors
+    /// [`Error::UnknownRegion`] for anything else.
+    ///
+    /// ```
+    /// use genesys_auth::Region;
+    /// let allowed = ["http://127.0.0.1:8080"];
+    /// assert_eq!(Region::from_host_value("http://127.0.0.1:8080/", &allowed).unwrap().name(), "http://127.0.0.1:8080");
+    /// assert_eq!(Region::from_host_value("mypurecloud.ie", &allowed).unwrap().name(), "mypurecloud.ie");
+    /// assert!(Region::from_host_value("http://127.0.0.1:9", &allowed).is_err());
+    /// ```
+    pub fn from_host_value(value: &str, allowed_custom: &[&str]) -> Result<Region, Error> {
+        match allowed_custom.iter().find(|a| a.trim_end_matches('/') == value.trim_end_matches('/')) {
+            Some(allowed) => Region::custom(allowed),
+            None => Region::parse(value),
         }
-        Region::parse(&value).map(Some)
     }
 
     /// The environment domain (`mypurecloud.ie`), or the login base of a custom region: a name that
