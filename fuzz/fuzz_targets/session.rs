@@ -36,7 +36,8 @@ fuzz_target!(|data: &[u8]| {
             2 => session.fetch(waiter, text, now),
             3 => session.callback(waiter, text, Some(text), now),
             4 => session.lock_granted(Some(text), now),
-            5 => session.stored_changed(Some(text), now),
+            5 if op & 16 == 0 => session.stored_changed(Some(text), now),
+            5 => session.tokens_announced(Some(text), now),
             6 => session.store_failed(Slot::Tokens, text),
             7 => session.login(waiter, &LoginOptions { popup: Some(op & 16 == 0), ..LoginOptions::default() }, now),
             8 => {

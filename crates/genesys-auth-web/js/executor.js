@@ -13,7 +13,7 @@ const POPUP = 'genesys-auth-popup';
 // The events of Engine.feed (crates/genesys-auth-web/src/engine.rs, module `event`).
 const TIMEOUT = 0, LOCATION = 1, WANT_TOKEN = 2, WANT_REFRESH = 3, FETCH = 4, LOGIN = 5, CALLBACK = 8,
   POPUP_CALLBACK = 9, POPUP_CLOSED = 10, POPUP_BLOCKED = 11, LOCK_GRANTED = 12, STORED_CHANGED = 13,
-  STORE_FAILED = 14, ANSWER = 15, NETWORK = 16, LOGOUT = 17, KEEP_FRESH = 19;
+  STORE_FAILED = 14, ANSWER = 15, NETWORK = 16, LOGOUT = 17, KEEP_FRESH = 19, ANNOUNCED = 20;
 
 export const text = (v) => (typeof v == 'string' ? v : undefined);
 export const number = (v) => (typeof v == 'number' ? v : undefined);
@@ -59,7 +59,8 @@ export function put(w, parts) {
 /** The text the engine left in its buffer. */
 export function read(w) {
   const n = w.gaLen();
-  return decoder.decode(new Uint8Array(w.memory.buffer, w.gaIo(n), n));
+  const at = w.gaIo(n); // before reading memory.buffer: a call into wasm may grow the memory
+  return decoder.decode(new Uint8Array(w.memory.buffer, at, n));
 }
 
 /** The error the engine left in its buffer: a GenesysAuthError, or with the Rust API its index there. */
@@ -162,10 +163,11 @@ export class Executor {
     if (this.#o.keepFresh) engine.feed(KEEP_FRESH, 1);
     if (this.#o.storage == 'local' && typeof BroadcastChannel == 'function') {
       // Other tabs announce new tokens (read from the shared storage, never sent on the channel) and logouts. A
-      // tab in another process may see the message before the storage change: a logout needs no read, and the
-      // storage event brings new tokens once they are visible here (feeding the same tokens twice changes nothing).
+      // tab in another process may see the message before the storage change: a logout needs no read, the engine
+      // awaits announced tokens its storage does not show yet, and the storage event brings them once they are
+      // visible here (feeding the same tokens twice changes nothing).
       this.#channel = new BroadcastChannel(PREFIX + this.#o.clientId);
-      this.#channel.onmessage = (m) => this.#feed(STORED_CHANGED, 0, undefined, m.data == 'logout' ? undefined : this.#get('tokens'));
+      this.#channel.onmessage = (m) => (m.data == 'logout' ? this.#feed(STORED_CHANGED, 0) : this.#feed(ANNOUNCED, 0, undefined, this.#get('tokens')));
       addEventListener('storage', (e) => {
         if (e.key == this.#key('tokens') && e.storageArea == localStorage) this.#feed(STORED_CHANGED, 0, undefined, e.newValue ?? undefined);
       });

@@ -96,6 +96,8 @@ mod event {
     pub const LOGOUT_SSO: u8 = 18;
     /// `n`: 1 turns the background refresh on, 0 off.
     pub const KEEP_FRESH: u8 = 19;
+    /// Another tab announced new tokens; `a`: what storage holds now.
+    pub const ANNOUNCED: u8 = 20;
 }
 
 /// Errors on their way from the engine through JS back to Rust (the Rust API): JS carries their index.
@@ -211,6 +213,7 @@ impl Engine {
                 s.logout(w, Some(&back), t);
             }
             event::KEEP_FRESH => s.set_keep_fresh(n != 0),
+            event::ANNOUNCED => s.tokens_announced(a, t),
             _ => {}
         }
     }

@@ -82,6 +82,10 @@ pub struct Config {
 /// A background refresh that failed (the token still valid) is tried again after this long at the soonest.
 pub const KEEP_FRESH_RETRY_MS: u64 = 30_000;
 
+/// How long a tab waits for new tokens another tab announced ([`Session::tokens_announced`]) but its own view of
+/// the shared storage does not show yet, before it refreshes by itself after all.
+pub const ANNOUNCED_WAIT_MS: u64 = 1_000;
+
 impl Config {
     /// Defaults: memory storage, 60 s refresh skew, the default retry policy, automatic re-login, not framed,
     /// popups possible.
@@ -335,6 +339,11 @@ enum RefreshState {
         attempt: Attempt,
         locked: bool,
     },
+    /// Another tab announced tokens that this tab's storage did not show under the lock yet: they are awaited
+    /// until `until` instead of spending the refresh token a second time.
+    Awaiting {
+        until: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -366,6 +375,8 @@ pub struct Session {
     relogin_at_ms: Option<u64>,
     /// When the last background refresh started ([`Config::keep_fresh`]).
     background_ms: Option<u64>,
+    /// When another tab announced new tokens that this tab's storage did not show yet.
+    announced_ms: Option<u64>,
     here: Option<String>,
     refresh: RefreshState,
     refresh_waiters: Vec<Want>,
@@ -408,6 +419,7 @@ impl Session {
             discarded: None,
             relogin_at_ms: relogin_at.and_then(crate::parse_decimal),
             background_ms: None,
+            announced_ms: None,
             here: None,
             refresh: RefreshState::Idle,
             refresh_waiters: Vec::new(),
@@ -476,8 +488,10 @@ impl Session {
                 at = Some(t);
             }
         };
-        if let RefreshState::Running { attempt, .. } = &self.refresh {
-            consider(attempt.retry_at);
+        match &self.refresh {
+            RefreshState::Running { attempt, .. } => consider(attempt.retry_at),
+            RefreshState::Awaiting { until } => consider(Some(*until)),
+            _ => {}
         }
         match &self.login {
             Some(Login::Exchange { attempt, .. }) => consider(attempt.retry_at),
@@ -649,6 +663,14 @@ impl Session {
                     self.tokens = Some(t);
                 }
             }
+            Some(Ok(_)) if self.announced_ms.is_some_and(|at| now_ms < at.saturating_add(ANNOUNCED_WAIT_MS)) => {
+                // Another tab announced new tokens, but this tab's view of the shared storage does not show them
+                // yet (a browser's other processes may see a write late): they are awaited, not refreshed again.
+                self.push(Action::Unlock);
+                let until = self.announced_ms.unwrap_or(now_ms).saturating_add(ANNOUNCED_WAIT_MS);
+                self.refresh = RefreshState::Awaiting { until };
+                return;
+            }
             None if !self.unsaved => {
                 // Signed out elsewhere while this one waited.
                 self.tokens = None;
@@ -665,8 +687,18 @@ impl Session {
         self.send_refresh(true, now_ms);
     }
 
+    /// Another tab announced new tokens (`stored`: what this tab's storage holds now). Its storage may not show
+    /// them yet: then they are awaited by a refresh that would otherwise spend the refresh token again.
+    pub fn tokens_announced(&mut self, stored: Option<&str>, now_ms: u64) {
+        let before = self.tokens.as_ref().map(|t| t.access.clone());
+        self.stored_changed(stored, now_ms);
+        if before.is_some() && before == self.tokens.as_ref().map(|t| t.access.clone()) {
+            self.announced_ms = Some(now_ms);
+        }
+    }
+
     /// Another tab or process changed the stored tokens (`stored`: what storage holds now).
-    pub fn stored_changed(&mut self, stored: Option<&str>, _now_ms: u64) {
+    pub fn stored_changed(&mut self, stored: Option<&str>, now_ms: u64) {
         let before = self.tokens.as_ref().map(|t| t.access.clone());
         match stored.map(|t| TokenSet::from_storage_for(t, &self.config.client)) {
             Some(Ok(t)) => self.tokens = Some(t),
@@ -678,7 +710,17 @@ impl Session {
         }
         self.unsaved = false;
         if before != self.tokens.as_ref().map(|t| t.access.clone()) {
+            self.announced_ms = None;
             self.push(Action::Changed);
+            if matches!(self.refresh, RefreshState::Awaiting { .. }) {
+                // What was awaited: fresh tokens go to the waiters; anything else is refreshed here after all.
+                if self.tokens.as_ref().is_some_and(|t| t.remaining_ms(now_ms) > 0) {
+                    self.refresh_done();
+                } else {
+                    self.refresh = RefreshState::Idle;
+                    self.start_refresh(now_ms);
+                }
+            }
         }
     }
 
@@ -754,6 +796,12 @@ impl Session {
         let due = |at: Option<u64>| at.is_some_and(|t| t <= now_ms);
         if due(self.background_due()) {
             self.background_ms = Some(now_ms);
+            self.start_refresh(now_ms);
+        }
+        if matches!(self.refresh, RefreshState::Awaiting { until } if until <= now_ms) {
+            // The announced tokens never showed: the refresh goes on here, under the lock again.
+            self.refresh = RefreshState::Idle;
+            self.announced_ms = None;
             self.start_refresh(now_ms);
         }
         // A token request whose pause is over goes again, under a new id.

@@ -4,7 +4,8 @@
 use std::collections::{HashMap, VecDeque};
 
 use genesys_auth::session::{
-    Action, Announcement, Config, LoginOptions, Outcome, Persistence, Reply, Request, RequestId, Session, Slot, Waiter,
+    ANNOUNCED_WAIT_MS, Action, Announcement, Config, LoginOptions, Outcome, Persistence, Reply, Request, RequestId,
+    Session, Slot, Waiter,
 };
 use genesys_auth::{Client, Error, Region, Rng, TokenSet, parse_token_response};
 
@@ -137,6 +138,9 @@ struct World {
     server: Server,
     tabs: Vec<Tab>,
     next_waiter: Waiter,
+    /// Tabs whose view of the shared tokens is behind (a browser process that sees another's write late): what
+    /// they read instead.
+    lagging: HashMap<usize, Option<String>>,
 }
 
 impl World {
@@ -150,6 +154,27 @@ impl World {
             server: Server::new(),
             tabs: Vec::new(),
             next_waiter: 1,
+            lagging: HashMap::new(),
+        }
+    }
+
+    /// The shared tokens as `tab` reads them.
+    fn view(&self, tab: usize) -> Option<String> {
+        self.lagging.get(&tab).cloned().unwrap_or_else(|| self.shared.get("tokens").cloned())
+    }
+
+    /// From now on `tab` reads the shared tokens as they are now, whatever other tabs write.
+    fn lag(&mut self, tab: usize) {
+        self.lagging.insert(tab, self.shared.get("tokens").cloned());
+    }
+
+    /// `tab` sees the shared storage as it is again, and hears of the change (the browser's `storage` event) if
+    /// `event`.
+    fn catch_up(&mut self, tab: usize, event: bool) {
+        self.lagging.remove(&tab);
+        if event {
+            let (stored, now) = (self.view(tab), self.now);
+            self.tabs[tab].session.stored_changed(stored.as_deref(), now);
         }
     }
 
@@ -252,11 +277,16 @@ impl World {
                     self.tabs[tab].private.remove(slot_name(slot));
                 }
             }
-            Action::Announce(_) => {
-                let stored = self.shared.get("tokens").cloned();
+            Action::Announce(announcement) => {
                 for other in (0..self.tabs.len()).filter(|o| *o != tab) {
                     if self.tabs[other].session.config().persistence == Persistence::Shared {
-                        self.tabs[other].session.stored_changed(stored.as_deref(), now);
+                        // As the browser executor does: a logout needs no read, new tokens are read from storage.
+                        let stored = self.view(other);
+                        let session = &mut self.tabs[other].session;
+                        match announcement {
+                            Announcement::Tokens => session.tokens_announced(stored.as_deref(), now),
+                            _ => session.stored_changed(None, now),
+                        }
                     }
                 }
             }
@@ -293,7 +323,7 @@ impl World {
         }
         if let Some(next) = self.lock_queue.pop_front() {
             self.lock = Some(next);
-            let stored = self.shared.get("tokens").cloned();
+            let stored = self.view(next);
             self.tabs[next].session.lock_granted(stored.as_deref(), self.now);
         }
     }
@@ -347,7 +377,9 @@ impl World {
     /// Advances the clock to each tab's next timer in turn, up to `until`, running everything in between.
     fn run_until(&mut self, until: u64) {
         self.run();
-        loop {
+        for round in 0.. {
+            // A due timer that handling does not clear would fire forever: a failure, not a hang.
+            assert!(round < 100_000, "a timer stays due after it was handled");
             let next = self.tabs.iter().filter_map(|t| t.session.poll_timeout()).min();
             match next {
                 Some(at) if at <= until => {
@@ -477,6 +509,53 @@ fn a_tab_that_waited_for_the_lock_takes_the_token_another_tab_refreshed() {
     assert_eq!(world.server.refresh_posts, 1);
     assert_eq!(world.token_of(a, wa), world.token_of(b, wb));
     assert_eq!(world.lock, None, "the lock is released");
+}
+
+#[test]
+fn a_tab_whose_storage_lags_the_announcement_awaits_the_new_tokens_instead_of_refreshing_again() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let a = world.open(World::config(Persistence::Shared));
+    let b = world.open(World::config(Persistence::Shared));
+    world.lag(b);
+    let wa = world.want_token(a);
+    world.settle(); // a holds the lock and its refresh is on the wire
+    let wb = world.want_token(b);
+    world.run(); // a's new tokens stored and announced; b, granted the lock, still reads the old ones
+    assert_eq!(world.server.refresh_posts, 1, "b did not spend the old refresh token");
+    assert_eq!(world.lock, None, "b let the lock go while it waits");
+    assert!(world.tabs[b].resolved.is_empty(), "b's caller waits for the announced tokens");
+    assert!(world.tabs[b].session.poll_timeout().is_some(), "the wait is bounded");
+    world.catch_up(b, true);
+    world.run();
+    assert_eq!(world.token_of(b, wb), world.token_of(a, wa));
+    assert_eq!((world.server.refresh_posts, world.server.invalid_grants), (1, 0));
+    // Later callers are served from the tokens it took.
+    let again = world.want_token(b);
+    world.run();
+    assert_eq!(world.token_of(b, again), world.token_of(a, wa));
+}
+
+#[test]
+fn a_tab_that_awaited_announced_tokens_in_vain_refreshes_under_the_lock_after_the_bound() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let a = world.open(World::config(Persistence::Shared));
+    let b = world.open(World::config(Persistence::Shared));
+    world.lag(b);
+    let wa = world.want_token(a);
+    world.settle();
+    let wb = world.want_token(b);
+    world.run();
+    assert!(world.tabs[b].resolved.is_empty());
+    // Storage catches up without telling b: after the bound b takes the lock again and reads it.
+    world.catch_up(b, false);
+    let start = world.now;
+    world.run_until(start + ANNOUNCED_WAIT_MS - 1);
+    assert!(world.tabs[b].resolved.is_empty(), "not before the bound");
+    world.run_until(start + ANNOUNCED_WAIT_MS);
+    assert_eq!(world.token_of(b, wb), world.token_of(a, wa));
+    assert_eq!((world.server.refresh_posts, world.server.invalid_grants), (1, 0));
 }
 
 #[test]
