@@ -451,11 +451,11 @@ pub fn command(args: &[String]) -> Result {
 }
 
 /// The bar for the browser bundle (wasm + scripts, gzip -9), so that growth from here fails: what the package
-/// measured on 2026-12-06 (39 638 B: built with rustc's MIR inliner, the engine reached through plain numeric exports
-/// and one text buffer, wasm-opt merging similar functions) plus a margin of about 250 B. History: 40 000 B before
-/// the machine, 46 500 B with it on 2026-12-04, 42 850 B on 2026-12-05; issue 13 asks for 36 079 B and the goal is
-/// 17 000 B.
-const BUNDLE_BAR_BYTES: u64 = 39_900;
+/// measured on 2026-12-06 (39 842 B: built with rustc's MIR inliner, the engine reached through plain numeric exports
+/// and one text buffer, wasm-opt merging similar functions; with the wait for announced tokens, +230 B) plus a
+/// margin of about 250 B. History: 40 000 B before the machine, 46 500 B with it on 2026-12-04, 42 850 B on
+/// 2026-12-05; issue 13 asks for 36 079 B and the goal is 17 000 B.
+const BUNDLE_BAR_BYTES: u64 = 40_100;
 
 /// Puts this run's table, date and machine between the README's bench markers, and its chart and results in
 /// `docs/`.
