@@ -511,8 +511,9 @@ fn a_tab_that_waited_for_the_lock_takes_the_token_another_tab_refreshed() {
     assert_eq!(world.lock, None, "the lock is released");
 }
 
-#[test]
-fn a_tab_whose_storage_lags_the_announcement_awaits_the_new_tokens_instead_of_refreshing_again() {
+/// Tabs a and b on expired shared tokens, b's view of storage lagging: a refreshes for its caller while b's caller
+/// waits for the lock; a's new tokens are stored and announced, and b, granted the lock, still reads the old ones.
+fn a_refresh_that_a_lagging_tab_does_not_see() -> (World, usize, Waiter, usize, Waiter) {
     let mut world = World::new();
     world.seed_tokens(-1);
     let a = world.open(World::config(Persistence::Shared));
@@ -521,7 +522,13 @@ fn a_tab_whose_storage_lags_the_announcement_awaits_the_new_tokens_instead_of_re
     let wa = world.want_token(a);
     world.settle(); // a holds the lock and its refresh is on the wire
     let wb = world.want_token(b);
-    world.run(); // a's new tokens stored and announced; b, granted the lock, still reads the old ones
+    world.run();
+    (world, a, wa, b, wb)
+}
+
+#[test]
+fn a_tab_whose_storage_lags_the_announcement_awaits_the_new_tokens_instead_of_refreshing_again() {
+    let (mut world, a, wa, b, wb) = a_refresh_that_a_lagging_tab_does_not_see();
     assert_eq!(world.server.refresh_posts, 1, "b did not spend the old refresh token");
     assert_eq!(world.lock, None, "b let the lock go while it waits");
     assert!(world.tabs[b].resolved.is_empty(), "b's caller waits for the announced tokens");
@@ -538,15 +545,7 @@ fn a_tab_whose_storage_lags_the_announcement_awaits_the_new_tokens_instead_of_re
 
 #[test]
 fn a_tab_that_awaited_announced_tokens_in_vain_refreshes_under_the_lock_after_the_bound() {
-    let mut world = World::new();
-    world.seed_tokens(-1);
-    let a = world.open(World::config(Persistence::Shared));
-    let b = world.open(World::config(Persistence::Shared));
-    world.lag(b);
-    let wa = world.want_token(a);
-    world.settle();
-    let wb = world.want_token(b);
-    world.run();
+    let (mut world, a, wa, b, wb) = a_refresh_that_a_lagging_tab_does_not_see();
     assert!(world.tabs[b].resolved.is_empty());
     // Storage catches up without telling b: after the bound b takes the lock again and reads it.
     world.catch_up(b, false);
