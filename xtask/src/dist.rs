@@ -13,6 +13,27 @@ use crate::setup::{self, Result, cargo, root, run};
 pub const CRATES: &[&str] =
     &["genesys-auth", "genesys-emulator", "genesys-auth-native", "genesys-auth-web", "genesys-auth-cli"];
 
+/// Removes what earlier `cargo package` runs unpacked of our crates into cargo's home. Cargo verifies a crate
+/// against the others through a registry in `target/package`, and unpacks them under `registry/src/-<hash>` (no
+/// host: a local registry), keyed by that registry's path; it never unpacks a version again. A checkout in a path
+/// packaged before would build against the sources of that earlier run (a method added since "not found").
+fn forget_packaged_sources(version: &str) -> Result {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let Some(sources) = home.map(|h| h.join("registry/src")) else { return Ok(()) };
+    let Ok(registries) = std::fs::read_dir(&sources) else { return Ok(()) };
+    for registry in registries.flatten().filter(|r| r.file_name().to_string_lossy().starts_with('-')) {
+        for name in CRATES {
+            let unpacked = registry.path().join(format!("{name}-{version}"));
+            if unpacked.exists() {
+                std::fs::remove_dir_all(&unpacked).map_err(|e| format!("{}: {e}", unpacked.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Where the release files are written.
 pub fn dist_dir() -> PathBuf {
     root().join("target/dist")
@@ -117,6 +138,7 @@ pub fn build() -> Result<String> {
 
     // Each crate packaged and built from its packaged sources (cargo resolves our unpublished crates among
     // themselves).
+    forget_packaged_sources(&version)?;
     let mut args = vec!["package", "--locked", "--allow-dirty"];
     for name in CRATES {
         args.extend(["-p", name]);
