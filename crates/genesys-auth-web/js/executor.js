@@ -63,9 +63,9 @@ export function read(w) {
   return decoder.decode(new Uint8Array(w.memory.buffer, at, n));
 }
 
-/** The error the engine left in its buffer: a GenesysAuthError, or with the Rust API its index there. */
-export function readError(w) {
-  const s = read(w);
+/** An error as the engine writes it: a GenesysAuthError from its form-encoded fields, or with the Rust API the
+ * error's index in the Rust table. */
+export function errorFrom(s) {
   if (s[0] != 'c') return +s;
   const fields = new URLSearchParams(s);
   const e = new Error(fields.get('message'));
@@ -73,6 +73,9 @@ export function readError(w) {
   for (const [k, v] of fields) if (k != 'message') e[k] = k == 'status' || k == 'retryAfterMs' ? +v : v;
   return e;
 }
+
+/** The error the engine left in its buffer (see errorFrom). */
+export const readError = (w) => errorFrom(read(w));
 
 const defined = (n) => (Number.isNaN(n) ? undefined : n);
 const freed = typeof FinalizationRegistry == 'function' ? new FinalizationRegistry(([w, h]) => w.gaFree(h)) : undefined;

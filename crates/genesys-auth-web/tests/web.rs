@@ -472,4 +472,27 @@ mod engine {
         wire::free(h);
         assert!(!wire::next(h) && !wire::api_url(h, -1));
     }
+
+    /// The public `to_js`: the same `GenesysAuthError` the npm package throws, every field in place.
+    #[wasm_bindgen_test]
+    fn to_js_builds_the_packages_error_object() {
+        let get = |v: &JsValue, k: &str| js_sys::Reflect::get(v, &k.into()).unwrap_or(JsValue::UNDEFINED);
+        let oauth = Error::OAuth {
+            code: genesys_auth::OAuthErrorCode::InvalidGrant,
+            description: Some("used".into()),
+            status: 400,
+        };
+        let e = genesys_auth_web::to_js(&oauth);
+        assert!(wasm_bindgen::JsCast::is_instance_of::<js_sys::Error>(&e));
+        assert_eq!(get(&e, "name").as_string().as_deref(), Some("GenesysAuthError"));
+        assert_eq!(get(&e, "code").as_string().as_deref(), Some("oauth_error"));
+        assert_eq!(get(&e, "oauthError").as_string().as_deref(), Some("invalid_grant"));
+        assert_eq!(get(&e, "status").as_f64(), Some(400.0));
+        assert_eq!(get(&e, "message").as_string(), Some(oauth.message()));
+        let e = genesys_auth_web::to_js(&Error::RateLimited { retry_after_ms: Some(2_500) });
+        assert_eq!(get(&e, "retryAfterMs").as_f64(), Some(2_500.0));
+        assert!(get(&e, "status").is_undefined());
+        let e = genesys_auth_web::to_js(&Error::Unauthorized { code: "bad.credentials".into() });
+        assert_eq!(get(&e, "apiCode").as_string().as_deref(), Some("bad.credentials"));
+    }
 }
