@@ -170,7 +170,7 @@ export class Executor {
       // awaits announced tokens its storage does not show yet, and the storage event brings them once they are
       // visible here (feeding the same tokens twice changes nothing).
       this.#channel = new BroadcastChannel(PREFIX + this.#o.clientId);
-      this.#channel.onmessage = (m) => (m.data == 'logout' ? this.#feed(STORED_CHANGED, 0) : this.#feed(ANNOUNCED, 0, undefined, this.#get('tokens')));
+      this.#channel.onmessage = (m) => this.#feed(ANNOUNCED, 0, undefined, m.data == 'logout' ? undefined : this.#get('tokens'));
       addEventListener('storage', (e) => {
         if (e.key == this.#key('tokens') && e.storageArea == localStorage) this.#feed(STORED_CHANGED, 0, undefined, e.newValue ?? undefined);
       });

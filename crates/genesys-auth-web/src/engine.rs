@@ -96,7 +96,7 @@ mod event {
     pub const LOGOUT_SSO: u8 = 18;
     /// `n`: 1 turns the background refresh on, 0 off.
     pub const KEEP_FRESH: u8 = 19;
-    /// Another tab announced new tokens; `a`: what storage holds now.
+    /// Another tab announced new tokens (`a`: what storage holds now) or a logout (no `a`).
     pub const ANNOUNCED: u8 = 20;
 }
 

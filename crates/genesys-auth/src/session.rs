@@ -340,10 +340,8 @@ enum RefreshState {
         locked: bool,
     },
     /// Another tab announced tokens that this tab's storage did not show under the lock yet: they are awaited
-    /// until `until` instead of spending the refresh token a second time.
-    Awaiting {
-        until: u64,
-    },
+    /// (until [`ANNOUNCED_WAIT_MS`] after the announcement) instead of spending the refresh token a second time.
+    Awaiting,
 }
 
 #[derive(Debug)]
@@ -488,11 +486,10 @@ impl Session {
                 at = Some(t);
             }
         };
-        match &self.refresh {
-            RefreshState::Running { attempt, .. } => consider(attempt.retry_at),
-            RefreshState::Awaiting { until } => consider(Some(*until)),
-            _ => {}
+        if let RefreshState::Running { attempt, .. } = &self.refresh {
+            consider(attempt.retry_at);
         }
+        consider(self.awaited_until());
         match &self.login {
             Some(Login::Exchange { attempt, .. }) => consider(attempt.retry_at),
             Some(Login::Popup { deadline_ms, .. }) => consider(Some(*deadline_ms)),
@@ -509,6 +506,12 @@ impl Session {
     /// Turns the background refresh ([`Config::keep_fresh`]) on or off.
     pub fn set_keep_fresh(&mut self, on: bool) {
         self.config.keep_fresh = on;
+    }
+
+    /// When the wait for announced tokens ([`RefreshState::Awaiting`]) ends.
+    fn awaited_until(&self) -> Option<u64> {
+        let awaiting = matches!(self.refresh, RefreshState::Awaiting);
+        awaiting.then(|| self.announced_ms.unwrap_or(0).saturating_add(ANNOUNCED_WAIT_MS))
     }
 
     /// When the background refresh is due: the refresh skew before expiry, not sooner than
@@ -667,8 +670,7 @@ impl Session {
                 // Another tab announced new tokens, but this tab's view of the shared storage does not show them
                 // yet (a browser's other processes may see a write late): they are awaited, not refreshed again.
                 self.push(Action::Unlock);
-                let until = self.announced_ms.unwrap_or(now_ms).saturating_add(ANNOUNCED_WAIT_MS);
-                self.refresh = RefreshState::Awaiting { until };
+                self.refresh = RefreshState::Awaiting;
                 return;
             }
             None if !self.unsaved => {
@@ -687,18 +689,24 @@ impl Session {
         self.send_refresh(true, now_ms);
     }
 
-    /// Another tab announced new tokens (`stored`: what this tab's storage holds now). Its storage may not show
-    /// them yet: then they are awaited by a refresh that would otherwise spend the refresh token again.
+    /// Another tab announced new tokens or a logout (`stored`: what this tab's storage holds now; `None` for a
+    /// logout). Its storage may not show new tokens yet: then they are awaited by a refresh that would otherwise
+    /// spend the refresh token again.
     pub fn tokens_announced(&mut self, stored: Option<&str>, now_ms: u64) {
-        let before = self.tokens.as_ref().map(|t| t.access.clone());
-        self.stored_changed(stored, now_ms);
-        if before.is_some() && before == self.tokens.as_ref().map(|t| t.access.clone()) {
+        // A further announcement while the tokens are awaited does not prolong the wait.
+        let awaiting = matches!(self.refresh, RefreshState::Awaiting);
+        if !self.take_stored(stored, now_ms) && self.tokens.is_some() && !awaiting {
             self.announced_ms = Some(now_ms);
         }
     }
 
     /// Another tab or process changed the stored tokens (`stored`: what storage holds now).
     pub fn stored_changed(&mut self, stored: Option<&str>, now_ms: u64) {
+        self.take_stored(stored, now_ms);
+    }
+
+    /// Takes what storage holds as the session's tokens; whether the access token changed.
+    fn take_stored(&mut self, stored: Option<&str>, now_ms: u64) -> bool {
         let before = self.tokens.as_ref().map(|t| t.access.clone());
         match stored.map(|t| TokenSet::from_storage_for(t, &self.config.client)) {
             Some(Ok(t)) => self.tokens = Some(t),
@@ -709,19 +717,21 @@ impl Session {
             None => self.tokens = None,
         }
         self.unsaved = false;
-        if before != self.tokens.as_ref().map(|t| t.access.clone()) {
-            self.announced_ms = None;
-            self.push(Action::Changed);
-            if matches!(self.refresh, RefreshState::Awaiting { .. }) {
-                // What was awaited: fresh tokens go to the waiters; anything else is refreshed here after all.
-                if self.tokens.as_ref().is_some_and(|t| t.remaining_ms(now_ms) > 0) {
-                    self.refresh_done();
-                } else {
-                    self.refresh = RefreshState::Idle;
-                    self.start_refresh(now_ms);
-                }
+        if before == self.tokens.as_ref().map(|t| t.access.clone()) {
+            return false;
+        }
+        self.announced_ms = None;
+        self.push(Action::Changed);
+        if matches!(self.refresh, RefreshState::Awaiting) {
+            // What was awaited: fresh tokens go to the waiters; anything else is refreshed here after all.
+            if self.tokens.as_ref().is_some_and(|t| t.remaining_ms(now_ms) > 0) {
+                self.refresh_done();
+            } else {
+                self.refresh = RefreshState::Idle;
+                self.start_refresh(now_ms);
             }
         }
+        true
     }
 
     /// A [`Action::Store`] was refused (quota, privacy mode): `detail` is what the platform said.
@@ -798,7 +808,7 @@ impl Session {
             self.background_ms = Some(now_ms);
             self.start_refresh(now_ms);
         }
-        if matches!(self.refresh, RefreshState::Awaiting { until } if until <= now_ms) {
+        if due(self.awaited_until()) {
             // The announced tokens never showed: the refresh goes on here, under the lock again.
             self.refresh = RefreshState::Idle;
             self.announced_ms = None;

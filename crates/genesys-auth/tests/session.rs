@@ -281,12 +281,8 @@ impl World {
                 for other in (0..self.tabs.len()).filter(|o| *o != tab) {
                     if self.tabs[other].session.config().persistence == Persistence::Shared {
                         // As the browser executor does: a logout needs no read, new tokens are read from storage.
-                        let stored = self.view(other);
-                        let session = &mut self.tabs[other].session;
-                        match announcement {
-                            Announcement::Tokens => session.tokens_announced(stored.as_deref(), now),
-                            _ => session.stored_changed(None, now),
-                        }
+                        let stored = if announcement == Announcement::Tokens { self.view(other) } else { None };
+                        self.tabs[other].session.tokens_announced(stored.as_deref(), now);
                     }
                 }
             }
