@@ -365,7 +365,12 @@ impl World {
     /// Settles, delivers everything on the wire, and settles again, until quiet (timers are not advanced).
     fn run(&mut self) {
         self.settle();
-        while self.deliver_one() {
+        for delivered in 0.. {
+            // Requests that beget requests without end (a retry loop) fail the test instead of hanging it.
+            assert!(delivered < 100_000, "requests keep coming: a loop");
+            if !self.deliver_one() {
+                return;
+            }
             self.settle();
         }
     }
@@ -551,6 +556,69 @@ fn a_tab_that_awaited_announced_tokens_in_vain_refreshes_under_the_lock_after_th
     world.run_until(start + ANNOUNCED_WAIT_MS);
     assert_eq!(world.token_of(b, wb), world.token_of(a, wa));
     assert_eq!((world.server.refresh_posts, world.server.invalid_grants), (1, 0));
+}
+
+#[test]
+fn a_further_announcement_does_not_prolong_the_wait_for_announced_tokens() {
+    let (mut world, _, _, b, _) = a_refresh_that_a_lagging_tab_does_not_see();
+    let until = world.tabs[b].session.poll_timeout();
+    assert_eq!(until, Some(T0 + ANNOUNCED_WAIT_MS), "the wait ends a bound after the announcement");
+    // Another announcement half-way, which this tab's storage still does not show.
+    world.now += ANNOUNCED_WAIT_MS / 2;
+    let (stored, now) = (world.view(b), world.now);
+    world.tabs[b].session.tokens_announced(stored.as_deref(), now);
+    world.settle();
+    assert_eq!(world.tabs[b].session.poll_timeout(), until, "the wait is not prolonged");
+    assert!(world.tabs[b].resolved.is_empty(), "b's caller still waits");
+}
+
+#[test]
+fn a_lock_granted_when_the_wait_for_announced_tokens_is_over_refreshes_at_once() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let a = world.open(World::config(Persistence::Shared));
+    let b = world.open(World::config(Persistence::Shared));
+    world.lag(b);
+    let wa = world.want_token(a);
+    world.run(); // a refreshed and announced at T0; b's storage does not show it
+    assert!(world.token_of(a, wa).starts_with("access-"));
+    // b's caller comes exactly when a wait for the announced tokens would be over: b refreshes under the lock.
+    world.now = T0 + ANNOUNCED_WAIT_MS;
+    world.want_token(b);
+    world.settle();
+    assert!(
+        world.wire.iter().any(|(tab, r)| *tab == b && matches!(r, Request::Token { .. })),
+        "b sends its refresh instead of waiting again"
+    );
+}
+
+#[test]
+fn announced_tokens_this_tab_already_sees_leave_no_wait_behind() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let a = world.open(World::config(Persistence::Shared));
+    let b = world.open(World::config(Persistence::Shared));
+    let wa = world.want_token(a);
+    world.run(); // a's tokens are stored and announced, and b reads them at once
+    let w = world.waiter();
+    let now = world.now;
+    world.tabs[b].session.want_refresh(w, now); // b's caller asks for a refresh right after
+    world.run();
+    assert_eq!(world.server.refresh_posts, 2, "b refreshed at once, it awaited nothing");
+    assert!(matches!(world.outcome(b, w), Ok(Outcome::Refreshed)));
+    assert_eq!(world.server.invalid_grants, 0, "with the token a's refresh rotated in: {}", world.token_of(a, wa));
+}
+
+#[test]
+fn announced_tokens_that_arrive_expired_are_refreshed_not_handed_out() {
+    let (mut world, a, wa, b, wb) = a_refresh_that_a_lagging_tab_does_not_see();
+    // The storage event brings a's tokens only after they expired.
+    world.now += 3_600_000 + 1;
+    world.catch_up(b, true);
+    world.run();
+    assert_eq!(world.server.refresh_posts, 2, "b refreshed the expired tokens");
+    assert_ne!(world.token_of(b, wb), world.token_of(a, wa), "b's caller got a fresh token, not the expired one");
+    assert_eq!(world.server.invalid_grants, 0);
 }
 
 #[test]
