@@ -494,6 +494,14 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_end_where_char_is_control_says() {
+        // The edges of both ranges, which random texts may miss.
+        for c in ['\u{0}', '\u{1f}', '\u{7f}', '\u{80}', '\u{9f}', ' ', '~', '\u{a0}', '\u{a1}', '\u{100}'] {
+            assert_eq!(has_control(c.to_string().as_bytes()), c.is_control(), "{c:?}");
+        }
+    }
+
+    #[test]
     fn login_parameters_are_checked_and_sent() {
         let code = |r: Result<AuthorizeRequest<'_>, Error>| r.err().map(|e| e.to_string());
         let c = client();
