@@ -24,13 +24,23 @@ async function callbackRun(mode) {
   return r.ms;
 }
 
-const ours = [], raw = [], anchor = [];
+// With AGAINST=1, another build of the package (served at /against/) runs beside ours, the two in alternating order.
+const AGAINST = process.env.AGAINST === '1';
+const ours = [], raw = [], anchor = [], against = [];
 await callbackRun('ours'); await callbackRun('raw'); await callbackRun('anchor'); // warm-up: first compile, first connection
+if (AGAINST) await callbackRun('against');
 for (let i = 0; i < RUNS; i++) {
+  if (AGAINST && i % 2) against.push(await callbackRun('against'));
   ours.push(await callbackRun('ours'));
+  if (AGAINST && !(i % 2)) against.push(await callbackRun('against'));
   raw.push(await callbackRun('raw'));
   anchor.push(await callbackRun('anchor'));
 }
+const paired = AGAINST ? {
+  callback_against_ms: median(against),
+  callback_against_paired_ratio: median(ours.map((o, i) => o / against[i])),
+  callback_against_ours_faster: ours.filter((o, i) => o < against[i]).length,
+} : {};
 
 await page.goto(`${APP}bench/session.html`);
 await page.waitForFunction(() => window.bench, null, { timeout: 20000 });
@@ -60,6 +70,7 @@ await browser.close();
 
 console.log(JSON.stringify({
   callback_ours_ms: median(ours), callback_raw_ms: median(raw), callback_oauth4webapi_ms: median(anchor), callback_runs: RUNS,
+  ...paired,
   fetch_ours_ms: oursMs, fetch_raw_ms: rawMs, fetch_calls: FETCHES,
   singleflight_tabs: TABS, singleflight_callers: TABS * CALLERS, singleflight_refresh_requests: refreshes,
   singleflight_distinct_tokens: new Set(distinct.flat()).size,

@@ -1,6 +1,9 @@
-//! `cargo xtask bench [--smoke]`: benchmarks as programs. Every figure is printed with the baseline measured in
-//! the same run and written to `target/bench/results.json`; `--smoke` runs one short iteration of each so the
-//! benchmarks never rot (CI runs it).
+//! `cargo xtask bench [--smoke] [--update-readme] [--against DIR] [--runs N]`: benchmarks as programs. Every figure
+//! is printed with the baseline measured in the same run and written to `target/bench/results.json`; `--smoke` runs
+//! one short iteration of each so the benchmarks never rot (CI runs it). `--against DIR` times the callback of
+//! another build of the package (a `target/npm/genesys-auth` of another checkout) beside ours, in alternating order
+//! within the same runs: how a change moves `callback_to_token`, without the day-to-day noise of absolute times.
+//! `--runs N`: callback runs per contestant (30).
 
 use std::io::Write as _;
 use std::process::Command;
@@ -149,7 +152,8 @@ fn write_svg(bars: &[(&str, usize)]) -> Result {
 /// In headless Chromium against the emulator: callback-to-token time (ours ÷ a bare inline fetch POST of the
 /// same token request, medians of interleaved runs), 1000 authorized fetches (ours ÷ raw fetch with the header),
 /// and the number of refresh requests 50 concurrent callers cause.
-fn browser(smoke: bool, results: &mut Map<String, Value>, rows: &mut Vec<Row>) -> Result {
+fn browser(smoke: bool, runs: &str, results: &mut Map<String, Value>, rows: &mut Vec<Row>) -> Result {
+    let against = crate::serve::AGAINST.get().is_some();
     crate::e2e::chromium()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let out = runtime.block_on(async {
@@ -164,7 +168,8 @@ fn browser(smoke: bool, results: &mut Map<String, Value>, rows: &mut Vec<Row>) -
             .current_dir(root())
             .env("APP_URL", &demo.app_url)
             .env("EMU_URL", &demo.emulator_url)
-            .env("BENCH_RUNS", if smoke { "1" } else { "30" })
+            .env("BENCH_RUNS", if smoke { "1" } else { runs })
+            .env("AGAINST", if against { "1" } else { "0" })
             .env("BENCH_FETCHES", if smoke { "10" } else { "1000" })
             .output()
             .await
@@ -196,6 +201,27 @@ fn browser(smoke: bool, results: &mut Map<String, Value>, rows: &mut Vec<Row>) -
         ratio: format!("{callback_ratio:.2}"),
         runs: format!("{0} + {0} + {0} interleaved (ours, fetch, oauth4webapi)", v["callback_runs"]),
     });
+    if against {
+        let ratio = num("callback_ours_ms") / num("callback_against_ms");
+        let paired = num("callback_against_paired_ratio");
+        results.insert("callback_vs_against_ratio".into(), json!(ratio));
+        results.insert(
+            "callback_vs_against".into(),
+            json!({"package": crate::serve::AGAINST.get().map(|d| d.display().to_string()), "ours_median": num("callback_ours_ms"), "against_median": num("callback_against_ms"), "paired_ratio_median": paired, "ours_faster": v["callback_against_ours_faster"], "runs": v["callback_runs"]}),
+        );
+        rows.push(Row {
+            name: "callback_vs_against_ratio",
+            value: format!("{:.1} ms median", num("callback_ours_ms")),
+            baseline: format!(
+                "the package of --against, the same callback {:.1} ms median (per pair: median ratio {paired:.3}, ours faster in {} of {})",
+                num("callback_against_ms"),
+                v["callback_against_ours_faster"],
+                v["callback_runs"]
+            ),
+            ratio: format!("{ratio:.3}"),
+            runs: "the same runs, the two in alternating order".into(),
+        });
+    }
     rows.push(Row {
         name: "callback_vs_oauth4webapi_ratio",
         value: format!("{:.1} ms median", num("callback_ours_ms")),
@@ -411,12 +437,30 @@ fn cli_token(smoke: bool, results: &mut Map<String, Value>, rows: &mut Vec<Row>)
 /// Runs the benchmarks, prints the table, writes `target/bench/results.json`.
 pub fn command(args: &[String]) -> Result {
     let smoke = args.iter().any(|a| a == "--smoke");
+    let value = |flag: &str| args.iter().position(|a| a == flag).map(|i| args.get(i + 1).cloned());
+    if let Some(dir) = value("--against") {
+        let dir = dir.ok_or("--against needs the directory of a built package (its index.js and wasm)")?;
+        let dir = std::fs::canonicalize(&dir).map_err(|e| format!("--against {dir}: {e}"))?;
+        for file in ["index.js", "genesys_auth_bg.wasm"] {
+            if !dir.join(file).is_file() {
+                return Err(format!(
+                    "--against {}: no {file} there; build one with `cargo xtask build-web` in that checkout and pass its target/npm/genesys-auth",
+                    dir.display()
+                ));
+            }
+        }
+        let _ = crate::serve::AGAINST.set(dir);
+    }
+    let runs = match value("--runs") {
+        None => "30".to_string(),
+        Some(n) => n.filter(|n| n.parse::<u32>().is_ok_and(|n| n > 0)).ok_or("--runs needs a whole number above 0")?,
+    };
     setup::npm_packages()?;
     let mut results = Map::new();
     let mut rows = Vec::new();
     bundle_sizes(&mut results, &mut rows)?;
     let bundle = results.get("bundle_gz_bytes").and_then(Value::as_u64).unwrap_or(u64::MAX);
-    browser(smoke, &mut results, &mut rows)?;
+    browser(smoke, &runs, &mut results, &mut rows)?;
     emulator_throughput(smoke, &mut results, &mut rows)?;
     cli_token(smoke, &mut results, &mut rows)?;
     results.insert("smoke".into(), json!(smoke));

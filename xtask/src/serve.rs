@@ -32,6 +32,10 @@ pub struct Demo {
 /// that build of the React example and `/html/` the plain HTML page.
 pub static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
+/// Another build of the package, served at `/against/` when set: `cargo xtask bench --against DIR` times its
+/// callback beside ours in the same runs.
+pub static AGAINST: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
 pub async fn start(
     app_port: u16,
     emulator_port: u16,
@@ -111,7 +115,7 @@ fn static_file(path: &str, site: &Site) -> http::Response<Full<Bytes>> {
     let pkg = site.pkg.as_path();
     // The demo's own pages: no inline script, wasm allowed, requests to this site, the local emulator and any
     // https region (Settings may point at a real org).
-    let csp = !["/pkg/", "/vendor/", "/react/", "/vue/", "/angular/", "/leptos/", "/html/", "/bench/"]
+    let csp = !["/pkg/", "/against/", "/vendor/", "/react/", "/vue/", "/angular/", "/leptos/", "/html/", "/bench/"]
         .iter()
         .any(|p| path.starts_with(p));
     let respond = |status: u16, ct: &str, body: Bytes| {
@@ -130,6 +134,8 @@ fn static_file(path: &str, site: &Site) -> http::Response<Full<Bytes>> {
     }
     let (base, rel) = if let Some(rel) = path.strip_prefix("/pkg/") {
         (pkg.to_path_buf(), rel)
+    } else if let (Some(rel), Some(dir)) = (path.strip_prefix("/against/"), AGAINST.get()) {
+        (dir.clone(), rel)
     } else if let Some(rel) = path.strip_prefix("/vendor/") {
         // Pinned third-party browser builds from the committed lock file (the official SDK, for interop).
         let file = match rel {
