@@ -495,12 +495,18 @@ fn four_tabs_with_rotating_refresh_tokens_refresh_once_and_never_reuse_one() {
     assert_eq!(world.server.invalid_grants, 0);
 }
 
-#[test]
-fn a_tab_that_waited_for_the_lock_takes_the_token_another_tab_refreshed() {
+/// Tabs a and b sharing local storage, which holds expired tokens.
+fn two_shared_tabs_on_expired_tokens() -> (World, usize, usize) {
     let mut world = World::new();
     world.seed_tokens(-1);
     let a = world.open(World::config(Persistence::Shared));
     let b = world.open(World::config(Persistence::Shared));
+    (world, a, b)
+}
+
+#[test]
+fn a_tab_that_waited_for_the_lock_takes_the_token_another_tab_refreshed() {
+    let (mut world, a, b) = two_shared_tabs_on_expired_tokens();
     let wa = world.want_token(a);
     world.settle(); // a holds the lock and its refresh is on the wire
     let wb = world.want_token(b);
@@ -515,10 +521,7 @@ fn a_tab_that_waited_for_the_lock_takes_the_token_another_tab_refreshed() {
 /// Tabs a and b on expired shared tokens, b's view of storage lagging: a refreshes for its caller while b's caller
 /// waits for the lock; a's new tokens are stored and announced, and b, granted the lock, still reads the old ones.
 fn a_refresh_that_a_lagging_tab_does_not_see() -> (World, usize, Waiter, usize, Waiter) {
-    let mut world = World::new();
-    world.seed_tokens(-1);
-    let a = world.open(World::config(Persistence::Shared));
-    let b = world.open(World::config(Persistence::Shared));
+    let (mut world, a, b) = two_shared_tabs_on_expired_tokens();
     world.lag(b);
     let wa = world.want_token(a);
     world.settle(); // a holds the lock and its refresh is on the wire
@@ -574,10 +577,7 @@ fn a_further_announcement_does_not_prolong_the_wait_for_announced_tokens() {
 
 #[test]
 fn a_lock_granted_when_the_wait_for_announced_tokens_is_over_refreshes_at_once() {
-    let mut world = World::new();
-    world.seed_tokens(-1);
-    let a = world.open(World::config(Persistence::Shared));
-    let b = world.open(World::config(Persistence::Shared));
+    let (mut world, a, b) = two_shared_tabs_on_expired_tokens();
     world.lag(b);
     let wa = world.want_token(a);
     world.run(); // a refreshed and announced at T0; b's storage does not show it
@@ -594,10 +594,7 @@ fn a_lock_granted_when_the_wait_for_announced_tokens_is_over_refreshes_at_once()
 
 #[test]
 fn announced_tokens_this_tab_already_sees_leave_no_wait_behind() {
-    let mut world = World::new();
-    world.seed_tokens(-1);
-    let a = world.open(World::config(Persistence::Shared));
-    let b = world.open(World::config(Persistence::Shared));
+    let (mut world, a, b) = two_shared_tabs_on_expired_tokens();
     let wa = world.want_token(a);
     world.run(); // a's tokens are stored and announced, and b reads them at once
     let w = world.waiter();
@@ -1037,10 +1034,7 @@ fn tokens_stored_for_one_region_are_refused_under_another() {
 
 #[test]
 fn other_tabs_hear_of_new_tokens_and_of_logout() {
-    let mut world = World::new();
-    world.seed_tokens(-1);
-    let a = world.open(World::config(Persistence::Shared));
-    let b = world.open(World::config(Persistence::Shared));
+    let (mut world, a, b) = two_shared_tabs_on_expired_tokens();
     let _ = world.want_token(a);
     world.run();
     assert_eq!(world.tabs[b].session.expires_at_ms(), world.tabs[a].session.expires_at_ms());
