@@ -508,10 +508,23 @@ impl Session {
         self.config.keep_fresh = on;
     }
 
+    /// When a wait for the tokens another tab announced would end ([`ANNOUNCED_WAIT_MS`] after the announcement).
+    fn wait_ends(&self) -> Option<u64> {
+        self.announced_ms.map(|at| at.saturating_add(ANNOUNCED_WAIT_MS))
+    }
+
     /// When the wait for announced tokens ([`RefreshState::Awaiting`]) ends.
     fn awaited_until(&self) -> Option<u64> {
         let awaiting = matches!(self.refresh, RefreshState::Awaiting);
-        awaiting.then(|| self.announced_ms.unwrap_or(0).saturating_add(ANNOUNCED_WAIT_MS))
+        awaiting.then(|| self.wait_ends().unwrap_or(0))
+    }
+
+    /// The announced tokens did not come as awaited (they never showed, or came expired): the refresh goes on
+    /// here, under the lock again.
+    fn refresh_after_wait(&mut self, now_ms: u64) {
+        self.refresh = RefreshState::Idle;
+        self.announced_ms = None;
+        self.start_refresh(now_ms);
     }
 
     /// When the background refresh is due: the refresh skew before expiry, not sooner than
@@ -666,7 +679,7 @@ impl Session {
                     self.tokens = Some(t);
                 }
             }
-            Some(Ok(_)) if self.announced_ms.is_some_and(|at| now_ms < at.saturating_add(ANNOUNCED_WAIT_MS)) => {
+            Some(Ok(_)) if self.wait_ends().is_some_and(|end| now_ms < end) => {
                 // Another tab announced new tokens, but this tab's view of the shared storage does not show them
                 // yet (a browser's other processes may see a write late): they are awaited, not refreshed again.
                 self.push(Action::Unlock);
@@ -727,8 +740,7 @@ impl Session {
             if self.tokens.as_ref().is_some_and(|t| t.remaining_ms(now_ms) > 0) {
                 self.refresh_done();
             } else {
-                self.refresh = RefreshState::Idle;
-                self.start_refresh(now_ms);
+                self.refresh_after_wait(now_ms);
             }
         }
         true
@@ -809,10 +821,7 @@ impl Session {
             self.start_refresh(now_ms);
         }
         if due(self.awaited_until()) {
-            // The announced tokens never showed: the refresh goes on here, under the lock again.
-            self.refresh = RefreshState::Idle;
-            self.announced_ms = None;
-            self.start_refresh(now_ms);
+            self.refresh_after_wait(now_ms);
         }
         // A token request whose pause is over goes again, under a new id.
         for spends_code in [false, true] {
