@@ -437,10 +437,9 @@ fn cli_token(smoke: bool, results: &mut Map<String, Value>, rows: &mut Vec<Row>)
 /// Runs the benchmarks, prints the table, writes `target/bench/results.json`.
 pub fn command(args: &[String]) -> Result {
     let smoke = args.iter().any(|a| a == "--smoke");
-    let value = |flag: &str| args.iter().position(|a| a == flag).map(|i| args.get(i + 1).cloned());
-    if let Some(dir) = value("--against") {
+    if let Some(dir) = setup::option(args, "--against") {
         let dir = dir.ok_or("--against needs the directory of a built package (its index.js and wasm)")?;
-        let dir = std::fs::canonicalize(&dir).map_err(|e| format!("--against {dir}: {e}"))?;
+        let dir = std::fs::canonicalize(dir).map_err(|e| format!("--against {dir}: {e}"))?;
         for file in ["index.js", "genesys_auth_bg.wasm"] {
             if !dir.join(file).is_file() {
                 return Err(format!(
@@ -451,8 +450,8 @@ pub fn command(args: &[String]) -> Result {
         }
         let _ = crate::serve::AGAINST.set(dir);
     }
-    let runs = match value("--runs") {
-        None => "30".to_string(),
+    let runs = match setup::option(args, "--runs") {
+        None => "30",
         Some(n) => n.filter(|n| n.parse::<u32>().is_ok_and(|n| n > 0)).ok_or("--runs needs a whole number above 0")?,
     };
     setup::npm_packages()?;
@@ -460,7 +459,7 @@ pub fn command(args: &[String]) -> Result {
     let mut rows = Vec::new();
     bundle_sizes(&mut results, &mut rows)?;
     let bundle = results.get("bundle_gz_bytes").and_then(Value::as_u64).unwrap_or(u64::MAX);
-    browser(smoke, &runs, &mut results, &mut rows)?;
+    browser(smoke, runs, &mut results, &mut rows)?;
     emulator_throughput(smoke, &mut results, &mut rows)?;
     cli_token(smoke, &mut results, &mut rows)?;
     results.insert("smoke".into(), json!(smoke));

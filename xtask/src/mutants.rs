@@ -44,7 +44,7 @@ const RUNS: [(&str, &[&str], &str); 2] = [
 ];
 
 pub fn command(args: &[String]) -> Result {
-    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let value = |flag: &str| crate::setup::option(args, flag).flatten().map(str::to_string);
     let shard = value("--shard");
     let jobs = value("--jobs").unwrap_or_else(|| "2".into());
     let iterate = args.iter().any(|a| a == "--iterate");

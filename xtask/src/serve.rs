@@ -196,11 +196,7 @@ fn content_type(file: &Path) -> &'static str {
 /// `cargo xtask demo`: builds the package, serves the demo on :3000 and the emulator on :8080 until Ctrl-C.
 pub fn demo(args: &[String]) -> crate::setup::Result {
     let port = |flag: &str, default: u16| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(default)
+        crate::setup::option(args, flag).flatten().and_then(|p| p.parse().ok()).unwrap_or(default)
     };
     let (app_port, emu_port) = (port("--port", 3000), port("--emulator-port", 8080));
     let pkg = crate::web::build()?;

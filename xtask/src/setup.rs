@@ -11,6 +11,11 @@ pub fn root() -> PathBuf {
 /// A step's failure, in words.
 pub type Result<T = ()> = std::result::Result<T, String>;
 
+/// The command-line option `flag`: `None` when absent, `Some(None)` when it ends the arguments without its value.
+pub fn option<'a>(args: &'a [String], flag: &str) -> Option<Option<&'a str>> {
+    args.iter().position(|a| a == flag).map(|i| args.get(i + 1).map(String::as_str))
+}
+
 /// Runs `cmd`, echoing it, and fails with its description when it does not succeed.
 pub fn run(cmd: &mut Command) -> Result {
     eprintln!("\x1b[1m$ {}\x1b[0m", describe(cmd));
