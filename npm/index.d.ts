@@ -18,17 +18,24 @@ export interface GenesysAuthOptions {
   retry?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number; maxTotalMs?: number };
   /** Called before each retry. */
   onRetry?: (event: RetryEvent) => void;
+  /** Called with what the app should know that ends nothing: a storage write refused (`storage_unavailable`: the session goes on in memory), tokens another tab wrote that were unreadable or for another client, a Web Lock that could not be taken. */
+  onReport?: (error: GenesysAuthError) => void;
   /** Refresh in the background ahead of expiry, with nobody asking (default false; `keepFresh()` turns it on later). For apps holding a notifications WebSocket, or whose API client never asks for a token. Never without a refresh token: no login happens behind the user's back. */
   keepFresh?: boolean;
 }
 /** What token-change listeners receive (never the token itself). */
-export interface AuthState { authenticated: boolean; expiresAt: number | null; }
+export interface AuthState {
+  authenticated: boolean;
+  expiresAt: number | null;
+  /** The user signed out (here, in another tab, or before a reload): nothing signs in by itself until `login()`. */
+  signedOut: boolean;
+}
 /** A retry about to happen. */
 export interface RetryEvent { url: string; attempt: number; status: number; delayMs: number; }
 /** Errors thrown by GenesysAuth: `code` is stable, `message` says what to do. */
 export interface GenesysAuthError extends Error {
   name: "GenesysAuthError";
-  code: "unknown_region" | "foreign_tokens" | "storage_unavailable" | "invalid_callback" | "issuer_mismatch" | "invalid_config" | "invalid_verifier" | "random_failure" | "not_a_callback" | "missing_parameter" | "duplicate_parameter" | "state_mismatch" | "no_pending_login" | "pending_login_expired" | "corrupt_storage" | "authorization_error" | "oauth_error" | "rate_limited" | "server_error" | "malformed_response" | "network_error" | "unauthorized" | "login_required" | "relogin_loop" | "popup_blocked" | "popup_closed" | "popup_timeout";
+  code: "unknown_region" | "foreign_tokens" | "storage_unavailable" | "invalid_callback" | "issuer_mismatch" | "invalid_config" | "invalid_verifier" | "random_failure" | "not_a_callback" | "missing_parameter" | "duplicate_parameter" | "state_mismatch" | "no_pending_login" | "pending_login_expired" | "corrupt_storage" | "authorization_error" | "oauth_error" | "rate_limited" | "server_error" | "malformed_response" | "network_error" | "redirected" | "unauthorized" | "login_required" | "signed_out" | "relogin_loop" | "popup_blocked" | "popup_closed" | "popup_timeout";
   oauthError?: string; status?: number; retryAfterMs?: number; apiCode?: string;
 }
 
@@ -69,8 +76,12 @@ export declare class GenesysAuth {
   handleRedirectCallback(): Promise<string | undefined>;
   /** True while the user is signed in. */
   isAuthenticated(): boolean;
-  /** The current state: `{ authenticated, expiresAt }`. */
+  /** The current state: `{ authenticated, expiresAt, signedOut }`. */
   state(): AuthState;
+  /** True after the user signed out (here, in another tab, or before a reload of this tab), until `login()`: callers then get `signed_out`, and nothing signs in by itself. */
+  isSignedOut(): boolean;
+  /** Whether a guard in front of a protected view may start a login by itself now: not signed in, not signed out by the user, automatic sign-in allowed, not inside a frame, no automatic sign-in moments ago. Otherwise show a "Sign in" button. */
+  shouldAutoLogin(): boolean;
   /**
    * Signs in. By default the browser goes to the Genesys login page and comes back (`returnTo`: a same-origin path to
    * come back to). Inside an iframe (an app embedded in Genesys Cloud), or with `popup: true`, it signs in through a
@@ -93,9 +104,9 @@ export declare class GenesysAuth {
   fetch(pathOrUrl: string, init?: RequestInit): Promise<Response>;
   /** `GET /api/v2/users/me`, optionally with `expand` (e.g. "presence,routingStatus"). */
   currentUser(expand?: string): Promise<any>;
-  /** Signs out: revokes the token, clears storage. `{ sso: true }` also ends the Genesys login session and returns to `returnTo` (default: the redirect URI). */
+  /** Signs out: work in flight is dropped (a refresh answered later is revoked, not kept), the token revoked, storage cleared, every tab with `storage: "local"` signed out; until `login()` is called nothing signs in again by itself, also after a reload. `{ sso: true }` also ends the Genesys login session and returns to `returnTo` (default: the redirect URI). */
   logout(options?: { sso?: boolean; returnTo?: string }): Promise<void>;
-  /** Calls `listener({ authenticated, expiresAt })` on each login, refresh and logout. Returns an id for `offTokenChange`. */
+  /** Calls `listener({ authenticated, expiresAt, signedOut })` on each login, refresh and logout. Returns an id for `offTokenChange`. */
   onTokenChange(listener: (state: AuthState) => void): number;
   /** Stops a listener added with `onTokenChange`. */
   offTokenChange(id: number): void;

@@ -1,7 +1,7 @@
 // The npm package `genesys-auth`: class GenesysAuth, the browser executor (executor.js, shared with the Rust API)
 // over the WebAssembly session engine, where every decision is made.
 import { initSync } from './genesys_auth.js';
-import { Engine, Executor, PREFIX, engineArgs, read, readError, put, storageGet, text } from './executor.js';
+import { Engine, Executor, PREFIX, engineOptions, read, readError, put, storageGet, text } from './executor.js';
 
 let loading, wasm;
 
@@ -31,7 +31,7 @@ export class GenesysAuth extends Executor {
   static async create(options) {
     await ready();
     const o = options ?? {};
-    return new GenesysAuth(Engine.create(wasm, engineArgs(o)), o);
+    return new GenesysAuth(Engine.create(wasm, engineOptions(o)), o);
   }
 
   static regionFromHostParams(options) {
@@ -39,7 +39,7 @@ export class GenesysAuth extends Executor {
     const url = text(options?.url) ?? location.href;
     const query = url.split('#')[0].split('?').slice(1).join('?');
     const allow = Array.isArray(options?.allow) ? options.allow.filter(text).map((a) => ['a', a]) : [];
-    const found = wasm.gaRegion(...put(wasm, [query, new URLSearchParams(allow) + '', storageGet('session', KEY)]));
+    const found = wasm.gaRegion(...put(wasm, [query, new URLSearchParams(allow) + '', storageGet({ area: 'own', key: KEY })]));
     if (found < 0) throw readError(wasm);
     const name = found ? read(wasm) : undefined;
     // Kept for the rest of the round trip: after a login redirect the parameters may be gone.

@@ -10,10 +10,8 @@ const here = () => location.pathname + location.search + location.hash;
 
 export function GenesysAuthProvider({ children, client, userExpand, onRedirectCallback, ...options }) {
   const [auth, setAuth] = useState(null);
-  const [status, setStatus] = useState({ isLoading: true, isAuthenticated: false, expiresAt: undefined, error: null });
+  const [status, setStatus] = useState({ isLoading: true, isAuthenticated: false, expiresAt: undefined, error: null, signedOut: false });
   const [user, setUser] = useState(null);
-  // Signed out by the app: guards stop starting logins until the next login() (or a new page).
-  const [signedOut, setSignedOut] = useState(false);
   // Created once, also under StrictMode's double mount; the options of the first render are the ones used.
   const started = useRef(null);
   const first = useRef({ client, options, onRedirectCallback });
@@ -34,9 +32,10 @@ export function GenesysAuthProvider({ children, client, userExpand, onRedirectCa
     let stop = () => {};
     started.current.then(({ a, error }) => {
       if (!live) return;
-      const follow = (s) => setStatus((p) => ({ ...p, isAuthenticated: s.authenticated, expiresAt: s.expiresAt }));
+      const follow = (s) => setStatus((p) => ({ ...p, isAuthenticated: s.authenticated, expiresAt: s.expiresAt, signedOut: s.signedOut }));
       setAuth(a);
-      setStatus({ isLoading: false, isAuthenticated: !!a && a.isAuthenticated(), expiresAt: a?.state().expiresAt, error });
+      setStatus({ isLoading: false, isAuthenticated: !!a && a.isAuthenticated(), expiresAt: a?.state().expiresAt, error,
+        signedOut: !!a && a.isSignedOut() });
       if (a) {
         const listener = a.onTokenChange(follow);
         stop = () => a.offTokenChange(listener);
@@ -58,12 +57,11 @@ export function GenesysAuthProvider({ children, client, userExpand, onRedirectCa
     ...status,
     user,
     client: auth,
-    signedOut,
-    login: (o) => Promise.resolve().then(need).then((a) => { setSignedOut(false); return a.login({ returnTo: here(), ...o }); }).catch(fail),
-    logout: (o) => Promise.resolve().then(need).then((a) => { setSignedOut(true); return a.logout(o); }).catch(fail),
+    login: (o) => Promise.resolve().then(need).then((a) => a.login({ returnTo: here(), ...o })).catch(fail),
+    logout: (o) => Promise.resolve().then(need).then((a) => a.logout(o)).catch(fail),
     accessToken: () => Promise.resolve().then(need).then((a) => a.accessToken()),
     fetch: (pathOrUrl, init) => Promise.resolve().then(need).then((a) => a.fetch(pathOrUrl, init)),
-  }), [status, user, auth, signedOut, need, fail]);
+  }), [status, user, auth, need, fail]);
   return createElement(Context.Provider, { value }, children);
 }
 
@@ -75,13 +73,14 @@ export function useGenesysAuth() {
 
 /**
  * Renders `children` only when signed in. Signed out, it starts the login (back here afterwards) and shows
- * `fallback` meanwhile. After a failed login, after the app's own logout(), and inside a frame (where a login is a
- * popup, opened from a click), it shows a "Sign in" button instead; an error is in `useGenesysAuth().error`.
+ * `fallback` meanwhile — when the library says a login may start by itself (`shouldAutoLogin()`). After a failed
+ * login, after the user signed out (in any tab, also before a reload), and inside a frame (where a login is a popup,
+ * opened from a click), it shows a "Sign in" button instead; an error is in `useGenesysAuth().error`.
  */
 export function RequireAuth({ children, fallback, loginOptions }) {
   const { isLoading, isAuthenticated, error, signedOut, login, client } = useGenesysAuth();
-  const framed = !!client && client.isFramed();
-  const going = !isLoading && !isAuthenticated && !error && !signedOut && !framed;
+  // `signedOut` is read so that a sign-out in another tab renders this again.
+  const going = !isLoading && !isAuthenticated && !error && !signedOut && !!client && client.shouldAutoLogin();
   useEffect(() => { if (going) login(loginOptions).catch(() => {}); }, [going]);
   if (isAuthenticated) return children;
   if (isLoading || going) return fallback ?? null;

@@ -21,7 +21,7 @@ export function createGenesysAuth(options = {}) {
     } catch (error) {
       state.error = error;
     }
-    const follow = (s) => { state.isAuthenticated = s.authenticated; state.expiresAt = s.expiresAt; };
+    const follow = (s) => { state.isAuthenticated = s.authenticated; state.expiresAt = s.expiresAt; state.signedOut = s.signedOut; };
     a.onTokenChange(follow);
     follow(a.state());
     state.isLoading = false;
@@ -37,8 +37,8 @@ export function createGenesysAuth(options = {}) {
   const auth = {
     ...toRefs(readonly(state)),
     ready,
-    login: (o) => need().then((a) => { state.signedOut = false; return a.login({ returnTo: here(), ...o }); }).catch(fail),
-    logout: (o) => need().then((a) => { state.signedOut = true; return a.logout(o); }).catch(fail),
+    login: (o) => need().then((a) => a.login({ returnTo: here(), ...o })).catch(fail),
+    logout: (o) => need().then((a) => a.logout(o)).catch(fail),
     accessToken: () => need().then((a) => a.accessToken()),
     fetch: (pathOrUrl, init) => need().then((a) => a.fetch(pathOrUrl, init)),
     install(app) {
@@ -65,8 +65,9 @@ export const RequireAuth = defineComponent({
   props: { loginOptions: { type: Object, default: undefined } },
   setup(props, { slots }) {
     const auth = useGenesysAuth();
+    // `signedOut` is read so that a sign-out in another tab computes this again; the library decides.
     const going = computed(() => !auth.isLoading.value && !auth.isAuthenticated.value && !auth.error.value
-      && !auth.signedOut.value && !auth.client.value?.isFramed());
+      && !auth.signedOut.value && !!auth.client.value?.shouldAutoLogin());
     watch(going, (go) => { if (go) auth.login(props.loginOptions).catch(() => {}); }, { immediate: true });
     return () => {
       if (auth.isAuthenticated.value) return slots.default?.();

@@ -1,13 +1,18 @@
 #![no_main]
 //! The session machine under arbitrary event sequences: any answer, stored text, callback or timing a network,
-//! storage or URL can produce. It must never panic, and never hand out a token it does not hold.
+//! storage or URL can produce. It must never panic, never hand out a token that did not come from its inputs (an
+//! answer or a stored text), and never send a token anywhere but the region's API origin.
 
-use genesys_auth::session::{Action, Config, LoginOptions, Persistence, Reply, Request, Session, Slot};
+use genesys_auth::session::{
+    Action, Announcement, Config, Event, LoginOptions, Outcome, Persistence, Reply, Request, Restored, Session, Slot,
+};
 use genesys_auth::{Client, Region};
 use libfuzzer_sys::fuzz_target;
 
 mod common;
 use common::Fixed;
+
+const API: &str = "http://127.0.0.1:8080/api/";
 
 fuzz_target!(|data: &[u8]| {
     let Ok(region) = Region::custom("http://127.0.0.1:8080") else { return };
@@ -22,49 +27,67 @@ fuzz_target!(|data: &[u8]| {
     };
     config.framed = head.get(1).is_some_and(|b| b & 1 == 1);
     let stored = chunks.next().and_then(|c| std::str::from_utf8(c).ok());
+    // Every text the machine was given: a token it hands out or sends must be in one of them.
+    let mut inputs: Vec<Vec<u8>> = stored.map(|s| s.as_bytes().to_vec()).into_iter().collect();
     let mut now = 1_800_000_000_000u64;
-    let mut session = Session::new(config, stored, None, now, Box::new(Fixed(3)));
+    let mut session = Session::new(config, Box::new(Fixed(3)));
+    session.handle(Event::Restored(Restored { tokens: stored, ..Restored::default() }), now);
     let mut sent: Vec<u64> = Vec::new();
     for chunk in chunks {
         let (op, rest) = chunk.split_first().unwrap_or((&0, &[]));
         let text = std::str::from_utf8(rest).unwrap_or("");
         let waiter = u64::from(*op);
         now = now.saturating_add(u64::from(*op) * 977);
-        match op % 12 {
-            0 => session.want_token(waiter, now),
-            1 => session.want_refresh(waiter, now),
-            2 => session.fetch(waiter, text, now),
-            3 => session.callback(waiter, text, Some(text), now),
-            4 => session.lock_granted(Some(text), now),
-            5 if op & 16 == 0 => session.stored_changed(Some(text), now),
-            5 => session.tokens_announced(Some(text), now),
-            6 => session.store_failed(Slot::Tokens, text),
-            7 => session.login(waiter, &LoginOptions { popup: Some(op & 16 == 0), ..LoginOptions::default() }, now),
-            8 => {
-                let _ = session.popup_callback(text, now);
-            }
-            9 => session.handle_timeout(now),
-            10 => session.logout(waiter, None, now),
-            _ => {
-                if let Some(id) = sent.pop() {
+        if matches!(op % 14, 3..=5 | 8 | 11 | 13) {
+            inputs.push(rest.to_vec());
+        }
+        let event = match op % 14 {
+            0 => Event::WantToken { waiter },
+            1 => Event::WantRefresh { waiter },
+            2 => Event::Fetch { waiter, path_or_url: text },
+            3 => Event::Callback { waiter, url: text, pending: Some(text) },
+            4 => Event::LockGranted { stored: Some(text) },
+            5 if op & 16 == 0 => Event::StoredChanged { stored: Some(text) },
+            5 => Event::Announced { announcement: Announcement::Tokens, stored: Some(text) },
+            6 => Event::StoreFailed { slot: Slot::Tokens, detail: text },
+            7 => Event::Login { waiter, options: LoginOptions { popup: Some(op & 16 == 0), ..LoginOptions::default() } },
+            8 => Event::PopupCallback { url: text },
+            9 => Event::Timeout,
+            10 => Event::Logout { waiter, sso_return: None },
+            12 => Event::Announced { announcement: Announcement::Logout, stored: (op & 16 == 0).then_some(text) },
+            13 => Event::LockUnavailable { stored: Some(text), detail: "refused" },
+            _ => match sent.pop() {
+                Some(id) => {
                     let status = u16::from(rest.first().copied().unwrap_or(0)) * 2 + 100;
                     let reply = if status == 100 {
                         Reply::Network { detail: text }
                     } else {
                         Reply::Http { status, retry_after: Some(text), body: Some(rest) }
                     };
-                    session.answer(id, reply, now);
+                    Event::Answer { id, reply }
                 }
-            }
-        }
+                None => Event::Timeout,
+            },
+        };
+        session.handle(event, now);
         while let Some(action) = session.poll_action() {
+            let from_inputs = |token: &str| !token.is_empty() && inputs.iter().any(|i| contains(i, token.as_bytes()));
             match action {
-                Action::Send(Request::Token { id, .. } | Request::Api { id, .. } | Request::Revoke { id, .. }) => {
-                    sent.push(id)
+                Action::Send(Request::Token { id, .. }) => sent.push(id),
+                Action::Send(Request::Api { id, url, token, .. } | Request::Revoke { id, url, token }) => {
+                    assert!(url.starts_with(API), "a token sent to {url}");
+                    assert!(from_inputs(token.secret()), "a token sent that no input held");
+                    sent.push(id);
                 }
-                Action::Send(_) => {}
+                Action::Resolve { outcome: Ok(Outcome::Token(token)), .. } => {
+                    assert!(from_inputs(token.secret()), "a token handed out that no input held");
+                }
                 _ => {}
             }
         }
     }
 });
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}

@@ -122,7 +122,10 @@ fn session(cli: &Cli) -> Result<Session, Error> {
     let region =
         cli.region.as_deref().ok_or(missing("region", "set --region or GENESYS_REGION (e.g. mypurecloud.ie)"))?;
     let client_id = cli.client_id.as_deref().ok_or(missing("client id", "set --client-id or GENESYS_CLIENT_ID"))?;
-    let options = Options { cache_dir: cli.cache_dir.clone(), ..Options::default() };
+    // What ends nothing (the cache could not be written, say) is a warning line, never with a secret in it.
+    let warn = |e: &genesys_auth::Error| eprintln!("genesys-auth: warning: {}", e.message());
+    let options =
+        Options { cache_dir: cli.cache_dir.clone(), on_report: Some(std::sync::Arc::new(warn)), ..Options::default() };
     Session::new(Region::from_config(region)?, client_id, options)
 }
 

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::fs::File;
 
 use genesys_auth::session::{
-    self, Action, LoginOptions as MachineLogin, Outcome, Reply as MachineReply, Request, RequestId, Slot, Waiter,
+    self, Action, Area, Event as MachineEvent, LoginOptions as MachineLogin, Outcome, Reply as MachineReply, Request,
+    RequestId, Restored, Waiter,
 };
 use genesys_auth::{Error as CoreError, OsRng, StoredText};
 use tokio::sync::{mpsc, oneshot};
@@ -15,6 +16,9 @@ use crate::{CacheError, Error, TokenCache, now_ms};
 
 /// Opens the browser at the authorize URL (and prints it).
 pub(crate) type Opener = Box<dyn FnOnce(&str) + Send>;
+
+/// Hands the app what it should know that ends nothing ([`Action::Report`]).
+pub(crate) type Reporter = Option<crate::Reporter>;
 
 /// What a caller gets back.
 pub(crate) type Reply = Result<Done, Error>;
@@ -69,14 +73,14 @@ struct Executor {
     /// which hold tokens, are not kept.
     responses: HashMap<Waiter, (u16, Vec<u8>)>,
     lock: Option<File>,
-    pending: Option<StoredText>,
+    /// What the machine keeps in this process's own storage (the pending login, its marks), by key.
+    own: HashMap<String, StoredText>,
     on_open: Option<Opener>,
+    on_report: Reporter,
     /// The cache text last read or written: a changed file means another process changed the session.
     last_text: Option<String>,
     /// The cache held something the machine discarded (reported as an unreadable cache, not just "sign in").
     discarded: bool,
-    /// A cache write failed during this login: the login is not usable by the next command.
-    store_error: Option<String>,
 }
 
 /// Starts the executor on the current tokio runtime.
@@ -84,6 +88,7 @@ pub(crate) fn start(
     config: session::Config,
     cache: TokenCache,
     http: reqwest::Client,
+    on_report: Reporter,
 ) -> mpsc::UnboundedSender<Command> {
     let (tx, rx) = mpsc::unbounded_channel();
     let (events, events_rx) = mpsc::unbounded_channel();
@@ -92,7 +97,8 @@ pub(crate) fn start(
         Ok(t) => (t, None),
         Err(e) => (None, Some(e)),
     };
-    let machine = session::Session::new(config, text.as_deref(), None, now_ms(), Box::new(OsRng));
+    let mut machine = session::Session::new(config, Box::new(OsRng));
+    machine.handle(MachineEvent::Restored(Restored { tokens: text.as_deref(), ..Restored::default() }), now_ms());
     let discarded = machine.discarded().is_some();
     let executor = Executor {
         machine,
@@ -104,11 +110,11 @@ pub(crate) fn start(
         api_calls: HashMap::new(),
         responses: HashMap::new(),
         lock: None,
-        pending: None,
+        own: HashMap::new(),
         on_open: None,
+        on_report,
         last_text: text,
         discarded,
-        store_error: None,
     };
     tokio::spawn(executor.run(rx, events_rx, unsafe_cache));
     tx
@@ -121,8 +127,16 @@ impl Executor {
         mut events: mpsc::UnboundedReceiver<Event>,
         unsafe_cache: Option<CacheError>,
     ) {
+        let mut open = true;
         loop {
             self.execute();
+            if !open {
+                // Nobody can ask any more: callers that stopped waiting are gone; the task ends with the last one.
+                self.waiters.retain(|_, (reply, _)| !reply.is_closed());
+                if self.waiters.is_empty() {
+                    return;
+                }
+            }
             let deadline = self.machine.poll_timeout();
             let sleep = async {
                 match deadline {
@@ -131,7 +145,7 @@ impl Executor {
                 }
             };
             tokio::select! {
-                command = commands.recv() => match command {
+                command = commands.recv(), if open => match command {
                     Some(command) => {
                         match &unsafe_cache {
                             // An unsafe cache file is never used: every command hears why.
@@ -139,11 +153,12 @@ impl Executor {
                             None => self.command(command),
                         }
                     }
-                    None if self.waiters.is_empty() => return,
-                    None => {}
+                    None => open = false,
                 },
                 Some(event) = events.recv() => self.event(event),
-                () = sleep => self.machine.handle_timeout(now_ms()),
+                () = sleep => self.machine.handle(MachineEvent::Timeout, now_ms()),
+                // A caller that stopped waiting (its future dropped) is noticed without a busy loop.
+                () = tokio::time::sleep(std::time::Duration::from_millis(200)), if !open => {}
             }
         }
     }
@@ -160,7 +175,7 @@ impl Executor {
         if let Ok(text) = self.cache.read_text()
             && text != self.last_text
         {
-            self.machine.stored_changed(text.as_deref(), now_ms());
+            self.machine.handle(MachineEvent::StoredChanged { stored: text.as_deref() }, now_ms());
             self.last_text = text;
         }
     }
@@ -170,18 +185,17 @@ impl Executor {
         match command {
             Command::Token(reply) => {
                 self.reload();
-                let w = self.waiter(reply, false);
-                self.machine.want_token(w, now);
+                let waiter = self.waiter(reply, false);
+                self.machine.handle(MachineEvent::WantToken { waiter }, now);
             }
             Command::Get { path, reply } => {
                 self.reload();
-                let w = self.waiter(reply, false);
-                self.machine.fetch(w, &path, now);
+                let waiter = self.waiter(reply, false);
+                self.machine.handle(MachineEvent::Fetch { waiter, path_or_url: &path }, now);
             }
             Command::Login { redirect_uri, params, timeout_ms, on_open, reply } => {
-                let w = self.waiter(reply, true);
+                let waiter = self.waiter(reply, true);
                 self.on_open = Some(on_open);
-                self.store_error = None;
                 let options = MachineLogin {
                     popup: Some(true),
                     redirect_uri: Some(redirect_uri),
@@ -189,15 +203,19 @@ impl Executor {
                     params,
                     ..MachineLogin::default()
                 };
-                self.machine.login(w, &options, now);
+                self.machine.handle(MachineEvent::Login { waiter, options }, now);
             }
             Command::Callback { url, reply } => {
-                let _ = reply.send(self.machine.popup_callback(&url, now));
+                let ours = self.machine.is_login_callback(&url);
+                if ours {
+                    self.machine.handle(MachineEvent::PopupCallback { url: &url }, now);
+                }
+                let _ = reply.send(ours);
             }
             Command::Logout(reply) => {
                 self.reload();
-                let w = self.waiter(reply, false);
-                self.machine.logout(w, None, now);
+                let waiter = self.waiter(reply, false);
+                self.machine.handle(MachineEvent::Logout { waiter, sso_return: None }, now);
             }
         }
     }
@@ -207,7 +225,7 @@ impl Executor {
         match event {
             Event::Answer { id, answer: Ok((status, retry_after, body)) } => {
                 let reply = MachineReply::Http { status, retry_after: retry_after.as_deref(), body: Some(&body) };
-                self.machine.answer(id, reply, now);
+                self.machine.handle(MachineEvent::Answer { id, reply }, now);
                 // Kept in case the machine hands this answer to its caller (it resolves after this event).
                 if let Some(waiter) = self.api_calls.remove(&id) {
                     self.responses.insert(waiter, (status, body));
@@ -215,13 +233,18 @@ impl Executor {
             }
             Event::Answer { id, answer: Err(detail) } => {
                 self.api_calls.remove(&id);
-                self.machine.answer(id, MachineReply::Network { detail: &detail }, now);
+                self.machine.handle(MachineEvent::Answer { id, reply: MachineReply::Network { detail: &detail } }, now);
             }
-            Event::Locked(lock) => {
-                // Without a usable lock file the refresh goes on unlocked: the cache itself reports what is wrong.
-                self.lock = lock.ok();
+            Event::Locked(Ok(file)) => {
+                self.lock = Some(file);
                 let text = self.cache.read_text().ok().flatten();
-                self.machine.lock_granted(text.as_deref(), now);
+                self.machine.handle(MachineEvent::LockGranted { stored: text.as_deref() }, now);
+                self.last_text = text;
+            }
+            Event::Locked(Err(e)) => {
+                let text = self.cache.read_text().ok().flatten();
+                let detail = e.to_string();
+                self.machine.handle(MachineEvent::LockUnavailable { stored: text.as_deref(), detail: &detail }, now);
                 self.last_text = text;
             }
         }
@@ -233,7 +256,8 @@ impl Executor {
             match action {
                 Action::Send(request) => self.send(request),
                 Action::ReadBody { .. } => {} // bodies are always read here
-                Action::Lock => {
+                Action::Lock { name: _ } => {
+                    // The cache's own lock file (one per cache, whatever the name): taken off the async threads.
                     let (cache, events) = (self.cache.clone(), self.events.clone());
                     tokio::spawn(async move {
                         let locked = tokio::task::spawn_blocking(move || cache.lock()).await;
@@ -243,39 +267,45 @@ impl Executor {
                     });
                 }
                 Action::Unlock => self.lock = None,
-                Action::Store { slot: Slot::Tokens, text } => {
-                    // Every write of the shared cache happens under its lock (a refresh already holds it): a fresh
-                    // login waits for another process's refresh to finish and then wins, instead of being
-                    // overwritten by that refresh's older token family.
-                    let _guard = if self.lock.is_none() { self.cache.lock().ok() } else { None };
-                    match self.cache.write_text(text.secret()) {
+                Action::Store { slot, place, text } => match place.area {
+                    // The shared storage of this process is the token cache file.
+                    Area::Shared => match self.cache.write_text(text.secret()) {
                         Ok(()) => self.last_text = Some(text.secret().to_string()),
                         Err(e) => {
-                            self.store_error = Some(e.to_string());
-                            self.machine.store_failed(Slot::Tokens, &e.to_string());
+                            let detail = e.to_string();
+                            self.machine.handle(MachineEvent::StoreFailed { slot, detail: &detail }, now_ms());
                         }
+                    },
+                    Area::Own => drop(self.own.insert(place.key, text)),
+                },
+                Action::Remove { slot: _, place } => match place.area {
+                    Area::Shared => {
+                        if let Err(e) = self.cache.remove() {
+                            self.report(&CoreError::StorageUnavailable { detail: e.to_string() });
+                        }
+                        self.last_text = None;
                     }
-                }
-                Action::Store { slot: Slot::Pending, text } => self.pending = Some(text),
-                Action::Store { .. } => {}
-                Action::Remove { slot: Slot::Tokens } => {
-                    if let Err(e) = self.cache.remove() {
-                        self.store_error = Some(e.to_string());
-                    }
-                    self.last_text = None;
-                }
-                Action::Remove { slot: Slot::Pending } => self.pending = None,
-                Action::Remove { .. } | Action::Announce(_) | Action::ClosePopup | Action::ReplaceAddress { .. } => {}
+                    Area::Own => drop(self.own.remove(&place.key)),
+                },
+                // Other processes see the cache file change; nothing to tell them otherwise.
+                Action::Announce(_) => {}
                 Action::Navigate { url } | Action::OpenPopup { url, .. } => {
                     if let Some(open) = self.on_open.take() {
                         open(&url);
                     }
                 }
+                // The system browser shows our page after the callback; no address bar of ours to clean.
+                Action::ClosePopup | Action::ReplaceAddress { .. } => {}
                 Action::Resolve { waiters, outcome } => self.resolve(waiters, &outcome),
                 Action::Retrying(_) | Action::Changed => {}
-                Action::Report(_) => {}
-                _ => {}
+                Action::Report(e) => self.report(&e),
             }
+        }
+    }
+
+    fn report(&self, error: &CoreError) {
+        if let Some(hook) = &self.on_report {
+            hook(error);
         }
     }
 
@@ -294,7 +324,6 @@ impl Executor {
                 (id, self.http.get(url).bearer_auth(token.secret()))
             }
             Request::Revoke { id, url, token } => (id, self.http.delete(url).bearer_auth(token.secret())),
-            _ => return,
         };
         tokio::spawn(async move {
             let answer = match builder.send().await {
@@ -322,11 +351,12 @@ impl Executor {
                     let (status, body) = self.responses.remove(&w).unwrap_or((0, Vec::new()));
                     Ok(Done::Response(status, body))
                 }
-                Ok(Outcome::SignedIn { .. }) => match self.store_error.take() {
-                    Some(detail) => Err(Error::Auth(CoreError::StorageUnavailable { detail })),
-                    None => Ok(Done::SignedIn { expires_at_ms: self.machine.expires_at_ms().unwrap_or(0) }),
-                },
-                Ok(_) => Ok(Done::SignedOut),
+                Ok(Outcome::SignedIn { .. }) => {
+                    Ok(Done::SignedIn { expires_at_ms: self.machine.expires_at_ms().unwrap_or(0) })
+                }
+                Ok(Outcome::SignedOut) => Ok(Done::SignedOut),
+                // Outcomes of the browser's events, which this executor never sends.
+                Ok(Outcome::Refreshed | Outcome::NoCallback | Outcome::Navigating) => Ok(Done::SignedOut),
                 Err(CoreError::LoginRequired) if self.discarded && !login => {
                     Err(Error::Cache(CacheError::Unreadable(self.cache.path().to_path_buf())))
                 }

@@ -115,7 +115,7 @@ impl From<CacheError> for Error {
 }
 
 /// Session settings.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Options {
     /// Cache directory (default: the platform's, e.g. `~/.cache/genesys-auth`).
     pub cache_dir: Option<PathBuf>,
@@ -123,11 +123,34 @@ pub struct Options {
     pub retry: RetryPolicy,
     /// Refresh this long before expiry.
     pub refresh_skew: Duration,
+    /// Called with what the app should know that ends nothing: the cache could not be written (the session goes
+    /// on in this process only), the cache held tokens of another client, its lock could not be taken. The CLI
+    /// prints a warning line.
+    pub on_report: Option<Reporter>,
+}
+
+/// A hook for [`Options::on_report`].
+pub type Reporter = std::sync::Arc<dyn Fn(&genesys_auth::Error) + Send + Sync>;
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("cache_dir", &self.cache_dir)
+            .field("retry", &self.retry)
+            .field("refresh_skew", &self.refresh_skew)
+            .field("on_report", &self.on_report.is_some())
+            .finish()
+    }
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { cache_dir: None, retry: RetryPolicy::default(), refresh_skew: Duration::from_secs(60) }
+        Options {
+            cache_dir: None,
+            retry: RetryPolicy::default(),
+            refresh_skew: Duration::from_millis(genesys_auth::session::DEFAULT_REFRESH_SKEW_MS),
+            on_report: None,
+        }
     }
 }
 
@@ -152,7 +175,7 @@ impl Default for LoginOptions {
         LoginOptions {
             port: 0,
             open_browser: true,
-            timeout: Duration::from_secs(300),
+            timeout: Duration::from_millis(genesys_auth::session::LOGIN_TIMEOUT_MS),
             on_url: Box::new(|_| {}),
             params: Vec::new(),
         }
@@ -242,9 +265,12 @@ impl Session {
             c.persistence = genesys_auth::session::Persistence::Shared;
             // A terminal cannot be redirected: `genesys-auth login` is the way back in.
             c.relogin = false;
+            // A command's process ends with it: a sign-in that cannot be cached is of no use to the next one.
+            c.memory_ends_with_call = true;
             c
         };
-        let tx = executor::start(machine_config, self.cache.clone(), self.http.clone());
+        let on_report = self.options.on_report.clone();
+        let tx = executor::start(machine_config, self.cache.clone(), self.http.clone(), on_report);
         tx.send(command).map_err(|_| stopped())?;
         *slot = Some(tx);
         Ok(())

@@ -10,25 +10,22 @@
 export const PREFIX = 'genesys-auth:';
 const POPUP = 'genesys-auth-popup';
 
-// The events of Engine.feed (crates/genesys-auth-web/src/engine.rs, module `event`).
-const TIMEOUT = 0, LOCATION = 1, WANT_TOKEN = 2, WANT_REFRESH = 3, FETCH = 4, LOGIN = 5, CALLBACK = 8,
-  POPUP_CALLBACK = 9, POPUP_CLOSED = 10, POPUP_BLOCKED = 11, LOCK_GRANTED = 12, STORED_CHANGED = 13,
-  STORE_FAILED = 14, ANSWER = 15, NETWORK = 16, LOGOUT = 17, KEEP_FRESH = 19, ANNOUNCED = 20;
-
 export const text = (v) => (typeof v == 'string' ? v : undefined);
 export const number = (v) => (typeof v == 'number' ? v : undefined);
 const message = (e) => String(e?.message ?? e);
 
-function webStorage(kind) {
+/** The browser storage of an area the engine names: `own` (this tab's), `shared` (the origin's tabs'). */
+function webStorage(area) {
   try {
-    return kind == 'session' ? sessionStorage : kind == 'local' ? localStorage : null;
+    return area == 'own' ? sessionStorage : area == 'shared' ? localStorage : null;
   } catch {
     return null;
   }
 }
-export function storageGet(kind, key) {
+/** What `place` ({ area, key }, as the engine names it) holds, or undefined. */
+export function storageGet(place) {
   try {
-    return webStorage(kind)?.getItem(key) ?? undefined;
+    return (place && webStorage(place.area)?.getItem(place.key)) ?? undefined;
   } catch {
     return undefined;
   }
@@ -80,24 +77,43 @@ export const readError = (w) => errorFrom(read(w));
 const defined = (n) => (Number.isNaN(n) ? undefined : n);
 const freed = typeof FinalizationRegistry == 'function' ? new FinalizationRegistry(([w, h]) => w.gaFree(h)) : undefined;
 
+/** The names the engine defines (0: events, 1: actions), in order: the one list JS takes its codes from. */
+export const names = (w, which) => (w.gaNames(which) ? read(w).split('\n') : []);
+
 /** One session engine: engine `h` of the wasm module whose exports are `w` (crates/genesys-auth-web/src/engine.rs,
- * module `wire`). */
+ * module `wire`). `ev`: the engine's events by name, their numbers as the engine defines them. */
 export class Engine {
   #w;
   #h;
   constructor(w, h) {
     this.#w = w;
     this.#h = h;
+    this.ev = Object.fromEntries(names(w, 0).map((name, i) => [name, i]));
     freed?.register(this, [w, h]);
   }
-  /** A new engine for engineArgs(options); throws its GenesysAuthError. */
-  static create(w, [texts, numbers]) {
-    const h = w.gaNew(...put(w, texts), ...numbers);
+  /** A new engine for engineOptions(options); throws its GenesysAuthError. */
+  static create(w, options) {
+    const h = w.gaNew(...put(w, [options]));
     if (h < 0) throw readError(w);
     return new Engine(w, h);
   }
-  feed(kind, n, x, a, b, body) {
-    this.#w.gaFeed(this.#h, kind, n, x ?? NaN, ...put(this.#w, [a, b, body]));
+  /** Feeds the event named `name` (module `event` of engine.rs). */
+  feed(name, n, x, a, b, body) {
+    this.#w.gaFeed(this.#h, this.ev[name], n ?? 0, x ?? NaN, ...put(this.#w, [a, b, body]));
+  }
+  /** Where each slot is kept ({ tokens: { area, key }, ... }, only the stored ones) and the shared name. */
+  places() {
+    const lines = this.#w.gaPlaces(this.#h) ? read(this.#w).split('\n') : [];
+    const shared = lines.pop();
+    const places = {};
+    for (let i = 0; i + 2 < lines.length; i += 3) places[lines[i]] = { area: lines[i + 1], key: lines[i + 2] };
+    return { places, shared };
+  }
+  shouldAutoLogin() {
+    return this.#w.gaAutoLogin(this.#h);
+  }
+  isSignedOut() {
+    return this.#w.gaSignedOut(this.#h);
   }
   next() {
     return this.#w.gaNext(this.#h) ? read(this.#w) : undefined;
@@ -126,23 +142,26 @@ export class Engine {
   }
 }
 
+/** The names of the actions the executor handles (a test compares them with the engine's list). */
+export const handledActions = () => Object.keys(Executor.actions);
+
 /** The Rust API's engine `h`, registered in the module whose exports are `w`. */
 export const bind = (w, h) => new Engine(w, h);
 
-/** The engine's texts and numbers for `options` of `GenesysAuth.create` (see `Engine::new`). */
-export function engineArgs(o) {
+/** The engine's options (JSON, see `Engine::new`) for `options` of `GenesysAuth.create`: only what it reads,
+ * whole numbers where it takes numbers. */
+export function engineOptions(o) {
   const r = o.retry && typeof o.retry == 'object' ? o.retry : {};
-  const storage = text(o.storage);
-  const clientId = text(o.clientId);
-  const key = (what) => `${PREFIX}${clientId}:${what}`;
-  const skew = number(o.refreshSkewSeconds);
-  const texts = [text(o.region), clientId, text(o.redirectUri) ?? location.origin + location.pathname, storage,
-    Array.isArray(o.scopes) ? o.scopes.filter(text).join(' ') : text(o.scopes),
-    storageGet(storage ?? 'memory', key('tokens')), storageGet('session', key('relogin'))];
-  const numbers = [r.maxAttempts, r.baseDelayMs, r.maxDelayMs, r.maxRetryAfterMs, r.maxTotalMs,
-    Number.isFinite(skew) && skew >= 0 ? skew * 1000 : NaN, o.reloginOnExpiry !== false, framed(),
-    typeof BroadcastChannel == 'function'].map((n) => (typeof n == 'boolean' ? +n : number(n) ?? NaN));
-  return [texts, numbers];
+  const whole = (v) => (typeof v == 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : undefined);
+  return JSON.stringify({
+    region: text(o.region), clientId: text(o.clientId), storage: text(o.storage),
+    redirectUri: text(o.redirectUri) ?? location.origin + location.pathname,
+    scope: Array.isArray(o.scopes) ? o.scopes.filter(text).join(' ') : text(o.scopes),
+    retry: { maxAttempts: whole(r.maxAttempts), baseDelayMs: whole(r.baseDelayMs), maxDelayMs: whole(r.maxDelayMs),
+      maxRetryAfterMs: whole(r.maxRetryAfterMs), maxTotalMs: whole(r.maxTotalMs) },
+    refreshSkewMs: whole(number(o.refreshSkewSeconds) * 1000), relogin: o.reloginOnExpiry !== false,
+    framed: framed(), popups: typeof BroadcastChannel == 'function',
+  });
 }
 
 export class Executor {
@@ -157,117 +176,123 @@ export class Executor {
   #release;
   #channel;
   #popup;
+  #tokens;
+  #pending;
 
-  /** `engine`: an Engine made from `engineArgs(options)`. */
+  /** `engine`: an Engine made from `engineOptions(options)`. */
   constructor(engine, options) {
     this.#e = engine;
-    this.#o = { clientId: text(options.clientId), storage: text(options.storage) ?? 'memory',
-      onRetry: typeof options.onRetry == 'function' ? options.onRetry : undefined, keepFresh: options.keepFresh === true };
-    if (this.#o.keepFresh) engine.feed(KEEP_FRESH, 1);
-    if (this.#o.storage == 'local' && typeof BroadcastChannel == 'function') {
-      // Other tabs announce new tokens (read from the shared storage, never sent on the channel) and logouts. A
-      // tab in another process may see the message before the storage change: a logout needs no read, the engine
-      // awaits announced tokens its storage does not show yet, and the storage event brings them once they are
-      // visible here (feeding the same tokens twice changes nothing).
-      this.#channel = new BroadcastChannel(PREFIX + this.#o.clientId);
-      this.#channel.onmessage = (m) => this.#feed(ANNOUNCED, 0, undefined, m.data == 'logout' ? undefined : this.#get('tokens'));
+    const hook = (f) => (typeof f == 'function' ? f : undefined);
+    this.#o = { onRetry: hook(options.onRetry), onReport: hook(options.onReport), keepFresh: options.keepFresh === true };
+    const { places, shared } = engine.places();
+    this.#tokens = places.tokens;
+    if (this.#o.keepFresh) engine.feed('keep_fresh', 1);
+    engine.feed('restored', 0, storageGet(places['signed-out']) === undefined ? 0 : 1, storageGet(places.tokens),
+      storageGet(places.relogin));
+    if (places.tokens?.area == 'shared' && typeof BroadcastChannel == 'function') {
+      // Other tabs announce new tokens (read from the shared storage, never sent on the channel) and logouts: the
+      // engine decides from what storage holds. A tab in another process may see the message before the storage
+      // change: the engine awaits announced tokens its storage does not show yet, and the storage event brings
+      // them (or the removal) once they are visible here.
+      this.#channel = new BroadcastChannel(shared);
+      this.#channel.onmessage = (m) => this.#feed(m.data == 'logout' ? 'announced_logout' : 'announced_tokens', 0,
+        undefined, this.#get());
       addEventListener('storage', (e) => {
-        if (e.key == this.#key('tokens') && e.storageArea == localStorage) this.#feed(STORED_CHANGED, 0, undefined, e.newValue ?? undefined);
+        if (e.key == this.#tokens.key && e.storageArea == localStorage) this.#feed('stored_changed', 0, undefined, e.newValue ?? undefined);
       });
     }
+    this.#pending = places.pending;
     this.#run();
   }
 
-  /** Where each slot lives: the tokens in the configured storage, the pending login and loop guard in the tab's. */
-  #kind(slot) {
-    return slot == 'tokens' ? this.#o.storage : 'session';
-  }
-  #key(slot) {
-    return `${PREFIX}${this.#o.clientId}:${slot}`;
-  }
-  #get(slot) {
-    return storageGet(this.#kind(slot), this.#key(slot));
+  /** The stored tokens, where the engine keeps them. */
+  #get() {
+    return storageGet(this.#tokens);
   }
 
   /** Feeds one event to the engine, then does what it asks. */
-  #feed(kind, n, x, a, b, body) {
-    this.#e.feed(kind, n, x, a, b, body);
+  #feed(name, n, x, a, b, body) {
+    this.#e.feed(name, n, x, a, b, body);
     this.#run();
   }
 
   /** A caller's wait: the event `kind` for a new waiter; the promise settles when the engine resolves it. */
-  #ask(kind, x, a, b, init) {
+  #ask(name, x, a, b, init) {
     return new Promise((resolve, reject) => {
       const w = this.#next++;
       this.#waiters.set(w, { resolve, reject });
       if (init !== undefined) this.#inits.set(w, init);
-      this.#e.feed(LOCATION, 0, undefined, location.href);
-      this.#feed(kind, w, x, a, b);
+      this.#e.feed('location', 0, undefined, location.href);
+      this.#feed(name, w, x, a, b);
     });
   }
 
   #run() {
-    for (let a; (a = this.#e.next()) !== undefined;) this.#do(a.split('\n'));
+    for (let a; (a = this.#e.next()) !== undefined;) {
+      const [name, ...fields] = a.split('\n');
+      Executor.actions[name].call(this, ...fields);
+    }
     clearTimeout(this.#timer);
     const at = this.#e.wakeAt();
-    if (at !== undefined) this.#timer = setTimeout(() => this.#feed(TIMEOUT, 0), Math.max(0, at - Date.now()));
+    if (at !== undefined) this.#timer = setTimeout(() => this.#feed('timeout'), Math.max(0, at - Date.now()));
   }
 
-  #do([action, a, b, c, d, e, f, g, h]) {
-    switch (action) {
-      case 'send': return this.#send(+a, b, c, d, e, f, g, h);
-      case 'body': return this.#readBody(+a);
-      case 'lock': return this.#lock();
-      case 'unlock': this.#release?.(); this.#release = undefined; return;
-      case 'store': {
-        const kind = this.#kind(a);
-        try {
-          if (kind != 'memory') {
-            const s = webStorage(kind);
-            if (!s) throw new Error('web storage is not available here');
-            s.setItem(this.#key(a), b);
-          }
-        } catch (err) {
-          this.#e.feed(STORE_FAILED, 0, undefined, a, message(err));
-        }
-        return;
+  /** What the executor does for each action of the engine (the names of `ACTIONS` in engine.rs; a test checks
+   * that every one is here). `this` is the executor. */
+  static actions = {
+    send(id, kind, url, x, n1, v1, n2, v2) { this.#send(+id, kind, url, x, n1, v1, n2, v2); },
+    body(id) { this.#readBody(+id); },
+    lock(name) { this.#lock(name); },
+    unlock() { this.#release?.(); this.#release = undefined; },
+    store(slot, area, key, value) {
+      try {
+        const s = webStorage(area);
+        if (!s) throw new Error('web storage is not available here');
+        s.setItem(key, value);
+      } catch (err) {
+        this.#e.feed('store_failed', 0, undefined, slot, message(err));
       }
-      case 'remove': try { webStorage(this.#kind(a))?.removeItem(this.#key(a)); } catch {} return;
-      case 'announce': return this.#channel?.postMessage(a);
-      case 'navigate': return location.assign(a);
-      case 'address': return history.replaceState(null, '', a);
-      case 'popup': return this.#openPopup(a, b);
-      case 'close': return this.#closePopup();
-      case 'retry': try { this.#o.onRetry?.({ url: a, attempt: +b, status: +c, delayMs: +d }); } catch {} return;
-      case 'changed': return this.#notify();
-      case 'ok': case 'fail': {
-        const error = action == 'fail' ? this.#e.error() : undefined;
-        for (const id of a.split(',').map(Number)) {
-          const waiter = this.#waiters.get(id);
-          this.#waiters.delete(id);
-          this.#inits.delete(id);
-          const value = b == 'response' ? this.#responses.get(+c)?.response : c;
-          for (const [rid, r] of this.#responses) if (r.waiter == id) this.#responses.delete(rid);
-          if (action == 'fail') waiter?.reject(error);
-          else waiter?.resolve(value);
-        }
-      }
+    },
+    remove(slot, area, key) { try { webStorage(area)?.removeItem(key); } catch {} },
+    announce(what) { this.#channel?.postMessage(what); },
+    navigate(url) { location.assign(url); },
+    address(url) { history.replaceState(null, '', url); },
+    popup(url, state) { this.#openPopup(url, state); },
+    close() { this.#closePopup(); },
+    retry(url, attempt, status, delay) { try { this.#o.onRetry?.({ url, attempt: +attempt, status: +status, delayMs: +delay }); } catch {} },
+    changed() { this.#notify(); },
+    report() { const e = this.#e.error(); try { this.#o.onReport?.(e); } catch {} },
+    ok(waiters, kind, value) { this.#settle(waiters, true, kind, value); },
+    fail(waiters) { this.#settle(waiters, false); },
+  };
+
+  /** Ends the waits of `waiters` (comma-separated): with `kind` and `value` when they succeed (`ok`), else each
+   * with its own error object. */
+  #settle(waiters, ok, kind, value) {
+    for (const id of waiters.split(',').map(Number)) {
+      const waiter = this.#waiters.get(id);
+      this.#waiters.delete(id);
+      this.#inits.delete(id);
+      const result = kind == 'response' ? this.#responses.get(+value)?.response : value;
+      for (const [rid, r] of this.#responses) if (r.waiter == id) this.#responses.delete(rid);
+      if (!ok) waiter?.reject(this.#e.error());
+      else waiter?.resolve(result);
     }
   }
 
   /** Sends request `id` as the engine described it and feeds back its answer. */
   async #send(id, kind, url, x, n1, v1, n2, v2) {
-    const failed = (err) => this.#feed(NETWORK, id, undefined, message(err));
+    const failed = (err) => this.#feed('network', id, undefined, message(err));
     let request, waiter;
     try {
       if (kind == 'token') {
-        request = new Request(url, { method: 'POST', headers: { [n1]: v1, [n2]: v2 }, body: x, credentials: 'omit', redirect: 'error' });
+        request = new Request(url, { method: 'POST', headers: { [n1]: v1, [n2]: v2 }, body: x, credentials: 'omit', redirect: 'manual' });
       } else {
         waiter = +n1;
         const init = kind == 'api' ? this.#inits.get(waiter) : { method: 'DELETE' };
         // A shallow copy, so the caller's object is left as it was; redirects (which would carry the token
-        // elsewhere) fail unless the app's init asks for them.
-        request = new Request(url, Object.assign({ redirect: 'error' }, init));
+        // elsewhere) are not followed unless the app's init asks for them: the engine hears of them.
+        request = new Request(url, Object.assign({ redirect: 'manual' }, init));
         request.headers.set('Authorization', `Bearer ${x}`);
       }
     } catch (err) {
@@ -279,10 +304,11 @@ export class Executor {
     } catch (err) {
       return failed(err);
     }
+    if (response.type == 'opaqueredirect') return this.#feed('redirected', id);
     const retryAfter = response.headers.get('retry-after') ?? undefined;
     if (kind == 'api') {
       this.#responses.set(id, { waiter, response });
-      return this.#feed(ANSWER, id, response.status, undefined, retryAfter);
+      return this.#feed('answer', id, response.status, undefined, retryAfter);
     }
     let body;
     try {
@@ -290,7 +316,7 @@ export class Executor {
     } catch (err) {
       return failed(err);
     }
-    this.#feed(ANSWER, id, response.status, undefined, retryAfter, body);
+    this.#feed('answer', id, response.status, undefined, retryAfter, body);
   }
 
   async #readBody(id) {
@@ -299,20 +325,21 @@ export class Executor {
     try {
       body = new Uint8Array(await response.clone().arrayBuffer());
     } catch {}
-    this.#feed(ANSWER, id, response?.status ?? 0, undefined, response?.headers.get('retry-after') ?? undefined, body);
+    this.#feed('answer', id, response?.status ?? 0, undefined, response?.headers.get('retry-after') ?? undefined, body);
   }
 
-  /** Takes the Web Lock shared by the origin's tabs; the engine reads the shared storage again under it. */
-  #lock() {
-    const granted = () => this.#feed(LOCK_GRANTED, 0, undefined, this.#get('tokens'));
+  /** Takes the Web Lock `name` shared by the origin's tabs; the engine reads the shared storage again under it. A
+   * lock that cannot be taken is the engine's to decide on. */
+  #lock(name) {
+    const unavailable = (err) => this.#feed('lock_unavailable', 0, undefined, this.#get(), message(err));
     const locks = navigator.locks;
-    if (!locks) return granted();
+    if (!locks) return unavailable('this browser has no Web Locks API');
     let ran = false;
-    locks.request(this.#key('refresh'), () => new Promise((release) => {
+    locks.request(name, () => new Promise((release) => {
       ran = true;
       this.#release = release;
-      granted();
-    })).catch(() => ran || granted()); // refused before it ran (page teardown, exotic browsers): run unlocked
+      this.#feed('lock_granted', 0, undefined, this.#get());
+    })).catch((err) => ran || unavailable(err)); // refused before it ran (page teardown, exotic browsers)
   }
 
   #openPopup(url, state) {
@@ -320,15 +347,15 @@ export class Executor {
     const at = (v) => Math.max(0, Math.trunc(v || 0));
     const features = `popup=yes,width=${w},height=${h},left=${at(screenX + (outerWidth - w) / 2)},top=${at(screenY + (outerHeight - h) / 2)}`;
     const win = window.open(url, POPUP, features);
-    if (!win) return this.#e.feed(POPUP_BLOCKED, 0);
+    if (!win) return this.#e.feed('popup_blocked');
     const channel = new BroadcastChannel(`${PREFIX}popup:${state}`);
-    channel.onmessage = (event) => typeof event.data == 'string' && this.#feed(POPUP_CALLBACK, 0, undefined, event.data);
+    channel.onmessage = (event) => typeof event.data == 'string' && this.#feed('popup_callback', 0, undefined, event.data);
     // The callback may be posted just before the popup closes itself: a closed popup counts after a grace period.
     let closedSince;
     const poll = setInterval(() => {
       if (!win.closed) return;
       closedSince ??= Date.now();
-      if (Date.now() - closedSince >= 100) this.#feed(POPUP_CLOSED, 0);
+      if (Date.now() - closedSince >= 100) this.#feed('popup_closed');
     }, 50);
     this.#popup = { win, channel, poll };
   }
@@ -371,15 +398,26 @@ export class Executor {
   async handleRedirectCallback() {
     const href = location.href;
     if (this.#handToOpener(href)) return undefined;
-    return this.#ask(CALLBACK, undefined, href, this.#get('pending'));
+    return this.#ask('callback', undefined, href, storageGet(this.#pending));
   }
 
   isAuthenticated() {
     return this.#e.expiresAt() !== undefined;
   }
 
+  /** True after the user signed out (here, in another tab, or before a reload), until login() is called. */
+  isSignedOut() {
+    return this.#e.isSignedOut();
+  }
+
+  /** Whether a guard in front of a protected view may start a login by itself now (the engine's answer: not
+   * signed in, not signed out by the user, automatic sign-in allowed, not in a frame, no sign-in moments ago). */
+  shouldAutoLogin() {
+    return this.#e.shouldAutoLogin();
+  }
+
   state() {
-    return { authenticated: this.isAuthenticated(), expiresAt: this.#e.expiresAt() ?? null };
+    return { authenticated: this.isAuthenticated(), expiresAt: this.#e.expiresAt() ?? null, signedOut: this.isSignedOut() };
   }
 
   login(options) {
@@ -393,8 +431,8 @@ export class Executor {
     add('org', text(o.org));
     add('provider', text(o.provider));
     if (o.params && typeof o.params == 'object') for (const [name, value] of Object.entries(o.params)) add(name, value);
-    // LOGIN + 1: a popup, LOGIN + 2: a redirect, LOGIN: the engine chooses (a popup inside a frame).
-    return this.#ask(LOGIN + (o.popup === true ? 1 : o.popup === false ? 2 : 0), Number.isFinite(t) && t >= 0 ? t : undefined,
+    // A popup, a redirect, or the engine chooses (a popup inside a frame).
+    return this.#ask(o.popup === true ? 'login_popup' : o.popup === false ? 'login_redirect' : 'login', Number.isFinite(t) && t >= 0 ? t : undefined,
       text(o.returnTo), params.size ? params.toString() : undefined);
   }
 
@@ -407,15 +445,15 @@ export class Executor {
   }
 
   accessToken() {
-    return this.#ask(WANT_TOKEN);
+    return this.#ask('want_token');
   }
 
   refresh() {
-    return this.#ask(WANT_REFRESH);
+    return this.#ask('want_refresh');
   }
 
   fetch(pathOrUrl, init) {
-    return this.#ask(FETCH, undefined, String(pathOrUrl), undefined, init ?? undefined);
+    return this.#ask('fetch', undefined, String(pathOrUrl), undefined, init ?? undefined);
   }
 
   async currentUser(expand) {
@@ -432,7 +470,7 @@ export class Executor {
 
   logout(options) {
     const sso = options?.sso === true;
-    return this.#ask(LOGOUT + sso, undefined, sso ? text(options.returnTo) : undefined);
+    return this.#ask(sso ? 'logout_sso' : 'logout', undefined, sso ? text(options.returnTo) : undefined);
   }
 
   /** `pathOrUrl` as a URL on the region's API origin, or undefined when the token must not go there. */
@@ -444,7 +482,7 @@ export class Executor {
   keepFresh(on = true) {
     const was = this.#o.keepFresh;
     this.#o.keepFresh = on;
-    this.#feed(KEEP_FRESH, on ? 1 : 0);
+    this.#feed('keep_fresh', on ? 1 : 0);
     return was;
   }
 

@@ -21,8 +21,8 @@ use crate::engine::{Engine, ErrorTable};
 extern "C" {
     type Executor;
 
-    #[wasm_bindgen(js_name = engineArgs)]
-    fn engine_args(options: &Object) -> js_sys::Array;
+    #[wasm_bindgen(js_name = engineOptions)]
+    fn engine_options(options: &Object) -> String;
 
     #[wasm_bindgen(js_name = framed)]
     fn framed() -> bool;
@@ -56,6 +56,12 @@ extern "C" {
 
     #[wasm_bindgen(method, js_name = isAuthenticated)]
     fn is_authenticated(this: &Executor) -> bool;
+
+    #[wasm_bindgen(method, js_name = isSignedOut)]
+    fn is_signed_out(this: &Executor) -> bool;
+
+    #[wasm_bindgen(method, js_name = shouldAutoLogin)]
+    fn should_auto_login(this: &Executor) -> bool;
 
     #[wasm_bindgen(method, js_name = keepFresh)]
     fn keep_fresh(this: &Executor, on: bool);
@@ -106,7 +112,7 @@ impl Config {
             redirect_uri: redirect_uri.to_string(),
             scope: None,
             storage: StorageKind::Memory,
-            refresh_skew_ms: 60_000,
+            refresh_skew_ms: genesys_auth::session::DEFAULT_REFRESH_SKEW_MS,
             retry: RetryPolicy::default(),
             relogin: true,
         }
@@ -158,6 +164,7 @@ pub struct RetryEvent {
 }
 
 type RetryHook = Rc<RefCell<Option<Rc<dyn Fn(&RetryEvent)>>>>;
+type ReportHook = Rc<RefCell<Option<Rc<dyn Fn(&Error)>>>>;
 type Listeners = RefCell<BTreeMap<u32, Closure<dyn Fn(JsValue)>>>;
 
 struct Inner {
@@ -166,7 +173,8 @@ struct Inner {
     errors: ErrorTable,
     listeners: Listeners,
     on_retry: RetryHook,
-    _retry_bridge: Closure<dyn Fn(JsValue)>,
+    on_report: ReportHook,
+    _bridges: [Closure<dyn Fn(JsValue)>; 2],
 }
 
 /// Signs a person in to Genesys Cloud from the browser, and keeps their access token valid.
@@ -255,12 +263,18 @@ impl Auth {
             });
         });
         set(&options, "onRetry", retry_bridge.as_ref());
-
-        let args = engine_args(&options);
-        let texts: Vec<Option<String>> = js_sys::Array::from(&args.get(0)).iter().map(|t| t.as_string()).collect();
-        let numbers = js_sys::Float64Array::from(args.get(1)).to_vec();
-        let mut engine = Engine::new(&texts, &numbers)?;
         let errors = ErrorTable::default();
+        let on_report: ReportHook = Rc::new(RefCell::new(None));
+        let (hook, table) = (on_report.clone(), errors.clone());
+        let report_bridge = Closure::<dyn Fn(JsValue)>::new(move |value: JsValue| {
+            let error = typed_error(&table, &value);
+            if let Some(hook) = hook.borrow().clone() {
+                hook(&error);
+            }
+        });
+        set(&options, "onReport", report_bridge.as_ref());
+
+        let mut engine = Engine::new(&engine_options(&options))?;
         engine.type_errors(errors.clone());
         let engine = bind(wasm_bindgen::exports(), crate::engine::wire::register(engine));
         let executor = Executor::new(&engine, &options);
@@ -271,16 +285,15 @@ impl Auth {
                 errors,
                 listeners: RefCell::new(BTreeMap::new()),
                 on_retry,
-                _retry_bridge: retry_bridge,
+                on_report,
+                _bridges: [retry_bridge, report_bridge],
             }),
         })
     }
 
     /// The typed error behind a rejection of the executor (the engine hands errors to JS as table indexes).
     fn error(&self, value: &JsValue) -> Error {
-        let index = value.as_f64().filter(|n| n.is_finite() && *n >= 0.0).map(|n| n as usize);
-        let typed = index.and_then(|i| self.inner.errors.borrow_mut().get_mut(i).and_then(Option::take));
-        typed.unwrap_or_else(|| crate::error::from_js(value))
+        typed_error(&self.inner.errors, value)
     }
 
     async fn wait(&self, promise: Promise) -> Result<JsValue, Error> {
@@ -333,6 +346,26 @@ impl Auth {
     pub fn unsubscribe(&self, id: u32) {
         self.inner.executor.off_token_change(id);
         self.inner.listeners.borrow_mut().remove(&id);
+    }
+
+    /// Calls `hook` with what the app should know that ends nothing: a storage write refused (the session goes on
+    /// in memory), tokens another tab wrote that were unreadable or for another client, a lock that could not be
+    /// taken.
+    pub fn on_report(&self, hook: impl Fn(&Error) + 'static) {
+        *self.inner.on_report.borrow_mut() = Some(Rc::new(hook));
+    }
+
+    /// True after the user signed out (here, in another tab, or before a reload of this tab), until
+    /// [`Auth::login`] is called: nothing signs in by itself meanwhile.
+    pub fn is_signed_out(&self) -> bool {
+        self.inner.executor.is_signed_out()
+    }
+
+    /// Whether a guard in front of a protected view may start a login by itself now: not signed in, not signed
+    /// out by the user, automatic sign-in allowed and possible (not in a frame), and no sign-in moments ago.
+    /// Otherwise show a "Sign in" button.
+    pub fn should_auto_login(&self) -> bool {
+        self.inner.executor.should_auto_login()
     }
 
     /// Calls `hook` before each retry of a token or API request (for a "reconnecting…" hint).
@@ -472,6 +505,14 @@ impl Auth {
         }
         self.wait(self.inner.executor.logout(&options)).await.map(drop)
     }
+}
+
+/// The typed error behind `value`: its index in `table` (the engine hands errors to JS as table indexes, one entry
+/// for each waiter it fails), else read from the JS error.
+fn typed_error(table: &ErrorTable, value: &JsValue) -> Error {
+    let index = value.as_f64().filter(|n| n.is_finite() && *n >= 0.0).map(|n| n as usize);
+    let typed = index.and_then(|i| table.borrow_mut().get_mut(i).and_then(Option::take));
+    typed.unwrap_or_else(|| crate::error::from_js(value))
 }
 
 /// True when the page runs inside a frame.

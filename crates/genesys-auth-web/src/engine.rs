@@ -14,9 +14,10 @@
 //! | `send` | id, `api`, URL, access token, waiter |
 //! | `send` | id, `revoke`, URL, access token |
 //! | `body` | id (answer again with the body) |
-//! | `lock`, `unlock`, `close` (the popup), `changed` | — |
-//! | `store` | slot (`tokens`, `pending`, `relogin`), text |
-//! | `remove` | slot |
+//! | `lock` | the lock's name |
+//! | `unlock`, `close` (the popup), `changed` | — |
+//! | `store` | slot (`tokens`, `pending`, `relogin`, `signed-out`), area (`own`: sessionStorage, `shared`: localStorage), key, text |
+//! | `remove` | slot, area, key |
 //! | `announce` | `tokens` or `logout` |
 //! | `navigate`, `address` (replace the address bar) | URL |
 //! | `popup` | URL, state |
@@ -25,13 +26,18 @@
 //! | `retry` | URL, attempt, status, delay in ms |
 //! | `report` | the error in [`Engine::error`] |
 //!
+//! The names of the events (module [`event`]) and of the actions ([`ACTIONS`]) are defined here once; JS reads them
+//! from the engine at start ([`wire::names`]), and a test checks that the executor handles every action.
+//!
 //! JS reaches the engines through the plain functions of module [`wire`] (numbers in, numbers out, texts through
 //! one buffer), called on the module's exports directly: no generated glue per method, no JS objects made in wasm.
 
 use std::cell::RefCell;
 
+use genesys_auth::json::Json;
 use genesys_auth::session::{
-    Action, Announcement, Config, LoginOptions, Outcome, Persistence, Reply, Request, Session, Slot,
+    Action, Announcement, Area, Config, Event, LoginOptions, Outcome, Persistence, Place, Reply, Request, Restored,
+    Session, Slot,
 };
 use genesys_auth::{Callback, Client, Error, Region, TokenRequest, decimal};
 
@@ -43,21 +49,23 @@ fn now() -> u64 {
     whole(Some(js_sys::Date::now())).unwrap_or(0)
 }
 
-fn slot_name(slot: Slot) -> &'static str {
-    match slot {
-        Slot::Tokens => "tokens",
-        Slot::Pending => "pending",
-        Slot::Relogin => "relogin",
+fn slot_of(name: &str) -> Option<Slot> {
+    Slot::ALL.into_iter().find(|s| s.name() == name)
+}
+
+fn area_name(area: Area) -> &'static str {
+    match area {
+        Area::Own => "own",
+        Area::Shared => "shared",
     }
 }
 
-fn slot_of(name: &str) -> Slot {
-    match name {
-        "tokens" => Slot::Tokens,
-        "pending" => Slot::Pending,
-        _ => Slot::Relogin,
-    }
-}
+/// The names of the actions [`Engine::next`] writes, each the first line of its text: what `js/executor.js` must
+/// handle (its test compares this list with the executor's table).
+pub const ACTIONS: [&str; 16] = [
+    "send", "body", "lock", "unlock", "store", "remove", "announce", "navigate", "popup", "close", "address", "ok",
+    "fail", "retry", "changed", "report",
+];
 
 /// The session of one OAuth client in this tab.
 pub struct Engine {
@@ -73,70 +81,122 @@ pub struct Engine {
 /// How the Rust API has errors handed to JS (see [`Engine::type_errors`]): the error's index in the table.
 type Exporter = Box<dyn Fn(&Error) -> usize>;
 
-/// The events of [`Engine::feed`], by number.
-mod event {
-    pub const TIMEOUT: u8 = 0;
-    pub const LOCATION: u8 = 1;
-    pub const WANT_TOKEN: u8 = 2;
-    pub const WANT_REFRESH: u8 = 3;
-    pub const FETCH: u8 = 4;
-    pub const LOGIN: u8 = 5;
-    pub const LOGIN_POPUP: u8 = 6;
-    pub const LOGIN_REDIRECT: u8 = 7;
-    pub const CALLBACK: u8 = 8;
-    pub const POPUP_CALLBACK: u8 = 9;
-    pub const POPUP_CLOSED: u8 = 10;
-    pub const POPUP_BLOCKED: u8 = 11;
-    pub const LOCK_GRANTED: u8 = 12;
-    pub const STORED_CHANGED: u8 = 13;
-    pub const STORE_FAILED: u8 = 14;
-    pub const ANSWER: u8 = 15;
-    pub const NETWORK: u8 = 16;
-    pub const LOGOUT: u8 = 17;
-    pub const LOGOUT_SSO: u8 = 18;
+/// Defines the events of [`Engine::feed`] once: a constant for each, numbered in order, and their names in that
+/// order ([`event::NAMES`], which JS reads from the engine).
+macro_rules! events {
+    ($($(#[$doc:meta])* $name:ident = $text:literal,)*) => {
+        /// The events of [`Engine::feed`], by number; JS takes the numbers from [`NAMES`].
+        pub mod event {
+            /// The events' names, in the order of their numbers.
+            pub const NAMES: &[&str] = &[$($text),*];
+            events!(@number 0u8, $($(#[$doc])* $name,)*);
+        }
+    };
+    (@number $n:expr, $(#[$doc:meta])* $name:ident, $($rest:tt)*) => {
+        $(#[$doc])*
+        pub const $name: u8 = $n;
+        events!(@number $n + 1, $($rest)*);
+    };
+    (@number $n:expr,) => {};
+}
+
+events! {
+    /// Time passed.
+    TIMEOUT = "timeout",
+    /// `a`: the page's URL.
+    LOCATION = "location",
+    /// `n`: the caller.
+    WANT_TOKEN = "want_token",
+    /// `n`: the caller.
+    WANT_REFRESH = "want_refresh",
+    /// `n`: the caller, `a`: the path or URL.
+    FETCH = "fetch",
+    /// `n`: the caller, `x`: the popup's timeout, `a`: the return path, `b`: the authorize parameters.
+    LOGIN = "login",
+    /// As [`LOGIN`], with a popup.
+    LOGIN_POPUP = "login_popup",
+    /// As [`LOGIN`], by redirect.
+    LOGIN_REDIRECT = "login_redirect",
+    /// `n`: the caller, `a`: the page's URL, `b`: the pending login.
+    CALLBACK = "callback",
+    /// `a`: the callback URL from the popup.
+    POPUP_CALLBACK = "popup_callback",
+    /// The popup was closed.
+    POPUP_CLOSED = "popup_closed",
+    /// The popup was blocked.
+    POPUP_BLOCKED = "popup_blocked",
+    /// `a`: the stored tokens read under the lock.
+    LOCK_GRANTED = "lock_granted",
+    /// `a`: the stored tokens, `b`: what the platform said.
+    LOCK_UNAVAILABLE = "lock_unavailable",
+    /// `a`: what storage holds now.
+    STORED_CHANGED = "stored_changed",
+    /// `a`: the slot, `b`: what the platform said.
+    STORE_FAILED = "store_failed",
+    /// `n`: the request, `x`: the status, `b`: Retry-After, `body`: the body.
+    ANSWER = "answer",
+    /// `n`: the request, `a`: what the platform said.
+    NETWORK = "network",
+    /// `n`: the request (a redirect that was not followed).
+    REDIRECTED = "redirected",
+    /// `n`: the caller.
+    LOGOUT = "logout",
+    /// `n`: the caller, `a`: where the Genesys logout page sends the browser back.
+    LOGOUT_SSO = "logout_sso",
     /// `n`: 1 turns the background refresh on, 0 off.
-    pub const KEEP_FRESH: u8 = 19;
-    /// Another tab announced new tokens (`a`: what storage holds now) or a logout (no `a`).
-    pub const ANNOUNCED: u8 = 20;
+    KEEP_FRESH = "keep_fresh",
+    /// Another tab announced new tokens; `a`: what storage holds now.
+    ANNOUNCED_TOKENS = "announced_tokens",
+    /// Another tab announced a logout; `a`: what storage holds now.
+    ANNOUNCED_LOGOUT = "announced_logout",
+    /// What storage held at start: `a` the tokens, `b` the loop guard, `x` 1 when the signed-out mark is there.
+    RESTORED = "restored",
 }
 
 /// Errors on their way from the engine through JS back to Rust (the Rust API): JS carries their index.
 pub(crate) type ErrorTable = std::rc::Rc<RefCell<Vec<Option<Error>>>>;
 
 impl Engine {
-    /// Checks the options of `GenesysAuth.create` and starts the session from what storage holds. `texts`, as
-    /// `engineArgs` in `js/executor.js` lists them: region, clientId, redirectUri, storage, scope, the stored tokens,
-    /// the time of the last automatic sign-in (each `None` where not given). `numbers`: retry maxAttempts, baseDelayMs, maxDelayMs, maxRetryAfterMs, maxTotalMs, the
-    /// refresh skew in ms (NaN where not given), then reloginOnExpiry, framed, popup possible (BroadcastChannel), each
-    /// 1 or 0.
+    /// Checks the options of `GenesysAuth.create` and makes a signed-out session (the executor then feeds
+    /// [`event::RESTORED`] with what storage holds at the places [`Engine::place`] names). `options`: a JSON object
+    /// as `engineOptions` in `js/executor.js` writes it — `region`, `clientId`, `redirectUri`, `storage`, `scope`
+    /// (texts), `retry` (an object of `maxAttempts`, `baseDelayMs`, `maxDelayMs`, `maxRetryAfterMs`,
+    /// `maxTotalMs`), `refreshSkewMs` (whole numbers), `relogin`, `framed`, `popups` (booleans); each may be absent.
     ///
     /// # Errors
     /// `invalid_config` or `unknown_region`.
-    pub fn new(texts: &[Option<String>], numbers: &[f64]) -> Result<Engine, Error> {
-        let text = |i: usize| texts.get(i).and_then(Option::as_deref);
-        let number = |i: usize| whole(numbers.get(i).copied());
-        let region = Region::from_config(text(0).ok_or(MISSING_REGION)?)?;
-        let client = Client::new(region, text(1).ok_or(MISSING_CLIENT_ID)?, text(2).unwrap_or_default())?;
-        let storage = text(3).map_or(Ok(StorageKind::Memory), StorageKind::parse)?;
-        let flag = |i: usize| number(i).is_some_and(|f| f != 0);
+    pub fn new(options: &str) -> Result<Engine, Error> {
+        let o = Json::parse(options.as_bytes()).unwrap_or(Json::Null);
+        let text = |k: &str| o.get(k).and_then(Json::as_str);
+        let whole_in = |j: Option<&Json>| j.and_then(Json::as_i64).and_then(|n| u64::try_from(n).ok());
+        let number = |k: &str| whole_in(o.get(k));
+        let retry = |k: &str| whole_in(o.get("retry").and_then(|r| r.get(k)));
+        let flag = |k: &str| o.get(k) == Some(&Json::Bool(true));
+        let region = Region::from_config(text("region").ok_or(MISSING_REGION)?)?;
+        let client =
+            Client::new(region, text("clientId").ok_or(MISSING_CLIENT_ID)?, text("redirectUri").unwrap_or_default())?;
+        let storage = text("storage").map_or(Ok(StorageKind::Memory), StorageKind::parse)?;
         // Built in one piece, not `Config::new` and then field by field: each copy of this large struct is written
         // out word by word in the wasm (−228 B gzipped).
         let config = Config {
             client,
-            retry: retry_policy([number(0), number(1), number(2), number(3), number(4)]),
-            refresh_skew_ms: number(5).unwrap_or(60_000),
+            retry: retry_policy(
+                ["maxAttempts", "baseDelayMs", "maxDelayMs", "maxRetryAfterMs", "maxTotalMs"].map(retry),
+            ),
+            refresh_skew_ms: number("refreshSkewMs").unwrap_or(genesys_auth::session::DEFAULT_REFRESH_SKEW_MS),
             persistence: match storage {
                 StorageKind::Memory => Persistence::Memory,
                 StorageKind::Session => Persistence::Private,
                 StorageKind::Local => Persistence::Shared,
             },
-            relogin: flag(6),
-            framed: flag(7),
-            popup_capable: flag(8),
-            scope: text(4).map(str::to_string), // a blank one is dropped by the core (`AuthorizeRequest::scope`)
+            relogin: flag("relogin"),
+            framed: flag("framed"),
+            popup_capable: flag("popups"),
+            scope: text("scope").map(str::to_string), // a blank one is dropped by the core (`AuthorizeRequest::scope`)
             keep_fresh: false,
+            memory_ends_with_call: false,
         };
-        let session = Session::new(config, text(5), text(6), now(), Box::new(BrowserRng));
+        let session = Session::new(config, Box::new(BrowserRng));
         Ok(Engine { session, error: None, typed: None, out: String::new() })
     }
 
@@ -170,14 +230,13 @@ impl Engine {
     /// or the popup login's timeout, `a` and `b` the texts of the event (for a login: the return path and the
     /// form-encoded authorize parameters), `body` an answer's body. Then drain [`Engine::next`].
     pub fn feed(&mut self, kind: u8, n: u32, x: Option<f64>, a: Option<&str>, b: Option<&str>, body: Option<&[u8]>) {
-        let s = &mut self.session;
-        let (w, t) = (u64::from(n), now());
-        match kind {
-            event::TIMEOUT => s.handle_timeout(t),
-            event::LOCATION => s.set_location(a.unwrap_or_default()),
-            event::WANT_TOKEN => s.want_token(w, t),
-            event::WANT_REFRESH => s.want_refresh(w, t),
-            event::FETCH => s.fetch(w, a.unwrap_or_default(), t),
+        let (waiter, id) = (u64::from(n), u64::from(n));
+        let event = match kind {
+            event::TIMEOUT => Event::Timeout,
+            event::LOCATION => Event::Location { href: a.unwrap_or_default() },
+            event::WANT_TOKEN => Event::WantToken { waiter },
+            event::WANT_REFRESH => Event::WantRefresh { waiter },
+            event::FETCH => Event::Fetch { waiter, path_or_url: a.unwrap_or_default() },
             event::LOGIN | event::LOGIN_POPUP | event::LOGIN_REDIRECT => {
                 let popup = match kind {
                     event::LOGIN_POPUP => Some(true),
@@ -193,29 +252,60 @@ impl Engine {
                     params,
                     redirect_uri: None,
                 };
-                s.login(w, &options, t);
+                Event::Login { waiter, options }
             }
-            event::CALLBACK => s.callback(w, a.unwrap_or_default(), b, t),
-            event::POPUP_CALLBACK => drop(s.popup_callback(a.unwrap_or_default(), t)),
-            event::POPUP_CLOSED => s.popup_closed(),
-            event::POPUP_BLOCKED => s.popup_blocked(),
-            event::LOCK_GRANTED => s.lock_granted(a, t),
-            event::STORED_CHANGED => s.stored_changed(a, t),
-            event::STORE_FAILED => s.store_failed(slot_of(a.unwrap_or_default()), b.unwrap_or_default()),
+            event::CALLBACK => Event::Callback { waiter, url: a.unwrap_or_default(), pending: b },
+            event::POPUP_CALLBACK => Event::PopupCallback { url: a.unwrap_or_default() },
+            event::POPUP_CLOSED => Event::PopupClosed,
+            event::POPUP_BLOCKED => Event::PopupBlocked,
+            event::LOCK_GRANTED => Event::LockGranted { stored: a },
+            event::LOCK_UNAVAILABLE => Event::LockUnavailable { stored: a, detail: b.unwrap_or_default() },
+            event::STORED_CHANGED => Event::StoredChanged { stored: a },
+            event::STORE_FAILED => match slot_of(a.unwrap_or_default()) {
+                Some(slot) => Event::StoreFailed { slot, detail: b.unwrap_or_default() },
+                None => return,
+            },
             event::ANSWER => {
                 let status = whole(x).map_or(0, |v| v.min(999) as u16);
-                s.answer(w, Reply::Http { status, retry_after: b, body }, t);
+                Event::Answer { id, reply: Reply::Http { status, retry_after: b, body } }
             }
-            event::NETWORK => s.answer(w, Reply::Network { detail: a.unwrap_or_default() }, t),
-            event::LOGOUT => s.logout(w, None, t),
+            event::NETWORK => Event::Answer { id, reply: Reply::Network { detail: a.unwrap_or_default() } },
+            event::REDIRECTED => Event::Answer { id, reply: Reply::Redirected { status: 0 } },
+            event::LOGOUT => Event::Logout { waiter, sso_return: None },
             event::LOGOUT_SSO => {
-                let back = a.map_or_else(|| s.config().client.redirect_uri().to_string(), str::to_string);
-                s.logout(w, Some(&back), t);
+                let back = a.map_or_else(|| self.session.config().client.redirect_uri().to_string(), str::to_string);
+                return self.session.handle(Event::Logout { waiter, sso_return: Some(&back) }, now());
             }
-            event::KEEP_FRESH => s.set_keep_fresh(n != 0),
-            event::ANNOUNCED => s.tokens_announced(a, t),
-            _ => {}
-        }
+            event::KEEP_FRESH => Event::KeepFresh { on: n != 0 },
+            event::ANNOUNCED_TOKENS => Event::Announced { announcement: Announcement::Tokens, stored: a },
+            event::ANNOUNCED_LOGOUT => Event::Announced { announcement: Announcement::Logout, stored: a },
+            event::RESTORED => {
+                let signed_out = whole(x).is_some_and(|v| v != 0).then_some("1");
+                Event::Restored(Restored { tokens: a, relogin_at: b, signed_out })
+            }
+            _ => return, // not an event of this engine
+        };
+        self.session.handle(event, now());
+    }
+
+    /// Where `slot` is kept: the area's name and the key; `None` when it is not stored.
+    pub fn place(&self, slot: Slot) -> Option<Place> {
+        self.session.place(slot)
+    }
+
+    /// The name of the Web Lock and of the BroadcastChannel shared by this client's tabs.
+    pub fn shared_name(&self) -> String {
+        self.session.shared_name()
+    }
+
+    /// Whether an app's guard may start a login by itself now ([`Session::should_auto_login`]).
+    pub fn should_auto_login(&self) -> bool {
+        self.session.should_auto_login(now())
+    }
+
+    /// True after the user signed out, until the app calls login.
+    pub fn is_signed_out(&self) -> bool {
+        self.session.is_signed_out()
     }
 
     /// The next action, or `None` when there is none (see the module documentation).
@@ -245,10 +335,12 @@ impl Engine {
                 self.put(&["body"]);
                 self.put_number(request);
             }
-            Action::Lock => self.put(&["lock"]),
+            Action::Lock { name } => self.put(&["lock", &name]),
             Action::Unlock => self.put(&["unlock"]),
-            Action::Store { slot, text } => self.put(&["store", slot_name(slot), text.secret()]),
-            Action::Remove { slot } => self.put(&["remove", slot_name(slot)]),
+            Action::Store { slot, place, text } => {
+                self.put(&["store", slot.name(), area_name(place.area), &place.key, text.secret()]);
+            }
+            Action::Remove { slot, place } => self.put(&["remove", slot.name(), area_name(place.area), &place.key]),
             Action::Announce(a) => {
                 self.put(&["announce", if a == Announcement::Tokens { "tokens" } else { "logout" }]);
             }
@@ -272,7 +364,7 @@ impl Engine {
                         self.put(&["response"]);
                         self.put_number(request);
                     }
-                    Ok(_) => {}
+                    Ok(Outcome::Refreshed | Outcome::NoCallback | Outcome::Navigating | Outcome::SignedOut) => {}
                     Err(e) => self.error = Some(e),
                 }
             }
@@ -286,7 +378,7 @@ impl Engine {
                 self.error = Some(e);
                 self.put(&["report"]);
             }
-            _ => self.put(&["changed"]),
+            Action::Changed => self.put(&["changed"]),
         }
         Some(&self.out)
     }
@@ -458,36 +550,56 @@ pub mod wire {
         })
     }
 
-    /// [`Engine::new`] for the texts `t0`..`t6` in the buffer and the numbers `n0`..`n8`: the engine's number, or -1
-    /// with the error in the buffer.
+    /// [`Engine::new`] for the options (JSON) in the buffer, `len` bytes: the engine's number, or -1 with the error
+    /// in the buffer.
     #[wasm_bindgen(js_name = gaNew)]
-    #[allow(clippy::too_many_arguments)] // the texts and numbers of `engineArgs`, as wasm takes them
-    pub fn new(
-        t0: i32,
-        t1: i32,
-        t2: i32,
-        t3: i32,
-        t4: i32,
-        t5: i32,
-        t6: i32,
-        n0: f64,
-        n1: f64,
-        n2: f64,
-        n3: f64,
-        n4: f64,
-        n5: f64,
-        n6: f64,
-        n7: f64,
-        n8: f64,
-    ) -> i32 {
-        let texts = parts([t0, t1, t2, t3, t4, t5, t6]).map(text);
-        match Engine::new(&texts, &[n0, n1, n2, n3, n4, n5, n6, n7, n8]) {
+    pub fn new(len: i32) -> i32 {
+        let [options] = parts([len]).map(text);
+        match Engine::new(options.as_deref().unwrap_or_default()) {
             Ok(engine) => register(engine) as i32,
             Err(err) => {
                 put_error(None, &err);
                 -1
             }
         }
+    }
+
+    /// The names of the events (`0`: their numbers are their places in the list) or of the actions (`1`), one per
+    /// line, in the buffer: the one definition JS takes its codes from.
+    #[wasm_bindgen(js_name = gaNames)]
+    pub fn names(which: u32) -> bool {
+        let list: &[&str] = if which == 0 { event::NAMES } else { &ACTIONS };
+        put(&list.join("\n"));
+        true
+    }
+
+    /// Where engine `h` keeps each slot, in the buffer: one line each of slot, area and key for every slot that is
+    /// stored.
+    #[wasm_bindgen(js_name = gaPlaces)]
+    pub fn places(h: u32) -> bool {
+        let lines = with(h, |e| {
+            let mut lines: Vec<String> = Vec::new();
+            for slot in Slot::ALL {
+                if let Some(place) = e.place(slot) {
+                    lines.extend([slot.name().to_string(), area_name(place.area).to_string(), place.key]);
+                }
+            }
+            lines.push(e.shared_name());
+            lines.join("\n")
+        });
+        lines.map(|l| put(&l)).is_some()
+    }
+
+    /// [`Engine::should_auto_login`].
+    #[wasm_bindgen(js_name = gaAutoLogin)]
+    pub fn auto_login(h: u32) -> bool {
+        with(h, |e| e.should_auto_login()).unwrap_or(false)
+    }
+
+    /// [`Engine::is_signed_out`].
+    #[wasm_bindgen(js_name = gaSignedOut)]
+    pub fn signed_out(h: u32) -> bool {
+        with(h, |e| e.is_signed_out()).unwrap_or(false)
     }
 
     /// Lets engine `h` go.

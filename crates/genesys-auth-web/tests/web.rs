@@ -7,7 +7,7 @@
 
 use genesys_auth::{Error, OsRng, Region, TokenSet};
 use genesys_auth_web::{Auth, Config, StorageKind};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -209,9 +209,69 @@ async fn refused_refresh_clears_the_session() {
     let auth = Auth::new(config("refused", StorageKind::Session)).unwrap_or_else(|e| panic!("{e}"));
     let result = auth.access_token().await;
     let _ = js_sys::Reflect::set(&js_sys::global(), &"fetch".into(), &real_fetch);
+    assert_eq!(eval("window.__calls").as_f64(), Some(1.0), "the refresh was attempted, and refused");
     assert_eq!(result, Err(Error::LoginRequired));
     assert!(!auth.is_authenticated());
     assert_eq!(session().get_item(key).ok().flatten(), None);
+}
+
+#[wasm_bindgen_test]
+async fn every_caller_of_one_failing_refresh_gets_the_real_error() {
+    let real_fetch = eval("window.fetch");
+    eval(
+        r#"window.__calls = 0; window.fetch = () => { window.__calls++; return new Promise((ok) => setTimeout(() => ok(
+            new Response('{}', {status: 503})), 30)); };"#,
+    );
+    let key = "genesys-auth:three:tokens";
+    session()
+        .set_item(key, &stored_tokens("three", js_sys::Date::now() as u64 - 1_000, true))
+        .unwrap_or_else(|_| panic!("set"));
+    let mut c = config("three", StorageKind::Session);
+    c.retry.max_attempts = 1;
+    let auth = Auth::new(c).unwrap_or_else(|e| panic!("{e}"));
+    // Three callers at once (each started now, before the refresh's answer).
+    let results = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    for _ in 0..3 {
+        let (auth, results) = (auth.clone(), results.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = auth.access_token().await;
+            results.borrow_mut().push(result);
+        });
+    }
+    for _ in 0..100 {
+        if results.borrow().len() == 3 {
+            break;
+        }
+        let tick = js_sys::Promise::new(&mut |ok, _| {
+            drop(eval("setTimeout").dyn_into::<js_sys::Function>().map(|f| f.call2(&JsValue::NULL, &ok, &20.into())))
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(tick).await;
+    }
+    let _ = js_sys::Reflect::set(&js_sys::global(), &"fetch".into(), &real_fetch);
+    assert_eq!(eval("window.__calls").as_f64(), Some(1.0), "one refresh for three callers");
+    assert_eq!(*results.borrow(), vec![Err(Error::Server { status: 503 }); 3]);
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/executor.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = handledActions)]
+    fn handled_actions() -> Vec<String>;
+}
+
+/// Every action the engine can write has its case in the executor, and the executor handles nothing else: a new
+/// action fails here until `js/executor.js` handles it.
+#[wasm_bindgen_test]
+fn the_executor_handles_every_action_of_the_engine() {
+    let mut handled = handled_actions();
+    handled.sort();
+    let mut defined: Vec<String> = genesys_auth_web::engine::ACTIONS.iter().map(|s| s.to_string()).collect();
+    defined.sort();
+    assert_eq!(handled, defined);
+    // And the events JS feeds by name are the engine's own list.
+    use genesys_auth_web::engine::event;
+    assert_eq!(event::NAMES[usize::from(event::FETCH)], "fetch");
+    assert_eq!(event::NAMES[usize::from(event::RESTORED)], "restored");
+    assert_eq!(event::NAMES.len(), usize::from(event::RESTORED) + 1);
 }
 
 #[wasm_bindgen_test]
@@ -237,19 +297,35 @@ async fn automatic_sign_in_twice_within_a_minute_is_a_loop_not_a_redirect() {
 /// The engine as the executor drives it: options, events in, action lines out.
 mod engine {
     use super::*;
-    use genesys_auth_web::engine::Engine;
+    use genesys_auth_web::engine::{Engine, event};
 
     fn code(err: Option<&Error>) -> &'static str {
         err.map_or("", Error::code)
     }
 
-    /// The engine's texts as `engineArgs` lists them.
-    fn owned(texts: &[Option<&str>]) -> Vec<Option<String>> {
-        texts.iter().map(|t| t.map(str::to_string)).collect()
+    /// The engine's options as `engineOptions` writes them, from region, clientId, redirectUri, storage, scope (each
+    /// `None` where not given), with `attempts` retry attempts where given.
+    fn options(texts: &[Option<&str>], attempts: Option<u32>) -> String {
+        let mut fields: Vec<String> = ["region", "clientId", "redirectUri", "storage", "scope"]
+            .iter()
+            .zip(texts)
+            .filter_map(|(k, v)| v.map(|v| format!("\"{k}\":\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))))
+            .collect();
+        if let Some(n) = attempts {
+            fields.push(format!("\"retry\":{{\"maxAttempts\":{n}}}"));
+        }
+        format!("{{{}}}", fields.join(","))
+    }
+
+    /// An engine for these options, restored from the stored tokens `texts[5]` (if any).
+    fn new_with(texts: &[Option<&str>], attempts: Option<u32>) -> Result<Engine, Error> {
+        let mut e = Engine::new(&options(texts, attempts))?;
+        e.feed(event::RESTORED, 0, None, texts.get(5).copied().flatten(), None, None);
+        Ok(e)
     }
 
     fn new(texts: &[Option<&str>]) -> Result<Engine, Error> {
-        Engine::new(&owned(texts), &[])
+        new_with(texts, None)
     }
 
     fn actions(e: &mut Engine) -> Vec<String> {
@@ -272,20 +348,28 @@ mod engine {
     fn a_redirect_login_parks_the_pending_login_before_navigating() {
         let mut e = new(&[Some("http://127.0.0.1:9"), Some("cid"), Some("http://localhost:3000/")])
             .unwrap_or_else(|e| panic!("{e}"));
-        e.feed(7, 1, None, Some("/inbox"), None, None); // a redirect login, back at /inbox
+        e.feed(event::LOGIN_REDIRECT, 1, None, Some("/inbox"), None, None); // back at /inbox
         let done = actions(&mut e);
         assert_eq!(done.len(), 3, "{done:?}");
-        assert!(done[0].starts_with("store\npending\n"), "{done:?}");
+        assert!(done[0].starts_with("store\npending\nown\ngenesys-auth:cid:pending\n"), "{done:?}");
         assert!(done[1].starts_with("navigate\nhttp://127.0.0.1:9/oauth/authorize?"), "{done:?}");
         assert!(done[1].contains("code_challenge_method=S256"));
         assert_eq!(done[2], "ok\n1");
-        let pending = done[0].splitn(3, '\n').nth(2).unwrap_or_default().to_string();
+        let pending = done[0].splitn(5, '\n').nth(4).unwrap_or_default().to_string();
         let state = e.callback_state("http://localhost:3000/?code=c&state=x");
         assert_eq!(state.as_deref(), Some("x"));
         // A callback with another state: refused, the address bar cleaned, the pending login used up.
-        e.feed(8, 2, None, Some("http://localhost:3000/?code=c&state=forged&app=1"), Some(&pending), None);
+        e.feed(
+            event::CALLBACK,
+            2,
+            None,
+            Some("http://localhost:3000/?code=c&state=forged&app=1"),
+            Some(&pending),
+            None,
+        );
         let done = actions(&mut e);
-        assert_eq!(done, ["address\nhttp://localhost:3000/?app=1", "remove\npending", "fail\n2"], "{done:?}");
+        let removed = "remove\npending\nown\ngenesys-auth:cid:pending";
+        assert_eq!(done, ["address\nhttp://localhost:3000/?app=1", removed, "fail\n2"], "{done:?}");
         assert_eq!(code(e.error()), "state_mismatch");
     }
 
@@ -293,12 +377,19 @@ mod engine {
     fn login_parameters_reach_the_authorize_url_and_a_refused_one_fails_the_login() {
         let mut e = new(&[Some("http://127.0.0.1:9"), Some("cid"), Some("http://localhost:3000/")])
             .unwrap_or_else(|e| panic!("{e}"));
-        e.feed(7, 1, None, None, Some("org=acme+corp&provider=okta&login_hint=sam%40example.com"), None);
+        e.feed(
+            event::LOGIN_REDIRECT,
+            1,
+            None,
+            None,
+            Some("org=acme+corp&provider=okta&login_hint=sam%40example.com"),
+            None,
+        );
         let done = actions(&mut e);
         assert_eq!(done.len(), 3, "{done:?}");
         assert!(done[1].ends_with("&org=acme+corp&provider=okta&login_hint=sam%40example.com"), "{done:?}");
         for refused in ["state=mine", "org=acme", "bad%20name=1", "prompt=a%0Ab"] {
-            e.feed(7, 2, None, None, Some(refused), None);
+            e.feed(event::LOGIN_REDIRECT, 2, None, None, Some(refused), None);
             assert_eq!(actions(&mut e), ["fail\n2"], "{refused}");
             assert_eq!(code(e.error()), "invalid_config", "{refused}");
         }
@@ -330,9 +421,9 @@ mod engine {
             Some(&stored),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
-        e.feed(4, 1, None, Some("https://evil.example/api/v2/users/me"), None, None);
+        e.feed(event::FETCH, 1, None, Some("https://evil.example/api/v2/users/me"), None, None);
         assert_eq!(actions(&mut e), ["fail\n1"]);
-        e.feed(4, 2, None, Some("/api/v2/users/me"), None, None);
+        e.feed(event::FETCH, 2, None, Some("/api/v2/users/me"), None, None);
         let sent = actions(&mut e);
         assert_eq!(sent.len(), 1, "{sent:?}");
         let fields: Vec<&str> = sent[0].split('\n').collect();
@@ -361,10 +452,10 @@ mod engine {
             Some(&stored),
         ];
         // One attempt: the network failure ends the call at once.
-        let mut e = Engine::new(&owned(&texts), &[1.0]).unwrap_or_else(|e| panic!("{e}"));
-        e.feed(4, 1, None, Some("/api/v2/users/me"), None, None);
+        let mut e = new_with(&texts, Some(1)).unwrap_or_else(|e| panic!("{e}"));
+        e.feed(event::FETCH, 1, None, Some("/api/v2/users/me"), None, None);
         assert_eq!(actions(&mut e).len(), 1);
-        e.feed(16, 1, None, Some("proxy refused Authorization: Bearer s3cr3t"), None, None);
+        e.feed(event::NETWORK, 1, None, Some("proxy refused Authorization: Bearer s3cr3t"), None, None);
         assert_eq!(actions(&mut e), ["fail\n1"]);
         let message = e.error().map(Error::message).unwrap_or_default();
         assert_eq!(code(e.error()), "network_error");
@@ -426,23 +517,23 @@ mod engine {
             String::from_utf8(memory().subarray(wire::io(n), wire::io(n) + n).to_vec()).unwrap_or_default()
         };
         let nan = f64::NAN;
-        let engine = |texts: &[&str], attempts: f64| {
-            let t: Vec<Option<&[u8]>> = texts.iter().map(|t| Some(t.as_bytes())).chain([None; 4]).collect();
-            let [t0, t1, t2, t3, t4, t5, t6] = put(&t)[..] else { panic!() };
-            wire::new(t0, t1, t2, t3, t4, t5, t6, attempts, nan, nan, nan, nan, nan, 1.0, 0.0, 1.0)
+        let engine = |texts: &[&str], attempts: Option<u32>| {
+            let texts: Vec<Option<&str>> = texts.iter().map(|t| Some(*t)).collect();
+            let [len] = put(&[Some(options(&texts, attempts).as_bytes())])[..] else { panic!() };
+            wire::new(len)
         };
-        assert_eq!(engine(&["mars_north_1", "cid", "http://localhost:3000/"], nan), -1);
+        assert_eq!(engine(&["mars_north_1", "cid", "http://localhost:3000/"], None), -1);
         let fields: Vec<(String, String)> = genesys_auth::form::parse(&read()).collect();
         assert_eq!(fields[0], ("code".into(), "unknown_region".into()));
         assert!(fields[1].0 == "message" && fields[1].1.starts_with("unknown Genesys Cloud region \"mars_north_1\""));
 
-        let h = engine(&["http://127.0.0.1:9", "cid", "http://localhost:3000/"], 1.0);
+        let h = engine(&["http://127.0.0.1:9", "cid", "http://localhost:3000/"], Some(1));
         assert!(h >= 0);
         let h = h as u32;
         assert!(wire::expires_at(h).is_nan() && wire::wake_at(h).is_nan());
         let [a, b, body] = put(&[Some("/api/v2/users/me".as_bytes()), None, None])[..] else { panic!() };
         assert_eq!((b, body), (-1, -1));
-        wire::feed(h, 4, 7, nan, a, b, body); // a fetch while signed out
+        wire::feed(h, event::FETCH, 7, nan, a, b, body); // a fetch while signed out
         assert!(wire::next(h));
         assert_eq!(read(), "fail\n7");
         assert!(!wire::next(h));

@@ -178,6 +178,11 @@ pub enum Error {
         /// The start of the body, with anything token-like redacted.
         body: String,
     },
+    /// The server answered with a redirect, which is not followed: it would carry the token or the code elsewhere.
+    Redirected {
+        /// Its status, 0 where the platform does not tell (a browser's opaque redirect).
+        status: u16,
+    },
     /// The request never got a response (offline, DNS, CORS, connection dropped).
     Network {
         /// What the platform said.
@@ -190,6 +195,9 @@ pub enum Error {
     },
     /// No usable session: the app must call login.
     LoginRequired,
+    /// The user signed out (here, in another tab, or in another process): nothing signs in again, silently or by
+    /// redirect, until the app calls login.
+    SignedOut,
     /// The browser blocked the login popup (it was not opened from a click).
     PopupBlocked,
     /// The user closed the login popup before finishing.
@@ -245,8 +253,10 @@ impl Error {
             Error::Server { .. } => "server_error",
             Error::Malformed { .. } => "malformed_response",
             Error::Network { .. } => "network_error",
+            Error::Redirected { .. } => "redirected",
             Error::Unauthorized { .. } => "unauthorized",
             Error::LoginRequired => "login_required",
+            Error::SignedOut => "signed_out",
             Error::ReloginLoop => "relogin_loop",
             Error::PopupBlocked => "popup_blocked",
             Error::PopupClosed => "popup_closed",
@@ -353,12 +363,18 @@ impl Error {
                 detail,
                 "): check the network, the region, and that the app's origin is allowed (CORS) on the OAuth client",
             ]),
+            Error::Redirected { status } => c(&[
+                "the server answered with a redirect (status ",
+                &decimal(u64::from(*status)),
+                "), which is not followed with a token or a code: check the region and any proxy in front of Genesys Cloud",
+            ]),
             Error::Unauthorized { code } => c(&[
                 "Genesys Cloud refused the access token (",
                 code,
                 "): it expired, was revoked or timed out while idle; sign in again",
             ]),
             Error::LoginRequired => "not signed in: call login() to sign in".into(),
+            Error::SignedOut => "signed out by the user: nothing signs in again until the app calls login() (from a click, say)".into(),
             Error::PopupBlocked => "the browser blocked the sign-in popup: call loginWithPopup() directly from a click handler (a user gesture), or allow popups for this site".into(),
             Error::PopupClosed => "the sign-in popup was closed before the sign-in finished: click sign in to try again".into(),
             Error::PopupTimeout => "the sign-in popup did not finish in time and was closed: click sign in to try again".into(),

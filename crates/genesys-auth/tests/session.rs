@@ -4,13 +4,93 @@
 use std::collections::{HashMap, VecDeque};
 
 use genesys_auth::session::{
-    ANNOUNCED_WAIT_MS, Action, Announcement, Config, LoginOptions, Outcome, Persistence, Reply, Request, RequestId,
-    Session, Slot, Waiter,
+    ANNOUNCED_WAIT_MS, Action, Announcement, Area, Config, Event, LoginOptions, Outcome, Persistence, Reply, Request,
+    RequestId, Restored, Session, Slot, Waiter,
 };
 use genesys_auth::{Client, Error, Region, Rng, TokenSet, parse_token_response};
 
 const T0: u64 = 1_800_000_000_000;
 const REDIRECT: &str = "http://localhost:3000/";
+
+/// The machine's events as calls, so that the tests read as what happens (each is one [`Event`]).
+trait Drive {
+    fn ev(&mut self, event: Event<'_>, now: u64);
+    fn want_token(&mut self, waiter: Waiter, now: u64) {
+        self.ev(Event::WantToken { waiter }, now);
+    }
+    fn want_refresh(&mut self, waiter: Waiter, now: u64) {
+        self.ev(Event::WantRefresh { waiter }, now);
+    }
+    fn fetch(&mut self, waiter: Waiter, path_or_url: &str, now: u64) {
+        self.ev(Event::Fetch { waiter, path_or_url }, now);
+    }
+    fn login(&mut self, waiter: Waiter, options: &LoginOptions, now: u64) {
+        self.ev(Event::Login { waiter, options: options.clone() }, now);
+    }
+    fn callback(&mut self, waiter: Waiter, url: &str, pending: Option<&str>, now: u64) {
+        self.ev(Event::Callback { waiter, url, pending }, now);
+    }
+    /// Whether it was the login's callback (then fed).
+    fn popup_callback(&mut self, url: &str, now: u64) -> bool;
+    fn popup_closed(&mut self) {
+        self.ev(Event::PopupClosed, 0);
+    }
+    fn popup_blocked(&mut self) {
+        self.ev(Event::PopupBlocked, 0);
+    }
+    fn lock_granted(&mut self, stored: Option<&str>, now: u64) {
+        self.ev(Event::LockGranted { stored }, now);
+    }
+    fn stored_changed(&mut self, stored: Option<&str>, now: u64) {
+        self.ev(Event::StoredChanged { stored }, now);
+    }
+    fn tokens_announced(&mut self, stored: Option<&str>, now: u64) {
+        self.ev(Event::Announced { announcement: Announcement::Tokens, stored }, now);
+    }
+    fn store_failed(&mut self, slot: Slot, detail: &str) {
+        self.ev(Event::StoreFailed { slot, detail }, 0);
+    }
+    fn answer(&mut self, id: RequestId, reply: Reply<'_>, now: u64) {
+        self.ev(Event::Answer { id, reply }, now);
+    }
+    fn logout(&mut self, waiter: Waiter, sso_return: Option<&str>, now: u64) {
+        self.ev(Event::Logout { waiter, sso_return }, now);
+    }
+    fn set_location(&mut self, href: &str) {
+        self.ev(Event::Location { href }, 0);
+    }
+    fn set_keep_fresh(&mut self, on: bool) {
+        self.ev(Event::KeepFresh { on }, 0);
+    }
+}
+
+impl Drive for Session {
+    fn ev(&mut self, event: Event<'_>, now: u64) {
+        self.handle(event, now);
+    }
+    /// As the native executor does: only the login's own callback is fed.
+    fn popup_callback(&mut self, url: &str, now: u64) -> bool {
+        let ours = self.is_login_callback(url);
+        if ours {
+            self.handle(Event::PopupCallback { url }, now);
+        }
+        ours
+    }
+}
+
+/// A session restored from what storage holds.
+fn restored(
+    config: Config,
+    tokens: Option<&str>,
+    relogin_at: Option<&str>,
+    signed_out: Option<&str>,
+    now: u64,
+    seed: u64,
+) -> Session {
+    let mut session = Session::new(config, Box::new(Seeded(seed)));
+    session.handle(Event::Restored(Restored { tokens, relogin_at, signed_out }), now);
+    session
+}
 
 /// A deterministic random source (xorshift), so every run makes the same states and jitter.
 struct Seeded(u64);
@@ -118,14 +198,10 @@ struct Tab {
     address: Vec<String>,
     refuse_token_writes: bool,
     changes: usize,
-}
-
-fn slot_name(slot: Slot) -> &'static str {
-    match slot {
-        Slot::Tokens => "tokens",
-        Slot::Pending => "pending",
-        Slot::Relogin => "relogin",
-    }
+    /// Writes asked for.
+    stored: usize,
+    /// What other tabs announced to this one.
+    heard: Vec<Announcement>,
 }
 
 /// Tabs, a shared storage with a lock, a server and a clock.
@@ -196,8 +272,9 @@ impl World {
             Persistence::Memory => None,
         };
         let relogin = private.get("relogin").cloned();
+        let signed_out = private.get("signed-out").cloned();
         let seed = 0x9E37_79B9_7F4A_7C15 ^ (self.tabs.len() as u64 + 1);
-        let session = Session::new(config, stored.as_deref(), relogin.as_deref(), self.now, Box::new(Seeded(seed)));
+        let session = restored(config, stored.as_deref(), relogin.as_deref(), signed_out.as_deref(), self.now, seed);
         self.tabs.push(Tab {
             session,
             private,
@@ -208,6 +285,8 @@ impl World {
             address: Vec::new(),
             refuse_token_writes: false,
             changes: 0,
+            stored: 0,
+            heard: Vec::new(),
         });
         self.tabs.len() - 1
     }
@@ -252,37 +331,46 @@ impl World {
         match action {
             Action::Send(request) => self.wire.push_back((tab, request)),
             Action::ReadBody { .. } => panic!("the harness always gives bodies"),
-            Action::Lock => {
+            Action::Lock { name } => {
+                assert_eq!(name, "genesys-auth:cid:shared");
                 self.lock_queue.push_back(tab);
                 self.grant_lock();
             }
             Action::Unlock => {
+                // Released by the holder, or a grant that came after the machine stopped wanting it.
                 assert_eq!(self.lock, Some(tab), "tab {tab} released a lock it does not hold");
                 self.lock = None;
                 self.grant_lock();
             }
-            Action::Store { slot, text } => {
+            Action::Store { slot, place, text } => {
+                assert_eq!(place.key, format!("genesys-auth:cid:{}", slot.name()));
+                self.tabs[tab].stored += 1;
                 if slot == Slot::Tokens && self.tabs[tab].refuse_token_writes {
                     self.tabs[tab].session.store_failed(slot, "QuotaExceededError");
-                } else if slot == Slot::Tokens && !self.is_private(tab) {
+                } else if place.area == Area::Shared {
+                    assert!(!self.is_private(tab) && slot == Slot::Tokens, "only shared tokens are shared");
+                    assert_eq!(self.lock, Some(tab), "tab {tab} wrote the shared tokens without the lock");
                     self.shared.insert("tokens", text.secret().to_string());
                 } else {
-                    self.tabs[tab].private.insert(slot_name(slot), text.secret().to_string());
+                    self.tabs[tab].private.insert(slot.name(), text.secret().to_string());
                 }
             }
-            Action::Remove { slot } => {
-                if slot == Slot::Tokens && !self.is_private(tab) {
+            Action::Remove { slot, place } => {
+                if place.area == Area::Shared {
+                    assert_eq!(self.lock, Some(tab), "tab {tab} removed the shared tokens without the lock");
                     self.shared.remove("tokens");
                 } else {
-                    self.tabs[tab].private.remove(slot_name(slot));
+                    self.tabs[tab].private.remove(slot.name());
                 }
             }
             Action::Announce(announcement) => {
                 for other in (0..self.tabs.len()).filter(|o| *o != tab) {
                     if self.tabs[other].session.config().persistence == Persistence::Shared {
-                        // As the browser executor does: a logout needs no read, new tokens are read from storage.
-                        let stored = if announcement == Announcement::Tokens { self.view(other) } else { None };
-                        self.tabs[other].session.tokens_announced(stored.as_deref(), now);
+                        // As the browser executor does: the announcement with what this tab's storage holds.
+                        let stored = self.view(other);
+                        let event = Event::Announced { announcement, stored: stored.as_deref() };
+                        self.tabs[other].session.handle(event, now);
+                        self.tabs[other].heard.push(announcement);
                     }
                 }
             }
@@ -300,7 +388,6 @@ impl World {
                         Ok(Outcome::Navigating) => Ok(Outcome::Navigating),
                         Ok(Outcome::Response { request }) => Ok(Outcome::Response { request: *request }),
                         Ok(Outcome::SignedOut) => Ok(Outcome::SignedOut),
-                        Ok(other) => panic!("unexpected outcome {other:?}"),
                         Err(e) => Err(e.clone()),
                     };
                     self.tabs[tab].resolved.push((w, copy));
@@ -309,7 +396,6 @@ impl World {
             Action::Retrying(_) => {}
             Action::Changed => self.tabs[tab].changes += 1,
             Action::Report(e) => self.tabs[tab].reports.push(e),
-            other => panic!("unexpected action {other:?}"),
         }
     }
 
@@ -343,7 +429,6 @@ impl World {
                 self.server.revoked.push(token.secret().to_string());
                 self.tabs[tab].session.answer(id, Reply::Http { status: 204, retry_after: None, body: Some(b"") }, now);
             }
-            other => panic!("unexpected request {other:?}"),
         }
         true
     }
@@ -386,7 +471,7 @@ impl World {
                 Some(at) if at <= until => {
                     self.now = self.now.max(at);
                     for tab in 0..self.tabs.len() {
-                        self.tabs[tab].session.handle_timeout(self.now);
+                        self.tabs[tab].session.handle(Event::Timeout, self.now);
                     }
                     self.run();
                 }
@@ -1323,7 +1408,7 @@ fn retry_delays_are_jittered_from_the_random_source() {
         world.seed_tokens(3600);
         let config = World::config(Persistence::Shared);
         let stored = world.shared.get("tokens").cloned();
-        let mut s = Session::new(config, stored.as_deref(), None, T0, Box::new(Seeded(seed * 0x1234_5678_9abc)));
+        let mut s = restored(config, stored.as_deref(), None, None, T0, seed * 0x1234_5678_9abc);
         s.fetch(1, "/api/v2/users/me", T0);
         let id = api_id(&sent(&mut s)[0]);
         s.answer(id, Reply::Http { status: 503, retry_after: None, body: Some(b"{}") }, T0);
@@ -1549,4 +1634,257 @@ fn a_refresh_retry_and_a_code_exchange_retry_each_send_their_own_request() {
     assert!(matches!(world.outcome(tab, w), Ok(Outcome::SignedIn { .. })));
     assert_eq!(world.server.code_posts, 2, "the code once more after the 429, and only then");
     assert!(world.server.refresh_posts >= 2, "the refresh went again on its own timer");
+}
+
+// ----- A sign-out sticks: it ends the epoch, and nothing signs in again until the app asks -----
+
+impl World {
+    fn logout(&mut self, tab: usize) -> Waiter {
+        let w = self.waiter();
+        let now = self.now;
+        self.tabs[tab].session.logout(w, None, now);
+        w
+    }
+
+    /// Nothing of the session is left in `tab`: no tokens in memory or in its storage, the sign-out marked.
+    fn assert_signed_out(&self, tab: usize) {
+        let t = &self.tabs[tab];
+        assert!(!t.session.is_authenticated(), "tab {tab} holds tokens");
+        assert!(t.session.is_signed_out(), "tab {tab} is not marked signed out");
+        assert!(!t.private.contains_key("tokens"), "tab {tab} stored tokens");
+        assert_eq!(t.private.get("signed-out").map(String::as_str), Some("1"), "tab {tab}: the mark is stored");
+    }
+}
+
+#[test]
+fn a_refresh_answered_after_a_logout_is_discarded_and_its_tokens_revoked() {
+    for persistence in [Persistence::Private, Persistence::Shared] {
+        let mut world = World::new();
+        let text = world.seed_tokens(-1);
+        let private =
+            if persistence == Persistence::Private { HashMap::from([("tokens", text)]) } else { HashMap::new() };
+        let tab = world.open_with_private(World::config(persistence), private);
+        let caller = world.want_token(tab);
+        world.settle(); // the refresh is on the wire
+        assert_eq!(world.wire.len(), 1, "{persistence:?}");
+        let out = world.logout(tab);
+        world.run(); // the refresh is answered now, late
+        assert_eq!(world.server.refresh_posts, 1);
+        assert_eq!(world.error_of(tab, caller), "signed_out", "{persistence:?}");
+        assert_eq!(world.outcome(tab, out), &Ok(Outcome::SignedOut));
+        world.assert_signed_out(tab);
+        if persistence == Persistence::Shared {
+            assert!(!world.shared.contains_key("tokens"), "the late tokens were stored");
+        }
+        // The access token of the session, and the one that came late.
+        assert_eq!(world.server.revoked, ["access-1", "access-2"], "{persistence:?}");
+        assert_eq!(world.lock, None, "{persistence:?}: the lock is released");
+        // And it stays so: a caller hears why, and no refresh or login starts.
+        let later = world.want_token(tab);
+        world.run_until(world.now + 600_000);
+        assert_eq!(world.error_of(tab, later), "signed_out");
+        assert_eq!(world.server.refresh_posts, 1);
+        assert!(!world.tabs[tab].session.should_auto_login(world.now));
+        assert!(world.tabs[tab].navigations.is_empty(), "a login started");
+    }
+}
+
+#[test]
+fn a_code_exchange_answered_after_a_logout_is_discarded_and_its_tokens_revoked() {
+    let mut world = World::new();
+    let tab = world.open(World::config(Persistence::Shared));
+    let state = start_login(&mut world, tab, None);
+    let w = callback(&mut world, tab, &format!("http://localhost:3000/?code=c1&state={state}"));
+    world.settle(); // the exchange is on the wire
+    let out = world.logout(tab);
+    world.tabs[tab].navigations.clear();
+    world.run();
+    assert!(world.tabs[tab].navigations.is_empty(), "a login started");
+    assert_eq!(world.server.code_posts, 1);
+    assert_eq!(world.error_of(tab, w), "signed_out");
+    assert_eq!(world.outcome(tab, out), &Ok(Outcome::SignedOut));
+    world.assert_signed_out(tab);
+    assert!(!world.shared.contains_key("tokens"));
+    assert_eq!(world.server.revoked, ["access-1"]);
+}
+
+#[test]
+fn two_tabs_one_refreshing_one_waiting_for_the_lock_end_signed_out_when_the_first_signs_out() {
+    let (mut world, a, b) = two_shared_tabs_on_expired_tokens();
+    let wa = world.want_token(a);
+    world.settle(); // a refreshes under the lock
+    let wb = world.want_token(b);
+    world.settle(); // b waits for the lock
+    assert_eq!((world.lock, world.lock_queue.len()), (Some(a), 1));
+    let out = world.logout(a);
+    world.run();
+    assert_eq!(world.outcome(a, out), &Ok(Outcome::SignedOut));
+    assert_eq!(world.error_of(a, wa), "signed_out");
+    assert_eq!(world.error_of(b, wb), "signed_out", "b's caller hears of the sign-out, not of a login");
+    for tab in [a, b] {
+        world.assert_signed_out(tab);
+        assert!(world.tabs[tab].navigations.is_empty(), "tab {tab} started a login");
+    }
+    assert!(!world.shared.contains_key("tokens"), "shared storage empty");
+    assert_eq!(world.server.refresh_posts, 1, "b did not refresh the old session");
+    assert_eq!(world.server.revoked, ["access-1", "access-2"]);
+    assert_eq!(world.lock, None);
+}
+
+#[test]
+fn a_logout_while_waiting_for_announced_tokens_ends_the_wait() {
+    let (mut world, a, b) = two_shared_tabs_on_expired_tokens();
+    world.lag(b);
+    let _ = world.want_token(a);
+    world.run(); // a refreshed and announced; b's storage does not show it
+    let wb = world.want_token(b);
+    world.run(); // b awaits the announced tokens
+    assert!(world.tabs[b].session.poll_timeout().is_some());
+    let out = world.logout(b);
+    world.run_until(world.now + 10_000);
+    assert_eq!(world.outcome(b, out), &Ok(Outcome::SignedOut));
+    assert_eq!(world.error_of(b, wb), "signed_out");
+    assert_eq!(world.server.refresh_posts, 1, "no refresh after the wait");
+    assert!(!world.tabs[b].session.is_authenticated());
+}
+
+#[test]
+fn an_announced_logout_fails_the_other_tabs_callers_without_a_login_and_login_works_again() {
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let a = world.open(World::config(Persistence::Shared));
+    let b = world.open(World::config(Persistence::Shared));
+    let wb = world.fetch(b);
+    world.settle(); // b's API call is on the wire
+    let _ = world.logout(a);
+    world.settle();
+    world.run(); // b's call is answered now, late
+    assert_eq!(world.error_of(b, wb), "signed_out");
+    world.assert_signed_out(b);
+    assert!(world.tabs[b].navigations.is_empty(), "b started a login");
+    assert_eq!(world.tabs[b].heard, [Announcement::Logout]);
+    let w = world.want_token(b);
+    world.run();
+    assert_eq!(world.error_of(b, w), "signed_out");
+    // The person asks to sign in again: that works, and ends the signed-out state.
+    let state = start_login(&mut world, b, None);
+    assert!(!world.tabs[b].session.is_signed_out());
+    assert!(!world.tabs[b].private.contains_key("signed-out"));
+    let w = callback(&mut world, b, &format!("http://localhost:3000/?code=c2&state={state}"));
+    world.run();
+    assert_eq!(world.outcome(b, w), &Ok(Outcome::SignedIn { return_to: None }));
+    assert!(world.shared.contains_key("tokens"));
+    // The other tab takes the new session from storage.
+    assert!(world.tabs[a].session.is_authenticated() && !world.tabs[a].session.is_signed_out());
+}
+
+#[test]
+fn a_logout_message_with_tokens_still_in_storage_changes_nothing_until_storage_does() {
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let b = world.open(World::config(Persistence::Shared));
+    let stored = world.shared.get("tokens").cloned();
+    let now = world.now;
+    let event = Event::Announced { announcement: Announcement::Logout, stored: stored.as_deref() };
+    world.tabs[b].session.handle(event, now);
+    world.settle();
+    assert!(world.tabs[b].session.is_authenticated(), "a message alone signs nobody out");
+    let w = world.want_token(b);
+    world.run();
+    assert_eq!(world.token_of(b, w), "access-1");
+    // The removal comes through storage shortly after (a lagging view): then it is the announced sign-out.
+    world.now += 200;
+    world.shared.remove("tokens");
+    world.catch_up(b, true);
+    world.settle();
+    assert!(world.tabs[b].session.is_signed_out());
+    // Much later, a removal is only the end of a session, not a sign-out by the user.
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let c = world.open(World::config(Persistence::Shared));
+    world.tabs[c]
+        .session
+        .handle(Event::Announced { announcement: Announcement::Logout, stored: stored.as_deref() }, T0);
+    world.now += ANNOUNCED_WAIT_MS + 1;
+    world.shared.remove("tokens");
+    world.catch_up(c, true);
+    world.settle();
+    assert!(!world.tabs[c].session.is_authenticated() && !world.tabs[c].session.is_signed_out());
+}
+
+#[test]
+fn the_sign_out_survives_a_reload_and_stops_automatic_sign_in() {
+    let mut world = World::new();
+    let text = world.seed_tokens(3600);
+    let tab = world.open_with_private(World::config(Persistence::Private), HashMap::from([("tokens", text)]));
+    assert!(!world.tabs[tab].session.should_auto_login(world.now), "signed in: nothing to start");
+    let _ = world.logout(tab);
+    world.run();
+    // The reload: a new machine from this tab's storage.
+    let private = world.tabs[tab].private.clone();
+    let reloaded = world.open_with_private(World::config(Persistence::Private), private);
+    let session = &world.tabs[reloaded].session;
+    assert!(session.is_signed_out() && !session.should_auto_login(world.now));
+    // A session that merely ended (an expired token, a refused refresh) is signed in again automatically.
+    let fresh = world.open(World::config(Persistence::Private));
+    assert!(world.tabs[fresh].session.should_auto_login(world.now));
+    let w = world.fetch(reloaded);
+    world.run();
+    assert_eq!(world.error_of(reloaded, w), "signed_out");
+    assert!(world.tabs[reloaded].navigations.is_empty());
+}
+
+#[test]
+fn a_redirecting_token_or_api_endpoint_is_not_followed_nor_retried() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let tab = world.open(World::config(Persistence::Shared));
+    world.server.script.push_back(Scripted::Status(302, None, ""));
+    let w = world.want_token(tab);
+    world.run_until(world.now + 120_000);
+    assert_eq!(world.error_of(tab, w), "redirected");
+    assert_eq!(world.server.refresh_posts, 1, "not retried");
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let tab = world.open(World::config(Persistence::Shared));
+    world.server.api_script.push_back((307, ""));
+    let w = world.fetch(tab);
+    world.run_until(world.now + 120_000);
+    assert_eq!(world.error_of(tab, w), "redirected");
+    assert_eq!(world.server.api_calls.len(), 1, "the Bearer went out once");
+}
+
+#[test]
+fn a_sign_in_resolves_only_once_its_tokens_are_written_under_the_lock() {
+    let mut world = World::new();
+    let tab = world.open(World::config(Persistence::Shared));
+    let state = start_login(&mut world, tab, None);
+    world.lock = Some(usize::MAX); // another tab refreshes
+    let w = callback(&mut world, tab, &format!("http://localhost:3000/?code=c1&state={state}"));
+    world.run();
+    assert!(world.tabs[tab].resolved.iter().all(|(x, _)| *x != w), "resolved before the write");
+    assert!(!world.shared.contains_key("tokens"));
+    world.lock = None;
+    world.grant_lock();
+    world.run();
+    assert_eq!(world.outcome(tab, w), &Ok(Outcome::SignedIn { return_to: None }));
+    assert!(world.shared.contains_key("tokens"));
+    assert_eq!(world.lock, None);
+}
+
+#[test]
+fn a_sign_in_that_cannot_be_stored_fails_where_memory_ends_with_the_command() {
+    for (ends, expect) in [(true, Err("storage_unavailable")), (false, Ok(()))] {
+        let mut world = World::new();
+        let mut config = World::config(Persistence::Shared);
+        config.memory_ends_with_call = ends;
+        let tab = world.open(config);
+        world.tabs[tab].refuse_token_writes = true;
+        let state = start_login(&mut world, tab, None);
+        let w = callback(&mut world, tab, &format!("http://localhost:3000/?code=c1&state={state}"));
+        world.run();
+        let got = world.outcome(tab, w).as_ref().map(drop).map_err(Error::code);
+        assert_eq!(got, expect);
+        assert_eq!(world.tabs[tab].reports.iter().map(Error::code).collect::<Vec<_>>(), ["storage_unavailable"]);
+    }
 }

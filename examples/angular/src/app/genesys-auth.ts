@@ -19,7 +19,7 @@ export class GenesysAuthService {
   readonly isAuthenticated = signal(false);
   readonly expiresAt = signal<number | null>(null);
   readonly error = signal<GenesysAuthError | null>(null);
-  /** True after `logout()` until the next `login()`: the guard then shows the public page instead of signing in. */
+  /** True after the user signed out (in any tab, also before a reload) until the next `login()`. */
   readonly signedOut = signal(false);
   /** Resolves once the client exists and the login callback (if this page load is one) is handled. */
   readonly ready: Promise<void> = this.start();
@@ -28,7 +28,11 @@ export class GenesysAuthService {
     try {
       const client = await GenesysAuth.create(this.options);
       this.client = client;
-      client.onTokenChange((s) => { this.isAuthenticated.set(s.authenticated); this.expiresAt.set(s.expiresAt); });
+      client.onTokenChange((s) => {
+        this.isAuthenticated.set(s.authenticated);
+        this.expiresAt.set(s.expiresAt);
+        this.signedOut.set(s.signedOut);
+      });
       try {
         await client.handleRedirectCallback();
       } catch (e) {
@@ -36,6 +40,7 @@ export class GenesysAuthService {
       }
       this.isAuthenticated.set(client.isAuthenticated());
       this.expiresAt.set(client.state().expiresAt);
+      this.signedOut.set(client.isSignedOut());
     } catch (e) {
       this.error.set(e as GenesysAuthError);
     } finally {
@@ -50,7 +55,6 @@ export class GenesysAuthService {
   }
 
   async login(options?: LoginOptions): Promise<void> {
-    this.signedOut.set(false);
     try {
       await (await this.need()).login({ returnTo: location.pathname + location.search + location.hash, ...options });
     } catch (e) {
@@ -60,7 +64,6 @@ export class GenesysAuthService {
   }
 
   async logout(): Promise<void> {
-    this.signedOut.set(true);
     await (await this.need()).logout();
   }
 
@@ -77,8 +80,9 @@ export class GenesysAuthService {
     return this.client?.apiUrl(url);
   }
 
-  isFramed(): boolean {
-    return this.client?.isFramed() ?? false;
+  /** Whether the guard may start a login by itself now (the library decides: not after a sign-out, not in a frame). */
+  shouldAutoLogin(): boolean {
+    return this.client?.shouldAutoLogin() ?? false;
   }
 }
 
@@ -97,13 +101,14 @@ export const genesysAuthInterceptor: HttpInterceptorFn = (req, next) => {
   }));
 };
 
-/** A route for signed-in users: signed out, it starts the login (back to this route), or after logout() and inside a frame, goes to the public page. */
+/** A route for signed-in users: signed out, it starts the login (back to this route) when the library allows one, or
+ * else (after a sign-out, inside a frame) goes to the public page. */
 export const requireAuth: CanActivateFn = async (_route, state) => {
   const auth = inject(GenesysAuthService);
   const router = inject(Router);
   await auth.ready;
   if (auth.isAuthenticated()) return true;
-  if (!auth.signedOut() && !auth.error() && !auth.isFramed()) {
+  if (!auth.error() && auth.shouldAutoLogin()) {
     auth.login({ returnTo: `${location.pathname}${location.search}#${state.url}` }).catch(() => {});
     return false;
   }
