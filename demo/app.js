@@ -49,7 +49,7 @@ let auth;
 let timer;
 const settings = loadSettings();
 // The demo's state; the end-to-end suites read it as `window.demo`, which only the test server turns on.
-const demo = { screen: 'loading', error: null, settings, retries: [] };
+const demo = { screen: 'loading', error: null, settings, retries: [], reports: [] };
 if (local.test) window.demo = demo;
 
 function fillSettingsForm() {
@@ -113,6 +113,11 @@ async function main() {
       onRetry: (e) => {
         demo.retries.push(e);
         $('events').textContent = `retrying ${new URL(e.url).pathname} after ${e.status ? 'HTTP ' + e.status : 'a network error'} in ${e.delayMs} ms`;
+      },
+      // What ends nothing (a full storage: the session goes on in this tab only) is shown, not hidden.
+      onReport: (e) => {
+        demo.reports.push(e.code);
+        $('events').textContent = e.message;
       },
     });
   } catch (e) { showError(e); return; }

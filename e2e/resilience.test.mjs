@@ -1,5 +1,6 @@
 // Resilience and attacks, in Chromium against the emulator's fault injection: every case ends in a typed error
 // (or a safe outcome), nothing stored, a clear message, and no uncaught exception or console error.
+import { createServer } from 'node:http';
 import { APP, EMU, KEY, admin, assert, callbackUrl, eq, newPage, noProblems, requests, run, screen, shot, signIn, storageKeys, test, tokenPosts, waitFor } from './harness.mjs';
 
 /** The error screen shows `code` (and `oauthError`), with a message that says what to do; nothing stored. */
@@ -203,13 +204,25 @@ test('5xx burst on the API is retried with backoff: the profile appears', async 
 test('an API redirect to another origin is not followed with the token', async () => {
   const page = await freshLoginPage();
   eq(await signIn(page), 'dashboard', 'signed in');
-  const elsewhere = [];
-  page.on('request', (r) => { if (r.url().includes('127.0.0.2')) elsewhere.push(r.url()); });
-  // Every answer of this route redirects (times 0), whoever asks first.
-  await admin('POST', 'faults', { route: '/api/v2/users/me', status: 302, location: 'http://127.0.0.2:9/steal', body: '', times: 0 });
-  const outcome = await page.evaluate(() => window.demo.auth.fetch('/api/v2/users/me').then((r) => `answered ${r.status}`, (e) => e.code));
-  eq(outcome, 'network_error', 'the redirect is refused');
-  eq(elsewhere.join(), '', 'nothing was sent to the other origin');
+  // A real listener on another origin: what reaches it is what the browser sent there (Playwright's own request
+  // events also list a redirect target that the browser never asks for).
+  const reached = [];
+  const elsewhere = createServer((req, res) => { reached.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`); res.end(); });
+  await new Promise((ok) => elsewhere.listen(0, '127.0.0.2', ok));
+  const target = `http://127.0.0.2:${elsewhere.address().port}/steal`;
+  try {
+    // Every answer of this route redirects (times 0), whoever asks first.
+    await admin('POST', 'faults', { route: '/api/v2/users/me', status: 302, location: target, body: '', times: 0 });
+    const gets = async () => (await requests()).filter((r) => r.path === '/api/v2/users/me' && r.method === 'GET').length;
+    const before = await gets();
+    const outcome = await page.evaluate(() => window.demo.auth.fetch('/api/v2/users/me').then((r) => `answered ${r.status}`, (e) => e.code));
+    eq(outcome, 'redirected', 'the redirect is refused with its own code');
+    await new Promise((r) => setTimeout(r, 200));
+    eq(reached.join(), '', 'nothing was sent to the other origin');
+    eq((await gets()) - before, 1, 'the Bearer went to the redirecting endpoint once, not retried');
+  } finally {
+    elsewhere.close();
+  }
 });
 
 test('dropped connection on the API is retried', async () => {
@@ -376,8 +389,101 @@ test('logout in one tab logs out the others', async () => {
   await first.click('#logout-button');
   eq(await screen(second, 'login'), 'login', 'second tab back to login');
   eq(await second.evaluate(() => window.demo.auth.isAuthenticated()), false, 'second tab signed out');
-  eq((await storageKeys(second, 'localStorage')).join(), '', 'shared storage empty');
+  eq(await second.evaluate((k) => localStorage.getItem(k), KEY('tokens')), 'signed-out', 'no tokens in shared storage: the sign-out mark');
   noProblems(second);
+});
+
+// --- A sign-out sticks: work in flight cannot undo it ------------------------------------------------------------
+
+/** The refresh answers `ms` late from now on. */
+const slowRefresh = (ms) => admin('POST', 'faults', { route: '/oauth/token', method: 'POST', delay_ms: ms, times: 0 });
+const revocations = async () => (await requests()).filter((r) => r.method === 'DELETE' && r.path === '/api/v2/tokens/me').length;
+const authorizes = async () => (await requests()).filter((r) => r.path === '/oauth/authorize').length;
+
+test('logout during a late refresh (session storage): signed out for good, storage empty, the late tokens revoked', async () => {
+  const page = await freshLoginPage('?storage=session');
+  await signIn(page);
+  await slowRefresh(1500);
+  const before = await authorizes();
+  const outcome = await page.evaluate(async () => {
+    const refresh = window.demo.auth.refresh().then(() => 'refreshed', (e) => e.code);
+    await new Promise((r) => setTimeout(r, 300)); // the refresh is on the wire
+    await window.demo.auth.logout();
+    return { refresh: await refresh, authenticated: window.demo.auth.isAuthenticated(), signedOut: window.demo.auth.isSignedOut() };
+  });
+  eq(outcome.refresh, 'signed_out', 'the refresh caller hears of the sign-out');
+  await new Promise((r) => setTimeout(r, 1800)); // the late answer has come
+  eq(await page.evaluate(() => window.demo.auth.isAuthenticated()), false, 'still signed out after the late answer');
+  eq((await storageKeys(page)).filter((k) => k.endsWith(':tokens')).join(), '', 'no tokens in sessionStorage');
+  eq(await revocations(), 2, 'the session token and the late one revoked');
+  await page.reload();
+  eq(await screen(page), 'login', 'a reload is signed out');
+  eq(await page.evaluate(() => [window.demo.auth.isSignedOut(), window.demo.auth.shouldAutoLogin()].join()), 'true,false', 'the sign-out survives the reload');
+  eq(await authorizes(), before, 'no request to /oauth/authorize');
+  noProblems(page);
+});
+
+test('two tabs on local storage, one refreshing, one waiting, one signs out: signed out everywhere, storage empty', async () => {
+  const a = await freshLoginPage('?storage=local');
+  await signIn(a);
+  const b = await newPage(a.context());
+  await b.goto(APP);
+  eq(await screen(b), 'dashboard', 'tab b shares the session');
+  await slowRefresh(1500);
+  const before = await authorizes();
+  for (const t of [a, b]) await timeTravel(t, 86_400_000);
+  // a refreshes (holding the Web Lock), b's caller waits for the lock; then a signs out.
+  const ra = a.evaluate(() => window.demo.auth.accessToken().then(() => 'token', (e) => e.code));
+  await new Promise((r) => setTimeout(r, 300));
+  const rb = b.evaluate(() => window.demo.auth.accessToken().then(() => 'token', (e) => e.code));
+  await new Promise((r) => setTimeout(r, 200));
+  await a.evaluate(() => window.demo.auth.logout());
+  eq(await ra, 'signed_out', "a's caller");
+  eq(await rb, 'signed_out', "b's caller");
+  await new Promise((r) => setTimeout(r, 1800));
+  for (const t of [a, b]) {
+    eq(await t.evaluate(() => window.demo.auth.isAuthenticated()), false, 'signed out');
+    eq(await t.evaluate(() => window.demo.auth.isSignedOut()), true, 'marked signed out');
+  }
+  eq(await a.evaluate((k) => localStorage.getItem(k), KEY('tokens')), 'signed-out', 'no tokens in localStorage: the sign-out mark');
+  eq((await tokenPosts('refresh_token')).length, 1, 'b did not refresh the old session');
+  eq(await authorizes(), before, 'no request to /oauth/authorize');
+  for (const t of [a, b]) noProblems(t);
+});
+
+test('keepFresh with a background refresh in flight, then logout: stays signed out', async () => {
+  const page = await freshLoginPage('?storage=session');
+  await signIn(page);
+  await slowRefresh(1500);
+  await timeTravel(page, 86_400_000 - 30_000); // within the skew: the background refresh is due
+  await page.evaluate(() => window.demo.auth.keepFresh(true));
+  await waitFor(async () => (await tokenPosts('refresh_token')).length === 1, 'the background refresh');
+  await page.evaluate(() => window.demo.auth.logout());
+  await new Promise((r) => setTimeout(r, 1800));
+  eq(await page.evaluate(() => window.demo.auth.isAuthenticated()), false, 'signed out after the late refresh');
+  eq((await storageKeys(page)).filter((k) => k.endsWith(':tokens')).join(), '', 'no tokens stored');
+  eq(await revocations(), 2, 'the late tokens revoked');
+  noProblems(page);
+});
+
+test('a full storage is reported once through onReport, and the session goes on in memory', async () => {
+  const page = await newPage();
+  // Every page of this tab has a storage that refuses the tokens (as a full quota does).
+  await page.addInitScript(() => {
+    const set = Storage.prototype.setItem;
+    Storage.prototype.setItem = function (k, v) {
+      if (k.endsWith(':tokens')) throw new DOMException('the quota is exceeded', 'QuotaExceededError');
+      return set.call(this, k, v);
+    };
+  });
+  await page.goto(`${APP}?storage=session`);
+  eq(await screen(page), 'login', 'first screen');
+  eq(await signIn(page), 'dashboard', 'signed in, in memory');
+  await timeTravel(page, 86_400_000);
+  await page.evaluate(() => window.demo.auth.accessToken()); // a refresh: its write is refused too
+  eq((await page.evaluate(() => window.demo.reports)).join(), 'storage_unavailable', 'reported once');
+  eq(await page.evaluate(() => window.demo.auth.isAuthenticated()), true, 'the session goes on');
+  noProblems(page);
 });
 
 await run();

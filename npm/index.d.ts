@@ -35,7 +35,7 @@ export interface RetryEvent { url: string; attempt: number; status: number; dela
 /** Errors thrown by GenesysAuth: `code` is stable, `message` says what to do. */
 export interface GenesysAuthError extends Error {
   name: "GenesysAuthError";
-  code: "unknown_region" | "foreign_tokens" | "storage_unavailable" | "invalid_callback" | "issuer_mismatch" | "invalid_config" | "invalid_verifier" | "random_failure" | "not_a_callback" | "missing_parameter" | "duplicate_parameter" | "state_mismatch" | "no_pending_login" | "pending_login_expired" | "corrupt_storage" | "authorization_error" | "oauth_error" | "rate_limited" | "server_error" | "malformed_response" | "network_error" | "redirected" | "unauthorized" | "login_required" | "signed_out" | "relogin_loop" | "popup_blocked" | "popup_closed" | "popup_timeout";
+  code: "unknown_region" | "foreign_tokens" | "storage_unavailable" | "invalid_callback" | "issuer_mismatch" | "invalid_config" | "invalid_verifier" | "random_failure" | "not_a_callback" | "missing_parameter" | "duplicate_parameter" | "state_mismatch" | "no_pending_login" | "pending_login_expired" | "corrupt_storage" | "authorization_error" | "oauth_error" | "rate_limited" | "server_error" | "malformed_response" | "network_error" | "redirected" | "unauthorized" | "login_required" | "signed_out" | "no_refresh_token" | "relogin_loop" | "popup_blocked" | "popup_closed" | "popup_timeout";
   oauthError?: string; status?: number; retryAfterMs?: number; apiCode?: string;
 }
 

@@ -192,7 +192,8 @@ async fn session_command(cli: &Cli) -> Result<(), Error> {
             if *json {
                 println!("{}", serde_json::to_string_pretty(&me).unwrap_or_default());
             } else {
-                let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+                // Server text, shown on a terminal: no control characters (escape sequences, line breaks) get through.
+                let s = |v: &serde_json::Value| genesys_auth::clean_text(v.as_str().unwrap_or(""), 500);
                 println!("{} <{}>", s(&me["name"]), s(&me["email"]));
                 if !s(&me["title"]).is_empty() {
                     println!("  title:        {}", s(&me["title"]));

@@ -17,7 +17,12 @@ struct Env {
 }
 
 async fn env(name: &str) -> Env {
-    let config = Config { auto_login: Some("alex".into()), ..Config::default() };
+    env_with(name, Config::default()).await
+}
+
+/// An emulator with `config` (signing in as alex by itself) and a cache of its own.
+async fn env_with(name: &str, config: Config) -> Env {
+    let config = Config { auto_login: Some("alex".into()), ..config };
     let emulator = Arc::new(Emulator::new(config));
     let running = server::start(emulator.clone(), "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
         .await
@@ -136,6 +141,20 @@ async fn loopback_login_caches_tokens_privately_and_token_prints_them() {
     let (code, out, _) = e.run(&["whoami", "--json"]).await;
     assert_eq!(code, 0);
     assert!(out.contains("\"email\""));
+}
+
+#[tokio::test]
+async fn whoami_prints_server_text_without_terminal_control_characters() {
+    let mut config = Config::default();
+    config.users[0].name = "Alex \u{1b}]0;pwned\u{7}Agent\u{1b}[2J".into(); // "Alex" still signs in by itself
+    config.users[0].title = "Agent\r\nroot# ".into();
+    let e = env_with("whoami-escapes", config).await;
+    e.login().await;
+    let (code, out, _) = e.run(&["whoami"]).await;
+    assert_eq!(code, 0);
+    assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+    assert_eq!(out.lines().next(), Some("Alex ]0;pwnedAgent[2J <alex.agent@example.com>"));
+    assert!(out.contains("title:        Agentroot# \n"), "{out:?}");
 }
 
 #[tokio::test]

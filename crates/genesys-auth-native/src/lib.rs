@@ -53,7 +53,9 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         use genesys_auth::Error as E;
         match self {
-            Error::Auth(E::LoginRequired | E::Unauthorized { .. } | E::ForeignTokens)
+            Error::Auth(
+                E::LoginRequired | E::SignedOut | E::NoRefreshToken | E::Unauthorized { .. } | E::ForeignTokens,
+            )
             | Error::Cache(CacheError::Unreadable(_)) => 3,
             Error::Auth(
                 E::Authorization { .. }
@@ -65,7 +67,13 @@ impl Error {
                 | E::IssuerMismatch,
             ) => 4,
             Error::Timeout(_) | Error::Auth(E::PopupTimeout) => 5,
-            Error::Auth(E::Network { .. } | E::Server { .. } | E::RateLimited { .. } | E::Malformed { .. }) => 6,
+            Error::Auth(
+                E::Network { .. }
+                | E::Redirected { .. }
+                | E::Server { .. }
+                | E::RateLimited { .. }
+                | E::Malformed { .. },
+            ) => 6,
             Error::Listen(..) => 7,
             Error::Auth(E::UnknownRegion { .. } | E::InvalidConfig { .. }) | Error::Cache(CacheError::Unsafe(..)) => 2,
             _ => 1,

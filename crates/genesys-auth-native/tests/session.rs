@@ -79,3 +79,76 @@ async fn a_login_writes_the_cache_only_under_its_lock() {
     let _ = releaser.join();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A signed-in cache (through the emulator's scripted login) whose access token has expired: a refresh is due.
+async fn expired_cache(dir: &std::path::Path) -> (server::Running, Region) {
+    let config = Config { auto_login: Some("alex".into()), ..Config::default() };
+    let running =
+        server::start(Arc::new(Emulator::new(config)), "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    let region = Region::custom(&running.base_url()).unwrap_or_else(|e| panic!("{e}"));
+    let session = Session::new(
+        region.clone(),
+        DEMO_CLIENT_ID,
+        Options { cache_dir: Some(dir.to_path_buf()), ..Options::default() },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let options = LoginOptions {
+        open_browser: false,
+        on_url: Box::new(|url| {
+            let url = url.to_string();
+            tokio::spawn(async move {
+                let _ = reqwest::get(&url).await;
+            });
+        }),
+        ..LoginOptions::default()
+    };
+    session.login(options).await.unwrap_or_else(|e| panic!("{e}"));
+    let cache = TokenCache::new(Some(dir), &region, DEMO_CLIENT_ID);
+    let mut tokens = cache.load().ok().flatten().unwrap_or_else(|| panic!("signed in"));
+    assert!(tokens.refresh.is_some(), "the emulator issues refresh tokens");
+    tokens.expires_at_ms = 1;
+    cache.store(&tokens).unwrap_or_else(|e| panic!("{e}"));
+    (running, region)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn two_sessions_on_one_cache_on_a_current_thread_runtime_both_finish() {
+    let dir = std::env::temp_dir().join(format!("genesys-auth-native-two-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (_running, region) = expired_cache(&dir).await;
+    let open = || {
+        Session::new(region.clone(), DEMO_CLIENT_ID, Options { cache_dir: Some(dir.clone()), ..Options::default() })
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (a, b) = (open(), open());
+    let both = async { tokio::join!(a.access_token(), b.access_token()) };
+    let (ta, tb) =
+        tokio::time::timeout(Duration::from_secs(20), both).await.unwrap_or_else(|_| panic!("a session hung"));
+    let (ta, tb) = (ta.unwrap_or_else(|e| panic!("{e}")), tb.unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(ta, tb, "one refresh: the second session took the first one's token from the cache");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_logout_removes_the_cache_under_its_lock_and_it_stays_removed() {
+    let dir = std::env::temp_dir().join(format!("genesys-auth-native-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (_running, region) = expired_cache(&dir).await;
+    let cache = TokenCache::new(Some(&dir), &region, DEMO_CLIENT_ID);
+    // Another process refreshing holds the lock for a while; the logout waits for it, then removes the cache.
+    let held = cache.lock().unwrap_or_else(|e| panic!("{e}"));
+    let started = std::time::Instant::now();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        drop(held);
+    });
+    let session = Session::new(region, DEMO_CLIENT_ID, Options { cache_dir: Some(dir.clone()), ..Options::default() })
+        .unwrap_or_else(|e| panic!("{e}"));
+    session.logout().await.unwrap_or_else(|e| panic!("{e}"));
+    let _ = releaser.join();
+    assert!(started.elapsed() >= Duration::from_millis(500), "the logout removed the cache while the lock was held");
+    assert!(cache.load().ok().flatten().is_none(), "the cache stays removed");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -110,10 +110,10 @@ export class Engine {
     return { places, shared };
   }
   shouldAutoLogin() {
-    return this.#w.gaAutoLogin(this.#h);
+    return !!this.#w.gaAutoLogin(this.#h);
   }
   isSignedOut() {
-    return this.#w.gaSignedOut(this.#h);
+    return !!this.#w.gaSignedOut(this.#h);
   }
   next() {
     return this.#w.gaNext(this.#h) ? read(this.#w) : undefined;

@@ -195,6 +195,9 @@ pub enum Error {
     },
     /// No usable session: the app must call login.
     LoginRequired,
+    /// A refresh was asked for, but the session has no refresh token (the OAuth client or the org's inactivity
+    /// timeout gives none): the access token is used until it expires, then the user signs in again.
+    NoRefreshToken,
     /// The user signed out (here, in another tab, or in another process): nothing signs in again, silently or by
     /// redirect, until the app calls login.
     SignedOut,
@@ -257,6 +260,7 @@ impl Error {
             Error::Unauthorized { .. } => "unauthorized",
             Error::LoginRequired => "login_required",
             Error::SignedOut => "signed_out",
+            Error::NoRefreshToken => "no_refresh_token",
             Error::ReloginLoop => "relogin_loop",
             Error::PopupBlocked => "popup_blocked",
             Error::PopupClosed => "popup_closed",
@@ -374,6 +378,7 @@ impl Error {
                 "): it expired, was revoked or timed out while idle; sign in again",
             ]),
             Error::LoginRequired => "not signed in: call login() to sign in".into(),
+            Error::NoRefreshToken => "no refresh token was issued for this session (the OAuth client's settings or the org's inactivity timeout give none): the session lasts until the access token expires, then sign in again".into(),
             Error::SignedOut => "signed out by the user: nothing signs in again until the app calls login() (from a click, say)".into(),
             Error::PopupBlocked => "the browser blocked the sign-in popup: call loginWithPopup() directly from a click handler (a user gesture), or allow popups for this site".into(),
             Error::PopupClosed => "the sign-in popup was closed before the sign-in finished: click sign in to try again".into(),

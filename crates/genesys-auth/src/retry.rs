@@ -96,17 +96,15 @@ impl RetryPolicy {
             Failure::Status { status: 502..=504, .. } | Failure::Network if !spends_code => None,
             _ => return None,
         };
+        let exp = self.base_delay_ms.saturating_mul(1u64 << attempts.saturating_sub(1).min(20)).min(self.max_delay_ms);
+        // "Equal jitter": half fixed, half random, so a storm of clients spreads out.
+        let backoff = exp / 2 + u64::from(random) % (exp / 2 + 1);
         let delay = match retry_after {
             Some(ms) if ms > self.max_retry_after_ms => return None,
-            Some(ms) => ms,
-            None => {
-                let exp = self
-                    .base_delay_ms
-                    .saturating_mul(1u64 << attempts.saturating_sub(1).min(20))
-                    .min(self.max_delay_ms);
-                // "Equal jitter": half fixed, half random, so a storm of clients spreads out.
-                exp / 2 + u64::from(random) % (exp / 2 + 1)
-            }
+            // A server that says "rate limited" gets at least the normal backoff, also when its Retry-After is 0
+            // or a date already past: never a burst.
+            Some(ms) => ms.max(backoff),
+            None => backoff,
         };
         (elapsed_ms.saturating_add(delay) <= self.max_total_ms).then_some(delay)
     }
@@ -189,6 +187,19 @@ mod tests {
 
     fn status(status: u16, retry_after: Option<&str>) -> Failure<'_> {
         Failure::Status { status, retry_after }
+    }
+
+    #[test]
+    fn a_retry_after_of_zero_or_in_the_past_still_waits_the_normal_backoff() {
+        let past = "Thu, 01 Jan 1970 00:00:10 GMT";
+        for (attempt, floor) in [(1, 500), (2, 1000), (3, 2000)] {
+            for retry_after in ["0", past] {
+                let delay = P.decide(status(429, Some(retry_after)), false, attempt, 0, 0, 60_000);
+                assert_eq!(delay, Some(floor), "{retry_after}, attempt {attempt}");
+            }
+        }
+        // A longer Retry-After than the backoff is honoured as it is.
+        assert_eq!(P.decide(status(429, Some("5")), false, 1, 0, 0, 0), Some(5000));
     }
 
     #[test]

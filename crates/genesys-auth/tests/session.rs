@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use genesys_auth::session::{
     ANNOUNCED_WAIT_MS, Action, Announcement, Area, Config, Event, LoginOptions, Outcome, Persistence, Reply, Request,
-    RequestId, Restored, Session, Slot, Waiter,
+    RequestId, Restored, SIGNED_OUT_MARK, Session, Slot, Waiter,
 };
 use genesys_auth::{Client, Error, Region, Rng, TokenSet, parse_token_response};
 
@@ -232,6 +232,11 @@ impl World {
             next_waiter: 1,
             lagging: HashMap::new(),
         }
+    }
+
+    /// True while the shared storage holds tokens (not nothing, nor the sign-out mark).
+    fn shares_tokens(&self) -> bool {
+        self.shared.get("tokens").is_some_and(|t| t != SIGNED_OUT_MARK)
     }
 
     /// The shared tokens as `tab` reads them.
@@ -781,12 +786,12 @@ fn a_refused_refresh_never_throws_away_a_still_valid_access_token() {
     world.run();
     assert_eq!(world.token_of(tab, w2), "access-1");
     assert_eq!(world.server.refresh_posts, 1);
-    // An explicit refresh says it cannot, without ending the session.
+    // An explicit refresh says why it cannot (no refresh token), without ending the session.
     let r = world.waiter();
     let now = world.now;
     world.tabs[tab].session.want_refresh(r, now);
     world.run();
-    assert_eq!(world.error_of(tab, r), "login_required");
+    assert_eq!(world.error_of(tab, r), "no_refresh_token");
     assert!(world.tabs[tab].session.is_authenticated());
     // Once it expires, the session-ending path runs.
     world.now += 31_000;
@@ -1131,7 +1136,7 @@ fn other_tabs_hear_of_new_tokens_and_of_logout() {
     assert_eq!(world.outcome(a, w), &Ok(Outcome::SignedOut));
     assert_eq!(world.server.revoked, ["access-2"]);
     assert!(!world.tabs[b].session.is_authenticated(), "signed out in every tab");
-    assert!(!world.shared.contains_key("tokens"));
+    assert!(!world.shares_tokens());
 }
 
 #[test]
@@ -1674,7 +1679,7 @@ fn a_refresh_answered_after_a_logout_is_discarded_and_its_tokens_revoked() {
         assert_eq!(world.outcome(tab, out), &Ok(Outcome::SignedOut));
         world.assert_signed_out(tab);
         if persistence == Persistence::Shared {
-            assert!(!world.shared.contains_key("tokens"), "the late tokens were stored");
+            assert!(!world.shares_tokens(), "the late tokens were stored");
         }
         // The access token of the session, and the one that came late.
         assert_eq!(world.server.revoked, ["access-1", "access-2"], "{persistence:?}");
@@ -1704,7 +1709,7 @@ fn a_code_exchange_answered_after_a_logout_is_discarded_and_its_tokens_revoked()
     assert_eq!(world.error_of(tab, w), "signed_out");
     assert_eq!(world.outcome(tab, out), &Ok(Outcome::SignedOut));
     world.assert_signed_out(tab);
-    assert!(!world.shared.contains_key("tokens"));
+    assert!(!world.shares_tokens());
     assert_eq!(world.server.revoked, ["access-1"]);
 }
 
@@ -1725,7 +1730,7 @@ fn two_tabs_one_refreshing_one_waiting_for_the_lock_end_signed_out_when_the_firs
         world.assert_signed_out(tab);
         assert!(world.tabs[tab].navigations.is_empty(), "tab {tab} started a login");
     }
-    assert!(!world.shared.contains_key("tokens"), "shared storage empty");
+    assert_eq!(world.shared.get("tokens").map(String::as_str), Some(SIGNED_OUT_MARK), "no tokens: the mark");
     assert_eq!(world.server.refresh_posts, 1, "b did not refresh the old session");
     assert_eq!(world.server.revoked, ["access-1", "access-2"]);
     assert_eq!(world.lock, None);
@@ -1773,7 +1778,7 @@ fn an_announced_logout_fails_the_other_tabs_callers_without_a_login_and_login_wo
     let w = callback(&mut world, b, &format!("http://localhost:3000/?code=c2&state={state}"));
     world.run();
     assert_eq!(world.outcome(b, w), &Ok(Outcome::SignedIn { return_to: None }));
-    assert!(world.shared.contains_key("tokens"));
+    assert!(world.shares_tokens());
     // The other tab takes the new session from storage.
     assert!(world.tabs[a].session.is_authenticated() && !world.tabs[a].session.is_signed_out());
 }
@@ -1863,7 +1868,7 @@ fn a_sign_in_resolves_only_once_its_tokens_are_written_under_the_lock() {
     let w = callback(&mut world, tab, &format!("http://localhost:3000/?code=c1&state={state}"));
     world.run();
     assert!(world.tabs[tab].resolved.iter().all(|(x, _)| *x != w), "resolved before the write");
-    assert!(!world.shared.contains_key("tokens"));
+    assert!(!world.shares_tokens());
     world.lock = None;
     world.grant_lock();
     world.run();
@@ -1887,4 +1892,74 @@ fn a_sign_in_that_cannot_be_stored_fails_where_memory_ends_with_the_command() {
         assert_eq!(got, expect);
         assert_eq!(world.tabs[tab].reports.iter().map(Error::code).collect::<Vec<_>>(), ["storage_unavailable"]);
     }
+}
+
+#[test]
+fn a_sign_out_seen_in_storage_before_its_message_is_still_a_sign_out_and_new_tabs_start_signed_out() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let a = world.open(World::config(Persistence::Shared));
+    let b = world.open(World::config(Persistence::Shared));
+    world.lock = Some(usize::MAX); // a third tab holds the lock: b's caller waits for it
+    let wb = world.want_token(b);
+    world.settle();
+    // a signs out; b hears of it only through storage (its channel message is late, or lost).
+    let now = world.now;
+    world.lock = None;
+    world.lock_queue.retain(|t| *t != b);
+    let w = world.waiter();
+    world.tabs[a].session.logout(w, None, now);
+    while let Some(action) = world.tabs[a].session.poll_action() {
+        match action {
+            Action::Announce(_) => {} // not delivered
+            other => world.execute(a, other),
+        }
+    }
+    assert_eq!(world.shared.get("tokens").map(String::as_str), Some(SIGNED_OUT_MARK));
+    world.lock_queue.push_back(b);
+    world.grant_lock(); // b reads the mark under the lock
+    world.run();
+    assert_eq!(world.error_of(b, wb), "signed_out");
+    assert!(world.tabs[b].session.is_signed_out() && world.tabs[b].navigations.is_empty(), "b started a login");
+    // A tab opened afterwards starts signed out: no automatic sign-in there either.
+    let c = world.open(World::config(Persistence::Shared));
+    assert!(world.tabs[c].session.is_signed_out() && !world.tabs[c].session.should_auto_login(world.now));
+    let wc = world.want_token(c);
+    world.run();
+    assert_eq!(world.error_of(c, wc), "signed_out");
+    assert!(
+        world.tabs[c].reports.is_empty() && world.tabs[c].session.discarded().is_none(),
+        "the mark is no corrupt storage"
+    );
+}
+
+#[test]
+fn a_stream_of_announcements_keeps_no_caller_waiting_past_its_bound() {
+    let (mut world, _, _, b, wb) = a_refresh_that_a_lagging_tab_does_not_see();
+    let start = world.now;
+    // Same-origin messages every 100 ms claim new tokens that b's storage never shows; each arrives while b waits for
+    // the lock (another tab holds it), just before b gets it.
+    let ended = |w: &World| !w.tabs[b].resolved.is_empty() || !w.tabs[b].navigations.is_empty();
+    for _ in 0..40 {
+        world.now += 100;
+        world.lock = Some(usize::MAX);
+        let now = world.now;
+        if world.tabs[b].session.poll_timeout().is_some_and(|t| t <= now) {
+            world.tabs[b].session.handle(Event::Timeout, now);
+        }
+        world.settle();
+        let stored = world.view(b);
+        world.tabs[b].session.tokens_announced(stored.as_deref(), now);
+        world.lock = None;
+        world.grant_lock();
+        world.run();
+        if ended(&world) {
+            break;
+        }
+    }
+    assert!(ended(&world), "b's caller still waits after {} ms", world.now - start);
+    assert!(world.now - start <= 2 * ANNOUNCED_WAIT_MS, "waited {} ms", world.now - start);
+    // b refreshed by itself after one bounded wait (with its lagging view: the server's reuse detection answers).
+    assert_eq!(world.server.refresh_posts, 2);
+    let _ = wb;
 }

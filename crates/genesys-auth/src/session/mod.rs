@@ -66,6 +66,11 @@ pub const KEEP_FRESH_RETRY_MS: u64 = 30_000;
 /// logout a removal of the stored tokens counts as that logout.
 pub const ANNOUNCED_WAIT_MS: u64 = 1_000;
 
+/// What the shared token slot holds after a sign-out where another tab could otherwise sign in again by itself
+/// ([`Config::relogin`]): a mark, not an empty slot, so that every tab — reading storage in whatever order it hears of
+/// the change — knows the user signed out rather than that the session ended.
+pub const SIGNED_OUT_MARK: &str = "signed-out";
+
 /// Where the driver keeps the tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Persistence {
@@ -559,8 +564,18 @@ struct SharedWrite {
     text: Option<String>,
     /// What the other tabs are told once it is written.
     announce: Option<Announcement>,
-    /// A sign-in that resolves once its tokens are written.
-    then: Option<(Waiter, Outcome)>,
+    /// What follows once it is written.
+    then: Option<Then>,
+}
+
+/// What follows a write of the shared tokens.
+#[derive(Debug)]
+enum Then {
+    /// A sign-in resolves.
+    Resolve(Waiter, Outcome),
+    /// A sign-out goes on: the token (if any) is revoked, then the caller hears of it (and with `sso`, the
+    /// browser goes to the Genesys logout page).
+    SignOut { token: Option<AccessToken>, waiter: Waiter, sso: Option<String> },
 }
 
 /// The sign-in state machine of one OAuth client in one tab or process. See the module documentation.
@@ -582,6 +597,9 @@ pub struct Session {
     background_ms: Option<u64>,
     /// When another tab announced new tokens that this tab's storage did not show yet.
     announced_ms: Option<u64>,
+    /// The refresh in progress waited for announced tokens once already: it does not wait again (a stream of
+    /// messages cannot keep its callers waiting).
+    waited: bool,
     /// When another tab announced a logout that this tab's storage did not show yet.
     logout_announced_ms: Option<u64>,
     here: Option<String>,
@@ -625,6 +643,7 @@ impl Session {
             abandoned: Vec::new(),
             background_ms: None,
             announced_ms: None,
+            waited: false,
             logout_announced_ms: None,
             here: None,
             refresh: RefreshState::Idle,

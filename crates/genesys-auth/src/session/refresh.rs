@@ -4,7 +4,7 @@
 
 use super::{
     Action, Announcement, Attempt, Outcome, Persistence, RefreshState, Reply, RequestId, RetryNotice, Session,
-    SharedWrite, Slot, Waiter, Want,
+    SharedWrite, Slot, Then, Waiter, Want,
 };
 use crate::{AccessToken, Error, Failure, StoredText, TokenRequest, TokenSet, parse_token_response};
 
@@ -84,22 +84,25 @@ impl Session {
 
     /// Writes the shared tokens (or removes them: `text` is `None`) under the lock: at once when it is held (or
     /// nothing is shared), else once it is granted. `then` resolves after the write.
-    pub(super) fn write_tokens(
-        &mut self,
-        text: Option<String>,
-        announce: Option<Announcement>,
-        then: Option<(Waiter, Outcome)>,
-    ) {
+    pub(super) fn write_tokens(&mut self, text: Option<String>, announce: Option<Announcement>, then: Option<Then>) {
         let write = SharedWrite { text, announce, then };
         if self.config.persistence != Persistence::Shared || self.holds_lock() {
             return self.apply_write(write);
         }
-        // A later write supersedes one still waiting; a sign-in waiting for it is done (its tokens are in memory).
-        if let Some(SharedWrite { then: Some((waiter, outcome)), .. }) = self.write.take() {
-            self.resolve_one(waiter, Ok(outcome));
+        // A later write supersedes one still waiting; what was to follow it follows now (a sign-in's tokens are in
+        // memory, a sign-out's token is revoked).
+        if let Some(SharedWrite { then: Some(then), .. }) = self.write.take() {
+            self.follow(then);
         }
         self.write = Some(write);
         self.ask_lock();
+    }
+
+    fn follow(&mut self, then: Then) {
+        match then {
+            Then::Resolve(waiter, outcome) => self.resolve_one(waiter, Ok(outcome)),
+            Then::SignOut { token, waiter, sso } => self.revoke_then_sign_out(token, waiter, sso),
+        }
     }
 
     fn apply_write(&mut self, write: SharedWrite) {
@@ -110,8 +113,8 @@ impl Session {
         if let Some(a) = write.announce.filter(|_| self.config.persistence == Persistence::Shared) {
             self.push(Action::Announce(a));
         }
-        if let Some((waiter, outcome)) = write.then {
-            self.resolve_one(waiter, Ok(outcome));
+        if let Some(then) = write.then {
+            self.follow(then);
         }
     }
 
@@ -123,7 +126,7 @@ impl Session {
                 attempt: Attempt { id: 0, attempts: 0, started_ms: now_ms, retry_at: None },
                 locked,
             };
-            return self.refresh_failed(Error::LoginRequired, now_ms);
+            return self.refresh_failed(Error::NoRefreshToken, now_ms);
         }
         let id = self.id();
         self.refresh =
@@ -241,6 +244,7 @@ impl Session {
     /// The refresh succeeded (here or in another tab): every waiter gets the new token.
     pub(super) fn refresh_done(&mut self) {
         self.refresh = RefreshState::Idle;
+        self.waited = false;
         let Some(token) = self.tokens.as_ref().map(|t| t.access.clone()) else { return };
         for want in core::mem::take(&mut self.refresh_waiters) {
             self.give(want, token.clone());
@@ -251,7 +255,7 @@ impl Session {
     fn refresh_failed(&mut self, error: Error, now_ms: u64) {
         let locked = self.holds_lock();
         let waiters = core::mem::take(&mut self.refresh_waiters);
-        let refused = error.refresh_refused() || error == Error::LoginRequired;
+        let refused = error.refresh_refused() || error == Error::NoRefreshToken;
         if refused && let Some(t) = &mut self.tokens {
             // A refused refresh token is never sent again, here or (through storage) in another tab.
             if t.refresh.take().is_some() {
@@ -259,7 +263,12 @@ impl Session {
                 self.store(Slot::Tokens, text);
             }
         }
-        let error = if refused { Error::LoginRequired } else { error };
+        // What an explicit refresh hears while the token is still valid: why there is no new one.
+        let error = match error {
+            Error::NoRefreshToken => Error::NoRefreshToken,
+            _ if refused => Error::LoginRequired,
+            other => other,
+        };
         let valid = self.tokens.as_ref().filter(|t| t.remaining_ms(now_ms) > 0).map(|t| t.access.clone());
         if let Some(token) = valid {
             // Still valid: calls go on with it until it expires; only an explicit refresh hears of the failure.
@@ -279,6 +288,7 @@ impl Session {
         if matches!(self.refresh, RefreshState::Running { .. }) {
             self.refresh = RefreshState::Idle;
         }
+        self.waited = false;
         if locked {
             self.push(Action::Unlock);
         }
@@ -301,6 +311,11 @@ impl Session {
             self.push(Action::Unlock);
             return;
         };
+        if stored == Some(super::SIGNED_OUT_MARK) {
+            // The user signed out in another tab while this one waited.
+            self.push(Action::Unlock);
+            return self.removed_elsewhere(true, now_ms);
+        }
         match stored.map(|t| TokenSet::from_storage_for(t, &self.config.client)) {
             Some(Ok(t)) if Some(&t.access) != seen.as_ref() => {
                 if t.remaining_ms(now_ms) > 0 {
@@ -316,7 +331,7 @@ impl Session {
                     self.tokens = Some(t);
                 }
             }
-            Some(Ok(_)) if self.wait_ends().is_some_and(|end| now_ms < end) => {
+            Some(Ok(_)) if !self.waited && self.wait_ends().is_some_and(|end| now_ms < end) => {
                 // Another tab announced new tokens, but this tab's view of the shared storage does not show them
                 // yet (a browser's other processes may see a write late): they are awaited, not refreshed again.
                 self.push(Action::Unlock);
@@ -326,7 +341,7 @@ impl Session {
             None if !self.unsaved => {
                 // Signed out elsewhere while this one waited: the epoch is over.
                 self.push(Action::Unlock);
-                return self.removed_elsewhere(now_ms);
+                return self.removed_elsewhere(false, now_ms);
             }
             Some(Err(e)) => {
                 self.push(Action::Report(e));
@@ -353,6 +368,7 @@ impl Session {
     pub(super) fn refresh_after_wait(&mut self, now_ms: u64) {
         self.refresh = RefreshState::Idle;
         self.announced_ms = None;
+        self.waited = true;
         self.start_refresh(now_ms);
     }
 

@@ -4,7 +4,7 @@
 
 use super::{
     ANNOUNCED_WAIT_MS, Action, Announcement, Login, Outcome, Persistence, RefreshState, Reply, RequestId, Restored,
-    Session, Slot, Waiter,
+    Session, Slot, Then, Waiter,
 };
 use crate::{AccessToken, Error, TokenSet, parse_token_response};
 
@@ -14,6 +14,10 @@ impl Session {
         self.relogin_at_ms = restored.relogin_at.and_then(crate::parse_decimal);
         self.signed_out = restored.signed_out.is_some();
         let Some(text) = restored.tokens else { return };
+        if text == super::SIGNED_OUT_MARK {
+            // Signed out in another tab: so is this one, until the app asks to sign in.
+            return self.mark_signed_out();
+        }
         match TokenSet::from_storage_for(text, &self.config.client) {
             Ok(t) if t.remaining_ms(now_ms) > 0 || t.refresh.is_some() => {
                 // Someone signed in since the sign-out (another tab): the session is theirs.
@@ -34,7 +38,7 @@ impl Session {
         let text = (self.config.persistence != Persistence::Memory).then(|| tokens.to_storage_for(&self.config.client));
         self.unsaved = false;
         self.tokens = Some(tokens);
-        self.write_tokens(text, Some(Announcement::Tokens), then);
+        self.write_tokens(text, Some(Announcement::Tokens), then.map(|(w, o)| Then::Resolve(w, o)));
         self.push(Action::Changed);
     }
 
@@ -77,7 +81,7 @@ impl Session {
             // A lock still to come is released when it is granted.
             RefreshState::Idle | RefreshState::Locking { .. } | RefreshState::Awaiting => {}
         }
-        self.announced_ms = None;
+        (self.announced_ms, self.waited) = (None, false);
         let mut wants = core::mem::take(&mut self.refresh_waiters);
         // Calls on the wire or pausing before a retry.
         wants.extend(self.calls.iter().map(|c| super::Want::Call(c.waiter)));
@@ -95,10 +99,11 @@ impl Session {
         self.fail_or_relogin(wants, Error::LoginRequired, now_ms);
     }
 
-    /// The stored tokens were removed by another tab or process: the epoch is over here too; a sign-out when a
-    /// logout was announced moments ago.
-    pub(super) fn removed_elsewhere(&mut self, now_ms: u64) {
-        if self.logout_announced_ms.take().is_some_and(|at| now_ms < at.saturating_add(ANNOUNCED_WAIT_MS)) {
+    /// The stored tokens were removed by another tab or process: the epoch is over here too; a sign-out when the
+    /// storage says so (`by_user`: the sign-out mark) or a logout was announced moments ago.
+    pub(super) fn removed_elsewhere(&mut self, by_user: bool, now_ms: u64) {
+        let announced = self.logout_announced_ms.take().is_some_and(|at| now_ms < at.saturating_add(ANNOUNCED_WAIT_MS));
+        if by_user || announced {
             self.mark_signed_out();
         }
         if self.tokens.take().is_some() {
@@ -115,10 +120,10 @@ impl Session {
             return; // this machine's own write is on its way under the lock: it is the newer news
         }
         match announcement {
-            Announcement::Logout if stored.is_none() => {
+            Announcement::Logout if stored.is_none() || stored == Some(super::SIGNED_OUT_MARK) => {
                 self.logout_announced_ms = Some(now_ms);
                 if self.tokens.is_some() || !self.signed_out {
-                    self.removed_elsewhere(now_ms);
+                    self.removed_elsewhere(true, now_ms);
                 }
             }
             Announcement::Logout => {
@@ -148,6 +153,12 @@ impl Session {
             return false; // this machine's own write is on its way under the lock: it wins
         }
         let before = self.tokens.as_ref().map(|t| t.access.clone());
+        if stored == Some(super::SIGNED_OUT_MARK) {
+            if before.is_some() || !self.signed_out {
+                self.removed_elsewhere(true, now_ms);
+            }
+            return before.is_some();
+        }
         let read = stored.map(|t| TokenSet::from_storage_for(t, &self.config.client));
         let removed = match read {
             Some(Ok(t)) => {
@@ -165,7 +176,7 @@ impl Session {
             if before.is_none() {
                 return false;
             }
-            self.removed_elsewhere(now_ms);
+            self.removed_elsewhere(false, now_ms);
             return true;
         }
         self.unsaved = false;
@@ -236,21 +247,33 @@ impl Session {
     /// forgotten in memory and storage (other tabs told), the access token revoked (one attempt, best effort), and
     /// nothing signs in again until the app asks.
     pub(super) fn logout(&mut self, waiter: Waiter, sso_return: Option<&str>, now_ms: u64) {
-        let token = self.tokens.as_ref().map(|t| t.access.clone());
+        let token = self.tokens.take().map(|t| t.access);
+        if token.is_some() {
+            self.push(Action::Changed);
+        }
+        self.unsaved = false;
         self.mark_signed_out();
         // Removed first, under the lock a refresh in flight holds (else once it is granted): no other tab may take
-        // the lock in between and refresh the old session again.
-        self.clear_tokens(Some(Announcement::Logout));
+        // the lock in between and refresh the old session again. The revocation and the caller's answer follow.
+        let then = Then::SignOut { token, waiter, sso: sso_return.map(str::to_string) };
+        // Where another tab could sign in again by itself, the shared slot says why it is empty.
+        let mark = (self.config.persistence == Persistence::Shared && self.config.relogin)
+            .then(|| super::SIGNED_OUT_MARK.to_string());
+        self.write_tokens(mark, Some(Announcement::Logout), Some(then));
         self.end_epoch(now_ms);
         self.remove(Slot::Pending);
+    }
+
+    /// The sign-out's last steps: the token revoked (one attempt, best effort), then the caller answered.
+    pub(super) fn revoke_then_sign_out(&mut self, token: Option<AccessToken>, waiter: Waiter, sso: Option<String>) {
         let revoke = token.zip(self.config.client.region().api_url("/api/v2/tokens/me").ok());
         match revoke {
             Some((token, url)) => {
                 let id = self.id();
-                self.revoking = Some((id, waiter, sso_return.map(str::to_string)));
+                self.revoking = Some((id, waiter, sso));
                 self.push(Action::Send(super::Request::Revoke { id, url, token }));
             }
-            None => self.signed_out_done(waiter, sso_return),
+            None => self.signed_out_done(waiter, sso.as_deref()),
         }
     }
 
