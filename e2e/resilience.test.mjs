@@ -398,7 +398,7 @@ test('logout in one tab logs out the others', async () => {
 /** The refresh answers `ms` late from now on. */
 const slowRefresh = (ms) => admin('POST', 'faults', { route: '/oauth/token', method: 'POST', delay_ms: ms, times: 0 });
 const revocations = async () => (await requests()).filter((r) => r.method === 'DELETE' && r.path === '/api/v2/tokens/me').length;
-const authorizes = async () => (await requests()).filter((r) => r.path === '/oauth/authorize').length;
+const authorizes = async () => (await requests()).filter((r) => r.path === '/oauth/authorize' && r.method === 'GET').length;
 
 test('logout during a late refresh (session storage): signed out for good, storage empty, the late tokens revoked', async () => {
   const page = await freshLoginPage('?storage=session');

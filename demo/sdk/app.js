@@ -9,6 +9,7 @@ const out = document.getElementById('out');
 window.sdkDemo = { state: 'loading', calls: { ok: 0, failed: 0 }, tokens: 0 };
 const auth = await GenesysAuth.create({ region: local.region, clientId: local.clientId, redirectUri: `${location.origin}/sdk/`, storage: 'session' });
 await auth.handleRedirectCallback();
+window.sdkDemo.auth = auth;
 if (!auth.isAuthenticated()) {
   const button = document.getElementById('login');
   button.hidden = false;

@@ -17,7 +17,12 @@ use genesys_auth::{Client, Error, Region, TokenSet};
 pub struct TokenCache {
     path: PathBuf,
     client: Option<Client>,
+    /// No directory was given and the platform names none: every use says so.
+    no_dir: bool,
 }
+
+/// How long [`TokenCache::lock`] waits for another process's lock before it gives up with a clear error.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A failure reading or writing the cache, with the path and what to do.
 #[derive(Debug)]
@@ -29,6 +34,10 @@ pub enum CacheError {
     Unsafe(PathBuf, &'static str),
     /// The file system refused.
     Io(PathBuf, std::io::Error),
+    /// No cache directory was given and the platform names none (no home directory, no `XDG_RUNTIME_DIR`).
+    NoDirectory,
+    /// Another process held the cache's lock for longer than [`LOCK_WAIT`].
+    Locked(PathBuf),
 }
 
 impl std::fmt::Display for CacheError {
@@ -47,6 +56,15 @@ impl std::fmt::Display for CacheError {
                 p.display()
             ),
             CacheError::Io(p, e) => write!(f, "cannot use the token cache {}: {e}", p.display()),
+            CacheError::NoDirectory => f.write_str(
+                "no directory for the token cache: there is no home directory and no XDG_RUNTIME_DIR; set GENESYS_AUTH_CACHE_DIR (or --cache-dir, Options::cache_dir) to a private directory of yours",
+            ),
+            CacheError::Locked(p) => write!(
+                f,
+                "another process has held the lock {} for more than {} s: wait for it to finish, or end it",
+                p.display(),
+                LOCK_WAIT.as_secs()
+            ),
         }
     }
 }
@@ -61,14 +79,20 @@ impl TokenCache {
     /// The cache for `client_id` in `region`, under `dir` (default: the platform's cache directory, e.g.
     /// `~/.cache/genesys-auth` on Linux).
     pub fn new(dir: Option<&Path>, region: &Region, client_id: &str) -> Self {
-        let dir = dir.map(Path::to_path_buf).unwrap_or_else(default_dir);
+        let dir = dir.map(Path::to_path_buf).or_else(default_dir);
+        let no_dir = dir.is_none();
+        let dir = dir.unwrap_or_default();
         let host = region.login_base().replace("https://", "").replace("http://", "");
         let name: String = format!("{host}_{client_id}")
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' { c } else { '_' })
             .collect();
         let client = Client::new(region.clone(), client_id, crate::REGISTERED_LOOPBACK).ok();
-        TokenCache { path: dir.join(format!("{name}.tokens")), client }
+        TokenCache { path: dir.join(format!("{name}.tokens")), client, no_dir }
+    }
+
+    fn usable(&self) -> Result<(), CacheError> {
+        if self.no_dir { Err(CacheError::NoDirectory) } else { Ok(()) }
     }
 
     /// The cache file's path.
@@ -84,15 +108,20 @@ impl TokenCache {
     /// [`CacheError::Unsafe`] for a file that is not a regular file of this user's with mode 0600 (or stricter);
     /// [`CacheError::Io`] when it cannot be read.
     pub fn read_text(&self) -> Result<Option<String>, CacheError> {
+        self.usable()?;
         let io = |e| CacheError::Io(self.path.clone(), e);
-        let meta = match fs::symlink_metadata(&self.path) {
-            Ok(m) => m,
+        // Opened first (never through a symlink, never blocking on a FIFO), then checked on the opened descriptor:
+        // nothing can swap the file between the check and the read.
+        let file = match read_options().open(&self.path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+                return Err(CacheError::Unsafe(self.path.clone(), "a symlink (it is not followed)"));
+            }
             Err(e) => return Err(io(e)),
         };
-        check_private_file(&self.path, &meta)?;
+        check_private_file(&self.path, &file.metadata().map_err(io)?)?;
         let mut bytes = Vec::new();
-        let file = read_options().open(&self.path).map_err(io)?;
         file.take(MAX_FILE + 1).read_to_end(&mut bytes).map_err(io)?;
         if bytes.len() as u64 > MAX_FILE {
             return Ok(Some(String::new()));
@@ -106,6 +135,7 @@ impl TokenCache {
     /// # Errors
     /// [`CacheError::Unsafe`] for an unsafe directory, [`CacheError::Io`].
     pub fn write_text(&self, text: &str) -> Result<(), CacheError> {
+        self.usable()?;
         let io = |e| CacheError::Io(self.path.clone(), e);
         self.private_dir()?;
         let tmp = self.path.with_extension(format!("tmp{}", std::process::id()));
@@ -149,22 +179,56 @@ impl TokenCache {
     /// # Errors
     /// [`CacheError::Io`] when it exists and cannot be removed.
     pub fn remove(&self) -> Result<(), CacheError> {
+        self.usable()?;
         match fs::remove_file(&self.path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CacheError::Io(self.path.clone(), e)),
             _ => Ok(()),
         }
     }
 
-    /// An exclusive lock shared by every process using this cache (released when dropped).
+    /// An exclusive lock shared by every process using this cache (released when dropped), waiting at most
+    /// [`LOCK_WAIT`] for another process's.
     ///
     /// # Errors
-    /// [`CacheError::Io`] when the lock file cannot be created or locked.
+    /// [`CacheError::Io`] when the lock file cannot be created or locked, [`CacheError::Locked`] after the wait.
     pub fn lock(&self) -> Result<File, CacheError> {
-        let io = |e| CacheError::Io(self.path.clone(), e);
+        self.lock_within(LOCK_WAIT)
+    }
+
+    /// [`TokenCache::lock`], waiting at most `wait`.
+    ///
+    /// # Errors
+    /// As [`TokenCache::lock`].
+    pub fn lock_within(&self, wait: std::time::Duration) -> Result<File, CacheError> {
+        self.usable()?;
+        let lock_path = self.path.with_extension("lock");
+        let io = |e| CacheError::Io(lock_path.clone(), e);
         self.private_dir()?;
-        let file = private_options().create(true).truncate(false).open(self.path.with_extension("lock")).map_err(io)?;
-        file.lock().map_err(io)?;
-        Ok(file)
+        let started = std::time::Instant::now();
+        loop {
+            let file = private_options().create(true).truncate(false).open(&lock_path).map_err(io)?;
+            check_private_file(&lock_path, &file.metadata().map_err(io)?)?;
+            match file.try_lock() {
+                // Still the file at the path (a sign-out elsewhere may have removed it meanwhile): the lock is ours.
+                Ok(()) if same_file(&file, &lock_path) => return Ok(file),
+                Ok(()) => continue,
+                Err(fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(fs::TryLockError::WouldBlock) => return Err(CacheError::Locked(lock_path)),
+                Err(fs::TryLockError::Error(e)) => return Err(io(e)),
+            }
+        }
+    }
+
+    /// Removes the lock file, when no process holds the lock (a sign-out leaves no file behind).
+    pub(crate) fn remove_lock(&self) {
+        let lock_path = self.path.with_extension("lock");
+        if let Ok(file) = private_options().open(&lock_path)
+            && file.try_lock().is_ok()
+        {
+            let _ = fs::remove_file(&lock_path);
+        }
     }
 
     /// The cache's directory, created private (0700) when missing; an existing one must not be writable by
@@ -195,25 +259,51 @@ impl From<CacheError> for Error {
     }
 }
 
-fn default_dir() -> PathBuf {
-    directories::ProjectDirs::from("", "", "genesys-auth")
-        .map(|d| d.cache_dir().to_path_buf())
-        .unwrap_or_else(|| std::env::temp_dir().join("genesys-auth"))
+/// True when `path` still names the file `file` has open.
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &File, path: &Path) -> bool {
+    path.exists()
+}
+
+/// The platform's cache directory (`~/.cache/genesys-auth`), else this user's runtime directory
+/// (`$XDG_RUNTIME_DIR/genesys-auth`); never a shared directory such as `/tmp`, where another user could plant it.
+fn default_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "genesys-auth").map(|d| d.cache_dir().to_path_buf()).or_else(|| {
+        std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()).map(|d| PathBuf::from(d).join("genesys-auth"))
+    })
 }
 
 #[cfg(unix)]
 fn check_private_dir(dir: &Path, meta: &fs::Metadata) -> Result<(), CacheError> {
     use std::os::unix::fs::MetadataExt;
-    let unsafe_dir = |why| Err(CacheError::Unsafe(dir.to_path_buf(), why));
-    if !meta.is_dir() {
-        return unsafe_dir("not a directory (a symlink is not followed)");
+    match dir_problem(meta.is_dir(), meta.mode(), meta.uid(), rustix::process::geteuid().as_raw()) {
+        Some(why) => Err(CacheError::Unsafe(dir.to_path_buf(), why)),
+        None => Ok(()),
     }
-    // Sticky shared directories (/tmp) are writable by all, but nobody may replace another user's files there.
-    let sticky = meta.mode() & 0o1000 != 0;
-    if meta.mode() & 0o022 != 0 && !sticky {
-        return unsafe_dir("the directory is writable by other users");
+}
+
+/// Why a directory of `mode` owned by `owner` is unfit for the cache of user `me`, if it is. A shared sticky
+/// directory (`/tmp`) is refused too: another user may have created it, or may hold the lock file in it.
+#[cfg(unix)]
+fn dir_problem(is_dir: bool, mode: u32, owner: u32, me: u32) -> Option<&'static str> {
+    if !is_dir {
+        Some("not a directory (a symlink is not followed)")
+    } else if owner != me {
+        Some("the directory belongs to another user")
+    } else if mode & 0o022 != 0 {
+        Some("the directory is writable by other users")
+    } else {
+        None
     }
-    Ok(())
 }
 
 #[cfg(not(unix))]
@@ -248,7 +338,8 @@ fn read_options() -> OpenOptions {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        // No symlink followed, and a FIFO planted at the path does not block the open (it is then refused).
+        o.custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32);
     }
     o
 }
@@ -331,6 +422,66 @@ mod tests {
         assert!(matches!(c.write_text("v=1"), Err(CacheError::Unsafe(..))));
         assert_eq!(fs::metadata(&d).map(|m| m.permissions().mode() & 0o777).unwrap_or(0), 0o777);
         let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn only_a_directory_of_this_users_that_nobody_else_may_write_is_accepted() {
+        assert_eq!(dir_problem(true, 0o40700, 1000, 1000), None);
+        assert_eq!(dir_problem(true, 0o40755, 1000, 1000), None);
+        assert_eq!(dir_problem(true, 0o41777, 0, 1000), Some("the directory belongs to another user"));
+        assert_eq!(dir_problem(true, 0o41777, 1000, 1000), Some("the directory is writable by other users"));
+        assert_eq!(dir_problem(true, 0o40770, 1000, 1000), Some("the directory is writable by other users"));
+        assert_eq!(dir_problem(true, 0o40700, 1001, 1000), Some("the directory belongs to another user"));
+        assert!(dir_problem(false, 0o40700, 1000, 1000).is_some());
+    }
+
+    #[test]
+    fn a_sticky_shared_directory_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = dir("sticky");
+        fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o1777)).unwrap_or_else(|e| panic!("{e}"));
+        let c = cache(&d);
+        assert!(matches!(c.write_text("v=1"), Err(CacheError::Unsafe(_, "the directory is writable by other users"))));
+        assert!(matches!(c.lock(), Err(CacheError::Unsafe(..))));
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_lock_held_elsewhere_is_waited_for_a_bounded_time_with_a_clear_error() {
+        let d = dir("locked");
+        let c = cache(&d);
+        let held = c.lock().unwrap_or_else(|e| panic!("{e}"));
+        let started = std::time::Instant::now();
+        let e = c.lock_within(std::time::Duration::from_millis(300)).err();
+        assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+        assert!(matches!(e, Some(CacheError::Locked(_))), "{e:?}");
+        assert!(e.map(|e| e.to_string()).unwrap_or_default().contains("another process has held the lock"));
+        drop(held);
+        assert!(c.lock_within(std::time::Duration::from_millis(300)).is_ok());
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_fifo_at_the_cache_path_is_refused_without_blocking() {
+        let d = dir("fifo");
+        let c = cache(&d);
+        c.write_text("v=1").unwrap_or_else(|e| panic!("{e}"));
+        fs::remove_file(c.path()).unwrap_or_else(|e| panic!("{e}"));
+        rustix::fs::mkfifoat(rustix::fs::CWD, c.path(), rustix::fs::Mode::from_raw_mode(0o600))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(c.read_text(), Err(CacheError::Unsafe(_, "not a regular file (a symlink is not followed)"))));
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn without_any_directory_every_use_names_the_setting() {
+        let mut c = cache(&dir("none"));
+        c.no_dir = true;
+        for e in [c.read_text().err(), c.write_text("v=1").err(), c.lock().err(), c.remove().err()] {
+            let text = e.map(|e| e.to_string()).unwrap_or_default();
+            assert!(text.contains("GENESYS_AUTH_CACHE_DIR"), "{text}");
+        }
     }
 
     #[test]

@@ -81,6 +81,8 @@ struct Executor {
     last_text: Option<String>,
     /// The cache held something the machine discarded (reported as an unreadable cache, not just "sign in").
     discarded: bool,
+    /// The cache file was removed under the lock: its lock file goes too once the lock is released.
+    removed: bool,
 }
 
 /// Starts the executor on the current tokio runtime.
@@ -115,6 +117,7 @@ pub(crate) fn start(
         on_report,
         last_text: text,
         discarded,
+        removed: false,
     };
     tokio::spawn(executor.run(rx, events_rx, unsafe_cache));
     tx
@@ -266,7 +269,13 @@ impl Executor {
                         let _ = events.send(Event::Locked(locked));
                     });
                 }
-                Action::Unlock => self.lock = None,
+                Action::Unlock => {
+                    self.lock = None;
+                    if std::mem::take(&mut self.removed) {
+                        // A sign-out leaves no file behind (unless another process holds the lock now).
+                        self.cache.remove_lock();
+                    }
+                }
                 Action::Store { slot, place, text } => match place.area {
                     // The shared storage of this process is the token cache file.
                     Area::Shared => match self.cache.write_text(text.secret()) {
@@ -284,6 +293,7 @@ impl Executor {
                             self.report(&CoreError::StorageUnavailable { detail: e.to_string() });
                         }
                         self.last_text = None;
+                        self.removed = self.lock.is_some();
                     }
                     Area::Own => drop(self.own.remove(&place.key)),
                 },
@@ -379,6 +389,8 @@ fn refuse(command: Command, e: &CacheError) {
             CacheError::Unsafe(p, why) => CacheError::Unsafe(p.clone(), why),
             CacheError::Unreadable(p) => CacheError::Unreadable(p.clone()),
             CacheError::Io(p, io) => CacheError::Io(p.clone(), std::io::Error::new(io.kind(), io.to_string())),
+            CacheError::NoDirectory => CacheError::NoDirectory,
+            CacheError::Locked(p) => CacheError::Locked(p.clone()),
         })
     };
     match command {

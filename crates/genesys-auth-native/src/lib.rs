@@ -75,7 +75,8 @@ impl Error {
                 | E::Malformed { .. },
             ) => 6,
             Error::Listen(..) => 7,
-            Error::Auth(E::UnknownRegion { .. } | E::InvalidConfig { .. }) | Error::Cache(CacheError::Unsafe(..)) => 2,
+            Error::Auth(E::UnknownRegion { .. } | E::InvalidConfig { .. })
+            | Error::Cache(CacheError::Unsafe(..) | CacheError::NoDirectory) => 2,
             _ => 1,
         }
     }

@@ -150,5 +150,6 @@ async fn a_logout_removes_the_cache_under_its_lock_and_it_stays_removed() {
     let _ = releaser.join();
     assert!(started.elapsed() >= Duration::from_millis(500), "the logout removed the cache while the lock was held");
     assert!(cache.load().ok().flatten().is_none(), "the cache stays removed");
+    assert!(!cache.path().with_extension("lock").exists(), "the sign-out leaves no lock file behind");
     let _ = std::fs::remove_dir_all(&dir);
 }

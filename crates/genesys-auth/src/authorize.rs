@@ -657,10 +657,14 @@ mod tests {
     #[test]
     fn scope_and_repeated_setters_keep_one_value_each() {
         let c = client();
-        let url = |r: AuthorizeRequest<'_>| r.build(&mut OsRng, 0).map(|(u, _)| query(&u)).unwrap_or_default();
+        // A request that fails to build fails the test: an empty list would pass the absence checks below.
+        let url =
+            |r: AuthorizeRequest<'_>| r.build(&mut OsRng, 0).map(|(u, _)| query(&u)).unwrap_or_else(|e| panic!("{e}"));
         let q = url(c.authorize().scope("  openid presence "));
         assert!(q.contains(&("scope".into(), "openid presence".into())), "{q:?}");
-        assert!(!url(c.authorize().scope("   ")).iter().any(|(n, _)| n == "scope"));
+        let blank = url(c.authorize().scope("   "));
+        assert!(blank.iter().any(|(n, _)| n == "client_id"), "a whole authorize URL: {blank:?}");
+        assert!(!blank.iter().any(|(n, _)| n == "scope"), "{blank:?}");
         let q = url(c.authorize().prompt_login().login_hint("a@example.com").login_hint("b@example.com"));
         let hints: Vec<_> = q.iter().filter(|(n, _)| n == "login_hint").map(|(_, v)| v.as_str()).collect();
         assert_eq!(hints, ["b@example.com"]);

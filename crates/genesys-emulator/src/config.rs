@@ -382,8 +382,13 @@ mod tests {
         assert_eq!(c.token_duration_s, 600);
         assert_eq!(c.refresh.policy, RefreshPolicy::None);
         assert_eq!(c.clients.len(), 1);
-        assert!(Config::from_toml("token_duration_s = 10").is_err());
-        assert!(Config::from_toml("nonsense = 1").is_err());
-        assert!(Config::from_toml("auto_login = \"nobody\"").is_err());
+        // Each refusal for its own reason, named in the message.
+        let refused = |text: &str| Config::from_toml(text).err().unwrap_or_else(|| panic!("{text:?} was accepted"));
+        let e = refused("token_duration_s = 10");
+        assert!(e.contains("token duration 10 s is outside Genesys' 300..=172800"), "{e}");
+        let e = refused("nonsense = 1");
+        assert!(e.contains("unknown field `nonsense`"), "{e}");
+        let e = refused("auto_login = \"nobody\"");
+        assert!(e.contains("auto_login names \"nobody\", which is not a configured user"), "{e}");
     }
 }

@@ -39,6 +39,7 @@ use serde::Serialize;
 pub use admin::Fault;
 pub use config::{Config, DEMO_CLIENT_ID, RefreshPolicy};
 use store::Store;
+pub use store::{MAX_CSRF, MAX_SESSIONS};
 
 /// A ChaCha-based CSPRNG seeded once from the operating system.
 struct SeededRng(rand::rngs::StdRng);
@@ -103,6 +104,8 @@ pub struct Stats {
     pub refresh_tokens: usize,
     /// Login-page sessions.
     pub sessions: usize,
+    /// Login forms open (their one-time tokens).
+    pub login_forms: usize,
     /// Fault rules installed.
     pub faults: usize,
 }
@@ -177,6 +180,7 @@ impl Inner {
             access_tokens: self.store.access.len(),
             refresh_tokens: self.store.refresh.len(),
             sessions: self.store.sessions.len(),
+            login_forms: self.store.csrf.len(),
             faults: self.faults.len(),
         }
     }

@@ -173,7 +173,7 @@ fn is_loopback_redirect(uri: &str) -> bool {
 /// (cross-site request forgery).
 fn new_csrf(ctx: &mut Ctx<'_>, now_ms: u64) -> String {
     let token = ctx.token();
-    ctx.store.csrf.insert(token.clone(), now_ms);
+    ctx.store.add_csrf(token.clone(), now_ms);
     token
 }
 
@@ -220,7 +220,7 @@ pub(crate) fn decision(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Response<Bytes> {
     };
     let user_id = user.id.clone();
     let session = ctx.token();
-    ctx.store.sessions.insert(session.clone(), (user_id.clone(), call.now_ms));
+    ctx.store.add_session(session.clone(), user_id.clone(), call.now_ms);
     let mut r = approve(ctx, &a, &user_id, call.now_ms);
     if let Ok(v) = HeaderValue::from_str(&format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax")) {
         r.headers_mut().insert(header::SET_COOKIE, v);

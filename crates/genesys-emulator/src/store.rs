@@ -1,12 +1,19 @@
 //! The emulator's memory: codes, tokens, token families, sessions and rate windows, with expiry sweeping.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 /// How long a login form may be filled in.
 pub const CSRF_LIFETIME_MS: u64 = 30 * 60_000;
 
 /// How long a login-page session lasts (Genesys: about a working day).
 pub const SESSION_LIFETIME_MS: u64 = 12 * 3_600_000;
+
+/// Login forms open at once at most: beyond it the oldest is forgotten (its form gets "expired, start again"), so a
+/// page that loops `<img src=…/oauth/authorize?…>` cannot grow the emulator without bound.
+pub const MAX_CSRF: usize = 10_000;
+
+/// Login-page sessions kept at most, oldest out (a user whose session went signs in on the page again).
+pub const MAX_SESSIONS: usize = 10_000;
 
 /// One authorization code, bound to what the authorize request said.
 #[derive(Debug)]
@@ -68,13 +75,39 @@ pub struct Store {
     /// Login-page sessions (cookie value → user id, started at), like the Genesys login session that makes
     /// re-login silent. Forgotten after [`SESSION_LIFETIME_MS`].
     pub sessions: HashMap<String, (String, u64)>,
-    /// Login-form tokens (value → issued at), one-time, forgotten after [`CSRF_LIFETIME_MS`].
+    /// Login-form tokens (value → issued at), one-time, forgotten after [`CSRF_LIFETIME_MS`] or beyond
+    /// [`MAX_CSRF`]; see [`Store::add_csrf`].
     pub csrf: HashMap<String, u64>,
+    /// The order the login-form tokens and sessions came in, oldest first (may name ones already gone).
+    csrf_order: VecDeque<String>,
+    session_order: VecDeque<String>,
     pub next_family: u64,
     last_sweep_ms: u64,
 }
 
+/// Inserts `key` into `map` (through `insert`) and its order, forgetting the oldest beyond `max`.
+fn bounded<V>(map: &mut HashMap<String, V>, order: &mut VecDeque<String>, max: usize, key: String, value: V) {
+    order.push_back(key.clone());
+    map.insert(key, value);
+    while map.len() > max || order.len() > max {
+        match order.pop_front() {
+            Some(old) => drop(map.remove(&old)),
+            None => break,
+        }
+    }
+}
+
 impl Store {
+    /// Remembers a login form's one-time token (issued at `now_ms`), the oldest forgotten beyond [`MAX_CSRF`].
+    pub fn add_csrf(&mut self, token: String, now_ms: u64) {
+        bounded(&mut self.csrf, &mut self.csrf_order, MAX_CSRF, token, now_ms);
+    }
+
+    /// Remembers a login-page session, the oldest forgotten beyond [`MAX_SESSIONS`].
+    pub fn add_session(&mut self, cookie: String, user_id: String, now_ms: u64) {
+        bounded(&mut self.sessions, &mut self.session_order, MAX_SESSIONS, cookie, (user_id, now_ms));
+    }
+
     /// A new token family.
     pub fn new_family(&mut self, client_id: &str, user_id: &str, expires_at_ms: u64) -> u64 {
         self.next_family += 1;

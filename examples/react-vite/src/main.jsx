@@ -14,7 +14,8 @@ createRoot(document.getElementById('root')).render(
     region={settings.region}
     clientId={settings.clientId}
     redirectUri={`${location.origin}/react/`}
-    storage="session"
+    // Shared by the app's tabs: they refresh one at a time, and a sign-out in one signs every tab out.
+    storage="local"
     userExpand="presence"
     // The library has put the return path (e.g. /react/#/profile) back in the address bar: tell the router.
     onRedirectCallback={() => dispatchEvent(new HashChangeEvent('hashchange'))}

@@ -18,7 +18,8 @@ const auth = createGenesysAuth({
   region: settings.region,
   clientId: settings.clientId,
   redirectUri: `${location.origin}/vue/`,
-  storage: 'session',
+  // Shared by the app's tabs: they refresh one at a time, and a sign-out in one signs every tab out.
+  storage: 'local',
   userExpand: 'presence',
   // The library has put the return path (e.g. /vue/#/profile) back in the address bar: tell the router.
   onRedirectCallback: follow,
