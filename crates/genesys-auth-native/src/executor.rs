@@ -69,6 +69,8 @@ struct Executor {
     next_waiter: Waiter,
     /// API requests on the wire, by the caller they are for.
     api_calls: HashMap<RequestId, Waiter>,
+    /// The tasks sending requests, to drop one the machine gives up.
+    sending: HashMap<RequestId, tokio::task::AbortHandle>,
     /// The latest API answer of each caller (status, body): only these are ever handed over; token answers,
     /// which hold tokens, are not kept.
     responses: HashMap<Waiter, (u16, Vec<u8>)>,
@@ -110,6 +112,7 @@ pub(crate) fn start(
         waiters: HashMap::new(),
         next_waiter: 1,
         api_calls: HashMap::new(),
+        sending: HashMap::new(),
         responses: HashMap::new(),
         lock: None,
         own: HashMap::new(),
@@ -227,6 +230,7 @@ impl Executor {
         let now = now_ms();
         match event {
             Event::Answer { id, answer: Ok((status, retry_after, body)) } => {
+                self.sending.remove(&id);
                 let reply = MachineReply::Http { status, retry_after: retry_after.as_deref(), body: Some(&body) };
                 self.machine.handle(MachineEvent::Answer { id, reply }, now);
                 // Kept in case the machine hands this answer to its caller (it resolves after this event).
@@ -235,6 +239,7 @@ impl Executor {
                 }
             }
             Event::Answer { id, answer: Err(detail) } => {
+                self.sending.remove(&id);
                 self.api_calls.remove(&id);
                 self.machine.handle(MachineEvent::Answer { id, reply: MachineReply::Network { detail: &detail } }, now);
             }
@@ -258,6 +263,12 @@ impl Executor {
         while let Some(action) = self.machine.poll_action() {
             match action {
                 Action::Send(request) => self.send(request),
+                Action::Abort { request } => {
+                    if let Some(task) = self.sending.remove(&request) {
+                        task.abort();
+                    }
+                    self.api_calls.remove(&request);
+                }
                 Action::ReadBody { .. } => {} // bodies are always read here
                 Action::Lock { name: _ } => {
                     // The cache's own lock file (one per cache, whatever the name): taken off the async threads.
@@ -335,7 +346,7 @@ impl Executor {
             }
             Request::Revoke { id, url, token } => (id, self.http.delete(url).bearer_auth(token.secret())),
         };
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let answer = match builder.send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
@@ -350,6 +361,7 @@ impl Executor {
             };
             let _ = events.send(Event::Answer { id, answer });
         });
+        self.sending.insert(id, task.abort_handle());
     }
 
     fn resolve(&mut self, waiters: Vec<Waiter>, outcome: &Result<Outcome, CoreError>) {

@@ -241,7 +241,9 @@ impl Session {
             // Never follow redirects: a redirect from the token endpoint is an attack or a misconfiguration, and one
             // from the API would carry the Bearer token to wherever it points.
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
+            // No overall timeout here: the session machine gives a request up after REQUEST_TIMEOUT_MS, as in every
+            // driver. Connecting alone is bounded, so that a dead host fails fast.
+            .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("genesys-auth/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| genesys_auth::Error::Network { detail: e.to_string() })?;

@@ -53,11 +53,13 @@ export function put(w, parts) {
   });
 }
 
-/** The text the engine left in its buffer. */
+/** The text the engine left in its buffer, which is wiped once read (it may hold a token). */
 export function read(w) {
   const n = w.gaLen();
   const at = w.gaIo(n); // before reading memory.buffer: a call into wasm may grow the memory
-  return decoder.decode(new Uint8Array(w.memory.buffer, at, n));
+  const text = decoder.decode(new Uint8Array(w.memory.buffer, at, n));
+  w.gaWipe();
+  return text;
 }
 
 /** An error as the engine writes it: a GenesysAuthError from its form-encoded fields, or with the Rust API the
@@ -178,6 +180,7 @@ export class Executor {
   #popup;
   #tokens;
   #pending;
+  #aborts = new Map();
 
   /** `engine`: an Engine made from `engineOptions(options)`. */
   constructor(engine, options) {
@@ -241,6 +244,7 @@ export class Executor {
    * that every one is here). `this` is the executor. */
   static actions = {
     send(id, kind, url, x, n1, v1, n2, v2) { this.#send(+id, kind, url, x, n1, v1, n2, v2); },
+    abort(id) { this.#aborts.get(+id)?.abort(); },
     body(id) { this.#readBody(+id); },
     lock(name) { this.#lock(name); },
     unlock() { this.#release?.(); this.#release = undefined; },
@@ -283,30 +287,39 @@ export class Executor {
   /** Sends request `id` as the engine described it and feeds back its answer. */
   async #send(id, kind, url, x, n1, v1, n2, v2) {
     const failed = (err) => this.#feed('network', id, undefined, message(err));
+    // The engine may give the request up (no answer in time): then it is dropped here.
+    const ctl = new AbortController();
+    this.#aborts.set(id, ctl);
+    const done = () => this.#aborts.delete(id);
     let request, waiter;
     try {
       if (kind == 'token') {
-        request = new Request(url, { method: 'POST', headers: { [n1]: v1, [n2]: v2 }, body: x, credentials: 'omit', redirect: 'manual' });
+        request = new Request(url, { method: 'POST', headers: { [n1]: v1, [n2]: v2 }, body: x, credentials: 'omit', redirect: 'manual', signal: ctl.signal });
       } else {
         waiter = +n1;
         const init = kind == 'api' ? this.#inits.get(waiter) : { method: 'DELETE' };
         // A shallow copy, so the caller's object is left as it was; redirects (which would carry the token
         // elsewhere) are not followed unless the app's init asks for them: the engine hears of them.
-        request = new Request(url, Object.assign({ redirect: 'manual' }, init));
+        const own = init?.signal;
+        const signal = own && typeof AbortSignal.any == 'function' ? AbortSignal.any([own, ctl.signal]) : own ?? ctl.signal;
+        request = new Request(url, Object.assign({ redirect: 'manual' }, init, { signal }));
         request.headers.set('Authorization', `Bearer ${x}`);
       }
     } catch (err) {
+      done();
       return failed(err);
     }
     let response;
     try {
       response = await fetch(request);
     } catch (err) {
+      done();
       return failed(err);
     }
-    if (response.type == 'opaqueredirect') return this.#feed('redirected', id);
+    if (response.type == 'opaqueredirect') { done(); return this.#feed('redirected', id); }
     const retryAfter = response.headers.get('retry-after') ?? undefined;
     if (kind == 'api') {
+      done();
       this.#responses.set(id, { waiter, response });
       return this.#feed('answer', id, response.status, undefined, retryAfter);
     }
@@ -315,6 +328,8 @@ export class Executor {
       body = new Uint8Array(await response.arrayBuffer());
     } catch (err) {
       return failed(err);
+    } finally {
+      done();
     }
     this.#feed('answer', id, response.status, undefined, retryAfter, body);
   }

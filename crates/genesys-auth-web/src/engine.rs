@@ -14,6 +14,7 @@
 //! | `send` | id, `api`, URL, access token, waiter |
 //! | `send` | id, `revoke`, URL, access token |
 //! | `body` | id (answer again with the body) |
+//! | `abort` | id (drop the request: no answer came in time) |
 //! | `lock` | the lock's name |
 //! | `unlock`, `close` (the popup), `changed` | — |
 //! | `store` | slot (`tokens`, `pending`, `relogin`, `signed-out`), area (`own`: sessionStorage, `shared`: localStorage), key, text |
@@ -40,6 +41,7 @@ use genesys_auth::session::{
     Session, Slot,
 };
 use genesys_auth::{Callback, Client, Error, Region, TokenRequest, decimal};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::browser::{BrowserRng, StorageKind};
 use crate::options::{MISSING_CLIENT_ID, MISSING_REGION, retry_policy, whole};
@@ -62,9 +64,9 @@ fn area_name(area: Area) -> &'static str {
 
 /// The names of the actions [`Engine::next`] writes, each the first line of its text: what `js/executor.js` must
 /// handle (its test compares this list with the executor's table).
-pub const ACTIONS: [&str; 16] = [
-    "send", "body", "lock", "unlock", "store", "remove", "announce", "navigate", "popup", "close", "address", "ok",
-    "fail", "retry", "changed", "report",
+pub const ACTIONS: [&str; 17] = [
+    "send", "abort", "body", "lock", "unlock", "store", "remove", "announce", "navigate", "popup", "close", "address",
+    "ok", "fail", "retry", "changed", "report",
 ];
 
 /// The session of one OAuth client in this tab.
@@ -85,7 +87,7 @@ type Exporter = Box<dyn Fn(&Error) -> usize>;
 /// order ([`event::NAMES`], which JS reads from the engine).
 macro_rules! events {
     ($($(#[$doc:meta])* $name:ident = $text:literal,)*) => {
-        /// The events of [`Engine::feed`], by number; JS takes the numbers from [`NAMES`].
+        /// The events of [`Engine::feed`](crate::engine::Engine::feed), by number; JS takes the numbers from [`NAMES`](crate::engine::event::NAMES).
         pub mod event {
             /// The events' names, in the order of their numbers.
             pub const NAMES: &[&str] = &[$($text),*];
@@ -312,7 +314,8 @@ impl Engine {
     #[allow(clippy::should_implement_trait)] // the action borrows the engine: not an iterator
     pub fn next(&mut self) -> Option<&str> {
         let action = self.session.poll_action()?;
-        self.out.clear();
+        // The last action's text may have held a token: wiped, not just forgotten.
+        self.out.zeroize();
         match action {
             Action::Send(Request::Token { id, request }) => {
                 let [(a, b), (c, d)] = TokenRequest::HEADERS;
@@ -333,6 +336,10 @@ impl Engine {
             }
             Action::ReadBody { request } => {
                 self.put(&["body"]);
+                self.put_number(request);
+            }
+            Action::Abort { request } => {
+                self.put(&["abort"]);
                 self.put_number(request);
             }
             Action::Lock { name } => self.put(&["lock", &name]),
@@ -481,29 +488,43 @@ pub mod wire {
         IO.with_borrow(|io| io.len() as u32)
     }
 
-    /// The buffer's parts of these lengths (negative: absent), one after another.
-    fn parts<const N: usize>(lens: [i32; N]) -> [Option<Vec<u8>>; N] {
-        let io = IO.take();
+    /// The buffer's parts of these lengths (negative: absent), one after another. The buffer is wiped once they
+    /// are taken, and so is each part when it is dropped (they may hold tokens or a token answer).
+    fn parts<const N: usize>(lens: [i32; N]) -> [Option<Zeroizing<Vec<u8>>>; N] {
+        let io = Zeroizing::new(IO.take());
         let mut at = 0usize;
         lens.map(|len| {
             let len = usize::try_from(len).ok()?;
             let part = io.get(at..at.checked_add(len)?)?;
             at += len;
-            Some(part.to_vec())
+            Some(Zeroizing::new(part.to_vec()))
         })
     }
 
-    /// A part of the buffer as text (JS writes UTF-8).
-    fn text(part: Option<Vec<u8>>) -> Option<String> {
-        String::from_utf8(part?).ok()
+    /// A part of the buffer as text (JS writes UTF-8), wiped when dropped.
+    fn text(part: Option<Zeroizing<Vec<u8>>>) -> Option<Zeroizing<String>> {
+        let bytes: Vec<u8> = core::mem::take(&mut *part?);
+        match String::from_utf8(bytes) {
+            Ok(t) => Some(Zeroizing::new(t)),
+            Err(e) => {
+                drop(Zeroizing::new(e.into_bytes()));
+                None
+            }
+        }
     }
 
-    /// Leaves `text` in the buffer.
+    /// Leaves `text` in the buffer (what it held before wiped first, its whole capacity).
     fn put(text: &str) {
         IO.with_borrow_mut(|io| {
-            io.clear();
+            io.zeroize();
             io.extend_from_slice(text.as_bytes());
         });
+    }
+
+    /// Wipes the buffer: JS calls it once it has read a text that may hold a secret (every action and answer).
+    #[wasm_bindgen(js_name = gaWipe)]
+    pub fn wipe() {
+        IO.with_borrow_mut(|io| io.zeroize());
     }
 
     /// Leaves `err` in the buffer: its index with the Rust API, else its fields.
@@ -555,7 +576,7 @@ pub mod wire {
     #[wasm_bindgen(js_name = gaNew)]
     pub fn new(len: i32) -> i32 {
         let [options] = parts([len]).map(text);
-        match Engine::new(options.as_deref().unwrap_or_default()) {
+        match Engine::new(options.as_ref().map_or("", |o| o.as_str())) {
             Ok(engine) => register(engine) as i32,
             Err(err) => {
                 put_error(None, &err);
@@ -614,7 +635,8 @@ pub mod wire {
     pub fn feed(h: u32, kind: u8, n: u32, x: f64, a: i32, b: i32, body: i32) {
         let [a, b, body] = parts([a, b, body]);
         let (a, b) = (text(a), text(b));
-        with(h, |e| e.feed(kind, n, Some(x), a.as_deref(), b.as_deref(), body.as_deref()));
+        let (a, b) = (a.as_ref().map(|t| t.as_str()), b.as_ref().map(|t| t.as_str()));
+        with(h, |e| e.feed(kind, n, Some(x), a, b, body.as_ref().map(|v| v.as_slice())));
     }
 
     /// [`Engine::next`]: whether an action is in the buffer.
@@ -673,7 +695,8 @@ pub mod wire {
     #[wasm_bindgen(js_name = gaRegion)]
     pub fn region(query: i32, allow: i32, remembered: i32) -> i32 {
         let [q, a, r] = parts([query, allow, remembered]);
-        match region_from_host_params(&text(q).unwrap_or_default(), &text(a).unwrap_or_default(), text(r)) {
+        let [q, a] = [text(q), text(a)].map(|t| t.map(|t| t.to_string()).unwrap_or_default());
+        match region_from_host_params(&q, &a, text(r).map(|t| t.to_string())) {
             Ok(Some(name)) => {
                 put(&name);
                 1

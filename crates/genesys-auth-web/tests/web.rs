@@ -564,6 +564,65 @@ mod engine {
         assert!(!wire::next(h) && !wire::api_url(h, -1));
     }
 
+    /// After a sign-out, no byte of the access or refresh token is left anywhere in wasm memory: the texts JS handed
+    /// in, the actions' texts, the shared buffer and the parsed stored tokens were wiped, not just freed. The tokens
+    /// are made in JS and never copied into Rust values of this test.
+    #[wasm_bindgen_test]
+    fn no_token_is_left_in_wasm_memory_after_a_sign_out() {
+        use genesys_auth_web::engine::wire;
+        use wasm_bindgen::JsCast;
+        let memory = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>();
+        let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+        // JS makes the tokens and the stored text, writes texts into the engine's buffer, and searches memory.
+        let js = js_sys::Function::new_with_args(
+            "mem, origin",
+            "const r = () => Math.random().toString(36).slice(2);
+             const access = 'AT' + r() + r() + r(), refresh = 'RT' + r() + r() + r();
+             const enc = new TextEncoder();
+             const stored = `v=1&access=${access}&expires_at=${Date.now() + 3600000}&token_type=bearer&refresh=${refresh}`
+               + `&login=${encodeURIComponent('http://127.0.0.1:9')}&api=${encodeURIComponent('http://127.0.0.1:9')}&client=wipe`;
+             return {
+               stored: enc.encode(stored),
+               options: enc.encode(JSON.stringify({ region: 'http://127.0.0.1:9', clientId: 'wipe', redirectUri: origin + '/', storage: 'local' })),
+               write: (at, bytes) => new Uint8Array(mem.buffer, at, bytes.length).set(bytes),
+               found: () => { const all = new TextDecoder('latin1').decode(new Uint8Array(mem.buffer));
+                 return [access, refresh].filter((t) => all.includes(t)).length; },
+             };",
+        );
+        let t = js.call2(&JsValue::NULL, &memory, &origin.into()).unwrap_or_else(|e| panic!("{e:?}"));
+        let get = |k: &str| js_sys::Reflect::get(&t, &k.into()).unwrap_or(JsValue::UNDEFINED);
+        let write = get("write").unchecked_into::<js_sys::Function>();
+        let found = get("found").unchecked_into::<js_sys::Function>();
+        let hand_in = |bytes: &JsValue| {
+            let len = js_sys::Uint8Array::from(bytes.clone()).length();
+            let at = wire::io(len);
+            let _ = write.call2(&JsValue::NULL, &at.into(), bytes);
+            len as i32
+        };
+        let count = || found.call0(&JsValue::NULL).ok().and_then(|v| v.as_f64()).unwrap_or(-1.0);
+        let h = wire::new(hand_in(&get("options")));
+        assert!(h >= 0);
+        let h = h as u32;
+        let drain = || {
+            while wire::next(h) {
+                wire::wipe(); // as the executor's read() does
+            }
+        };
+        let stored = hand_in(&get("stored"));
+        wire::feed(h, event::RESTORED, 0, f64::NAN, stored, -1, -1);
+        drain();
+        assert_eq!(count(), 2.0, "the session holds both tokens while signed in");
+        wire::feed(h, event::WANT_TOKEN, 1, f64::NAN, -1, -1, -1);
+        drain(); // the token went out, in an action's text
+        wire::feed(h, event::LOGOUT, 2, f64::NAN, -1, -1, -1);
+        drain(); // the lock, the removal, the revocation with the token
+        let granted = hand_in(&get("stored"));
+        wire::feed(h, event::LOCK_GRANTED, 0, f64::NAN, granted, -1, -1);
+        drain();
+        wire::free(h);
+        assert_eq!(count(), 0.0, "a token is left in wasm memory");
+    }
+
     /// The public `to_js`: the same `GenesysAuthError` the npm package throws, every field in place.
     #[wasm_bindgen_test]
     fn to_js_builds_the_packages_error_object() {

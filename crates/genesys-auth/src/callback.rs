@@ -73,14 +73,16 @@ impl Callback {
         if state.len() > MAX_STATE {
             return Err(too_long("state"));
         }
-        let state = State::new(state);
+        let state = State::new(state.as_str());
         let description = get("error_description").map(|d| crate::error::clean(&d, 300));
         let callback = match (error, code) {
             (Some(error), _) => Callback::Error { code: OAuthErrorCode::parse(&error), description, state },
-            (None, Some(code)) if !code.is_empty() => Callback::Code { code: AuthorizationCode::new(code), state },
+            (None, Some(code)) if !code.is_empty() => {
+                Callback::Code { code: AuthorizationCode::new(code.as_str()), state }
+            }
             (None, _) => return Err(Error::MissingParameter { name: "code" }),
         };
-        Ok((callback, get("iss")))
+        Ok((callback, get("iss").map(|i| i.to_string())))
     }
 
     /// True when `url`'s query carries `code` or `error` (a cheap check before [`Callback::parse`]).
@@ -155,9 +157,15 @@ fn path_of(href: &str) -> Option<String> {
 }
 
 /// The pairs of a form-encoded string whose names are in `known`, refusing any known name given twice.
-pub(crate) fn unique_pairs(query: &str, known: &[&'static str]) -> Result<Vec<(&'static str, String)>, Error> {
-    let mut out: Vec<(&'static str, String)> = Vec::new();
+/// The values may be secrets (a code, a state, a token read from storage): each is wiped when dropped, and so is
+/// every value that is not kept.
+pub(crate) fn unique_pairs(
+    query: &str,
+    known: &[&'static str],
+) -> Result<Vec<(&'static str, zeroize::Zeroizing<String>)>, Error> {
+    let mut out: Vec<(&'static str, zeroize::Zeroizing<String>)> = Vec::new();
     for (k, v) in crate::form::parse(query) {
+        let v = zeroize::Zeroizing::new(v);
         if let Some(name) = known.iter().find(|n| **n == k) {
             if out.iter().any(|(seen, _)| seen == name) {
                 return Err(Error::DuplicateParameter { name });

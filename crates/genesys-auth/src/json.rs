@@ -23,6 +23,20 @@ pub enum Json {
     Object(Vec<(String, Json)>),
 }
 
+/// Wipes every string and number of a value in place (a token answer's `access_token` and `refresh_token` must
+/// not stay readable in freed memory: the browser's wasm memory can be read by any script of the page). Parse a
+/// secret-bearing document into `zeroize::Zeroizing<Json>` to have it wiped when dropped.
+impl zeroize::Zeroize for Json {
+    fn zeroize(&mut self) {
+        match self {
+            Json::Number(s) | Json::String(s) => s.zeroize(),
+            Json::Array(items) => items.iter_mut().for_each(Json::zeroize),
+            Json::Object(members) => members.iter_mut().for_each(|(_, v)| v.zeroize()),
+            Json::Null | Json::Bool(_) => {}
+        }
+    }
+}
+
 const MAX_DEPTH: usize = 32;
 /// Members of one object at most (token answers have about ten): keeps the duplicate check cheap.
 const MAX_MEMBERS: usize = 256;

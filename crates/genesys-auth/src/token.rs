@@ -284,7 +284,8 @@ pub fn parse_token_response(
     if status == 429 {
         return Err(Error::RateLimited { retry_after_ms: retry_after.and_then(|v| parse_retry_after(v, now_ms)) });
     }
-    let json = if body.len() <= MAX_BODY { Json::parse(body) } else { None };
+    // Wiped when dropped, on every path: it holds the tokens.
+    let json = if body.len() <= MAX_BODY { Json::parse(body).map(zeroize::Zeroizing::new) } else { None };
     if status != 200 {
         if let Some(e) = json.as_ref().and_then(|j| oauth_error(j, status)) {
             return Err(e);
@@ -296,7 +297,7 @@ pub fn parse_token_response(
         });
     }
     let json = json.ok_or_else(|| malformed("the body is not JSON"))?;
-    if !matches!(json, Json::Object(_)) {
+    if !matches!(*json, Json::Object(_)) {
         return Err(malformed("the body is not a JSON object"));
     }
     if json.get("access_token").is_none() {

@@ -202,6 +202,14 @@ struct Tab {
     stored: usize,
     /// What other tabs announced to this one.
     heard: Vec<Announcement>,
+    /// Requests the machine gave up.
+    aborted: Vec<RequestId>,
+}
+
+fn request_id(request: &Request) -> RequestId {
+    match request {
+        Request::Token { id, .. } | Request::Api { id, .. } | Request::Revoke { id, .. } => *id,
+    }
 }
 
 /// Tabs, a shared storage with a lock, a server and a clock.
@@ -292,6 +300,7 @@ impl World {
             changes: 0,
             stored: 0,
             heard: Vec::new(),
+            aborted: Vec::new(),
         });
         self.tabs.len() - 1
     }
@@ -335,6 +344,10 @@ impl World {
         let now = self.now;
         match action {
             Action::Send(request) => self.wire.push_back((tab, request)),
+            Action::Abort { request } => {
+                self.wire.retain(|(t, r)| *t != tab || request_id(r) != request);
+                self.tabs[tab].aborted.push(request);
+            }
             Action::ReadBody { .. } => panic!("the harness always gives bodies"),
             Action::Lock { name } => {
                 assert_eq!(name, "genesys-auth:cid:shared");
@@ -1962,4 +1975,41 @@ fn a_stream_of_announcements_keeps_no_caller_waiting_past_its_bound() {
     // b refreshed by itself after one bounded wait (with its lagging view: the server's reuse detection answers).
     assert_eq!(world.server.refresh_posts, 2);
     let _ = wb;
+}
+
+#[test]
+fn a_request_without_an_answer_is_given_up_after_the_timeout_and_handled_as_a_network_failure() {
+    use genesys_auth::session::REQUEST_TIMEOUT_MS;
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let mut config = World::config(Persistence::Shared);
+    config.retry.max_attempts = 1;
+    let tab = world.open(config);
+    let w = world.want_token(tab);
+    world.settle(); // the refresh is on the wire, and its answer never comes
+    let sent = world.wire.len();
+    assert_eq!(sent, 1);
+    assert_eq!(world.tabs[tab].session.poll_timeout(), Some(T0 + REQUEST_TIMEOUT_MS));
+    let now = T0 + REQUEST_TIMEOUT_MS - 1;
+    world.tabs[tab].session.handle(Event::Timeout, now);
+    world.settle();
+    assert!(world.tabs[tab].resolved.is_empty(), "not before the timeout");
+    world.now = T0 + REQUEST_TIMEOUT_MS;
+    world.tabs[tab].session.handle(Event::Timeout, world.now);
+    world.settle();
+    assert_eq!(world.tabs[tab].aborted.len(), 1, "the request is dropped");
+    assert!(world.wire.is_empty());
+    assert_eq!(world.error_of(tab, w), "network_error");
+    assert_eq!(world.lock, None, "the lock is released");
+    // A logout whose revocation gets no answer still ends, at the timeout.
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let tab = world.open(World::config(Persistence::Shared));
+    let out = world.logout(tab);
+    world.settle();
+    assert_eq!(world.wire.len(), 1, "the revocation is on the wire");
+    world.now += REQUEST_TIMEOUT_MS;
+    world.tabs[tab].session.handle(Event::Timeout, world.now);
+    world.settle();
+    assert_eq!(world.outcome(tab, out), &Ok(Outcome::SignedOut));
 }

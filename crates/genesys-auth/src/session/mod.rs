@@ -17,7 +17,7 @@
 //! sign-out sticks: it ends the session's *epoch* (answers to earlier work are discarded, late tokens revoked) and
 //! nothing signs in again until the app asks.
 //!
-//! The machine is split by concern: the refresh and the lock ([`refresh`](self) in `refresh.rs`), the login
+//! The machine is split by concern: the refresh and the lock (`refresh.rs`), the login
 //! (`login.rs`), the app's API calls (`calls.rs`), and storage, other tabs and the sign-out (`storage.rs`).
 //!
 //! ```
@@ -57,6 +57,10 @@ pub const DEFAULT_REFRESH_SKEW_MS: u64 = 60_000;
 /// How long a login waits for its callback (a popup, or the system browser natively) unless told otherwise
 /// ([`LoginOptions::timeout_ms`]).
 pub const LOGIN_TIMEOUT_MS: u64 = 300_000;
+
+/// A request without an answer this long after it was sent is given up ([`Action::Abort`]) and handled as a network
+/// failure (retried where the retry policy allows): one timeout for every driver.
+pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
 
 /// A background refresh that failed (the token still valid) is tried again after this long at the soonest.
 pub const KEEP_FRESH_RETRY_MS: u64 = 30_000;
@@ -272,6 +276,12 @@ pub struct RetryNotice {
 pub enum Action {
     /// Send this request; feed its answer as [`Event::Answer`].
     Send(Request),
+    /// Stop waiting for this request (it got no answer within [`REQUEST_TIMEOUT_MS`]) and drop it: its answer, if
+    /// one still comes, is not fed.
+    Abort {
+        /// The request.
+        request: RequestId,
+    },
     /// The answer of this request is needed with its body: feed it again with the body.
     ReadBody {
         /// The request.
@@ -613,6 +623,10 @@ pub struct Session {
     navigating: Option<Navigating>,
     revoking: Option<(RequestId, Waiter, Option<String>)>,
     next_id: RequestId,
+    /// Requests on the wire and when they are given up ([`REQUEST_TIMEOUT_MS`] after they were sent).
+    on_wire: Vec<(RequestId, u64)>,
+    /// The time of the event being handled.
+    now_ms: u64,
     /// In order; few at a time, so taken from the front of a plain vector.
     actions: Vec<Action>,
 }
@@ -655,6 +669,8 @@ impl Session {
             navigating: None,
             revoking: None,
             next_id: 1,
+            on_wire: Vec::new(),
+            now_ms: 0,
             actions: Vec::new(),
         }
     }
@@ -662,6 +678,7 @@ impl Session {
     /// Handles one event at `now_ms` (epoch ms); then drain [`Session::poll_action`] and read
     /// [`Session::poll_timeout`].
     pub fn handle(&mut self, event: Event<'_>, now_ms: u64) {
+        self.now_ms = now_ms;
         match event {
             Event::Restored(restored) => self.restored(restored, now_ms),
             Event::Location { href } => self.here = crate::return_path(href),
@@ -789,6 +806,7 @@ impl Session {
         }
         consider(self.navigating.as_ref().map(|n| n.deadline_ms));
         consider(self.background_due());
+        consider(self.on_wire.iter().map(|(_, deadline)| *deadline).min());
         at
     }
 
@@ -811,11 +829,25 @@ impl Session {
         {
             self.resolve(n.waiters, Err(n.error));
         }
+        // Requests without an answer in time: dropped, and answered here as the network failure they are.
+        let late: Vec<RequestId> = self.on_wire.iter().filter(|(_, d)| *d <= now_ms).map(|(id, _)| *id).collect();
+        for id in late {
+            self.push(Action::Abort { request: id });
+            self.answer(id, Reply::Network { detail: "no answer within 30 s" }, now_ms);
+        }
     }
 
     // ----- internals shared by the concerns -----
 
     fn push(&mut self, action: Action) {
+        if let Action::Send(Request::Token { id, .. } | Request::Api { id, .. } | Request::Revoke { id, .. }) = &action
+        {
+            self.on_wire.push((*id, self.now_ms.saturating_add(REQUEST_TIMEOUT_MS)));
+        }
+        if let Action::ReadBody { request } = &action {
+            // Its body is still to come: it is on the wire until then.
+            self.on_wire.push((*request, self.now_ms.saturating_add(REQUEST_TIMEOUT_MS)));
+        }
         self.actions.push(action);
     }
 
@@ -870,6 +902,10 @@ impl Session {
 
     /// An HTTP request ended.
     fn answer(&mut self, id: RequestId, reply: Reply<'_>, now_ms: u64) {
+        let Some(at) = self.on_wire.iter().position(|(r, _)| *r == id) else {
+            return; // not on the wire (given up, or never sent): nothing to do with it
+        };
+        self.on_wire.swap_remove(at);
         // A 3xx is never followed: its Location would get the token or the code.
         let reply = match reply {
             Reply::Http { status, .. } if (300..400).contains(&status) => Reply::Redirected { status },
