@@ -494,11 +494,13 @@ pub fn command(args: &[String]) -> Result {
 }
 
 /// The bar for the browser bundle (wasm + scripts, gzip -9), so that growth from here fails: what the package
-/// measured on 2026-12-06 (39 842 B: built with rustc's MIR inliner, the engine reached through plain numeric exports
-/// and one text buffer, wasm-opt merging similar functions; with the wait for announced tokens, +230 B) plus a
-/// margin of about 250 B. History: 40 000 B before the machine, 46 500 B with it on 2026-12-04, 42 850 B on
-/// 2026-12-05; issue 13 asks for 36 079 B and the goal is 17 000 B.
-const BUNDLE_BAR_BYTES: u64 = 40_100;
+/// measured on 2026-12-08 (44 269 B: wasm 39 536 + JS 4 733) plus a margin of about 250 B. The session contract of
+/// that day cost 4 419 B over 2026-12-06's 39 850 B (measured with twiggy on the same toolchain): the sign-out epoch
+/// with its late-token revocation, the signed-out mark, every shared write under the lock, the machine's request
+/// timeout and redirects, the storage places and the lock's name in the actions, the options as JSON, the event and
+/// action names read from the engine, the wipes of wasm memory, and the messages of the new errors. Issue 27 asks for
+/// 41 000 B; the size is a goal we report (STYLE.md, "Size against clarity"), and this bar only stops growth.
+const BUNDLE_BAR_BYTES: u64 = 44_500;
 
 /// Puts this run's table, date and machine between the README's bench markers, and its chart and results in
 /// `docs/`.

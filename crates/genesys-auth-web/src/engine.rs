@@ -173,7 +173,7 @@ impl Engine {
         let whole_in = |j: Option<&Json>| j.and_then(Json::as_i64).and_then(|n| u64::try_from(n).ok());
         let number = |k: &str| whole_in(o.get(k));
         let retry = |k: &str| whole_in(o.get("retry").and_then(|r| r.get(k)));
-        let flag = |k: &str| o.get(k) == Some(&Json::Bool(true));
+        let flag = |k: &str| matches!(o.get(k), Some(Json::Bool(true)));
         let region = Region::from_config(text("region").ok_or(MISSING_REGION)?)?;
         let client =
             Client::new(region, text("clientId").ok_or(MISSING_CLIENT_ID)?, text("redirectUri").unwrap_or_default())?;
@@ -513,12 +513,22 @@ pub mod wire {
         }
     }
 
-    /// Leaves `text` in the buffer (what it held before wiped first, its whole capacity).
-    fn put(text: &str) {
+    /// Leaves `lines` in the buffer, one per line (what it held before wiped first, its whole capacity).
+    fn put_lines(lines: &[&str]) {
         IO.with_borrow_mut(|io| {
             io.zeroize();
-            io.extend_from_slice(text.as_bytes());
+            for (i, line) in lines.iter().enumerate() {
+                if i > 0 {
+                    io.push(b'\n');
+                }
+                io.extend_from_slice(line.as_bytes());
+            }
         });
+    }
+
+    /// Leaves `text` in the buffer.
+    fn put(text: &str) {
+        put_lines(&[text]);
     }
 
     /// Wipes the buffer: JS calls it once it has read a text that may hold a secret (every action and answer).
@@ -589,8 +599,7 @@ pub mod wire {
     /// line, in the buffer: the one definition JS takes its codes from.
     #[wasm_bindgen(js_name = gaNames)]
     pub fn names(which: u32) -> bool {
-        let list: &[&str] = if which == 0 { event::NAMES } else { &ACTIONS };
-        put(&list.join("\n"));
+        put_lines(if which == 0 { event::NAMES } else { &ACTIONS });
         true
     }
 
@@ -598,17 +607,21 @@ pub mod wire {
     /// stored.
     #[wasm_bindgen(js_name = gaPlaces)]
     pub fn places(h: u32) -> bool {
-        let lines = with(h, |e| {
-            let mut lines: Vec<String> = Vec::new();
-            for slot in Slot::ALL {
-                if let Some(place) = e.place(slot) {
-                    lines.extend([slot.name().to_string(), area_name(place.area).to_string(), place.key]);
+        with(h, |e| {
+            let places: [Option<Place>; 4] = Slot::ALL.map(|slot| e.place(slot));
+            let shared = e.shared_name();
+            let mut lines: Vec<&str> = Vec::new();
+            for (slot, place) in Slot::ALL.iter().zip(&places) {
+                if let Some(place) = place {
+                    lines.push(slot.name());
+                    lines.push(area_name(place.area));
+                    lines.push(&place.key);
                 }
             }
-            lines.push(e.shared_name());
-            lines.join("\n")
-        });
-        lines.map(|l| put(&l)).is_some()
+            lines.push(&shared);
+            put_lines(&lines);
+        })
+        .is_some()
     }
 
     /// [`Engine::should_auto_login`].
@@ -695,8 +708,9 @@ pub mod wire {
     #[wasm_bindgen(js_name = gaRegion)]
     pub fn region(query: i32, allow: i32, remembered: i32) -> i32 {
         let [q, a, r] = parts([query, allow, remembered]);
-        let [q, a] = [text(q), text(a)].map(|t| t.map(|t| t.to_string()).unwrap_or_default());
-        match region_from_host_params(&q, &a, text(r).map(|t| t.to_string())) {
+        let (q, a, r) = (text(q), text(a), text(r));
+        let (q, a) = (q.as_ref().map_or("", |t| t.as_str()), a.as_ref().map_or("", |t| t.as_str()));
+        match region_from_host_params(q, a, r.map(|t| t.to_string())) {
             Ok(Some(name)) => {
                 put(&name);
                 1

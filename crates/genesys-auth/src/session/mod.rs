@@ -830,10 +830,10 @@ impl Session {
             self.resolve(n.waiters, Err(n.error));
         }
         // Requests without an answer in time: dropped, and answered here as the network failure they are.
-        let late: Vec<RequestId> = self.on_wire.iter().filter(|(_, d)| *d <= now_ms).map(|(id, _)| *id).collect();
-        for id in late {
+        while let Some(at) = self.on_wire.iter().position(|(_, deadline)| *deadline <= now_ms) {
+            let (id, _) = self.on_wire.swap_remove(at);
             self.push(Action::Abort { request: id });
-            self.answer(id, Reply::Network { detail: "no answer within 30 s" }, now_ms);
+            self.ended(id, Reply::Network { detail: "no answer within 30 s" }, now_ms);
         }
     }
 
@@ -902,10 +902,15 @@ impl Session {
 
     /// An HTTP request ended.
     fn answer(&mut self, id: RequestId, reply: Reply<'_>, now_ms: u64) {
-        let Some(at) = self.on_wire.iter().position(|(r, _)| *r == id) else {
-            return; // not on the wire (given up, or never sent): nothing to do with it
-        };
-        self.on_wire.swap_remove(at);
+        // Not on the wire (given up, or never sent): nothing to do with it.
+        if let Some(at) = self.on_wire.iter().position(|(r, _)| *r == id) {
+            self.on_wire.swap_remove(at);
+            self.ended(id, reply, now_ms);
+        }
+    }
+
+    /// Request `id`, on the wire until now, ended with `reply`.
+    fn ended(&mut self, id: RequestId, reply: Reply<'_>, now_ms: u64) {
         // A 3xx is never followed: its Location would get the token or the code.
         let reply = match reply {
             Reply::Http { status, .. } if (300..400).contains(&status) => Reply::Redirected { status },

@@ -84,7 +84,9 @@ impl Session {
         (self.announced_ms, self.waited) = (None, false);
         let mut wants = core::mem::take(&mut self.refresh_waiters);
         // Calls on the wire or pausing before a retry.
-        wants.extend(self.calls.iter().map(|c| super::Want::Call(c.waiter)));
+        for c in &self.calls {
+            wants.push(super::Want::Call(c.waiter));
+        }
         match self.login.take() {
             Some(Login::Exchange { waiter, attempt, .. }) => {
                 self.abandoned.push(attempt.id);
