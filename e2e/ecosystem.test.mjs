@@ -1,13 +1,18 @@
 // Where our users are: the official Genesys JS SDK using our token, the React and Vue examples, the Leptos example.
 import { APP, EMU, admin, assert, eq, newPage, noProblems, protectedRouteSignsIn, requests, run, shot, signIn, signInWithTestIds, signOutRevokes, test, tokenPosts, waitFor } from './harness.mjs';
 
-test('the official SDK (purecloud-platform-client-v2) calls /users/me with the token our library obtained', async () => {
-  const page = await newPage();
+/** The SDK page (`demo/sdk/`) loaded in `page`, signed in through the emulator's login page. */
+async function sdkSignIn(page) {
   await page.goto(`${APP}sdk/`);
   await waitFor(() => page.evaluate(() => window.sdkDemo && window.sdkDemo.state !== 'loading'), 'the page');
   await page.click('#login');
   await page.waitForURL(/\/oauth\/authorize/);
   await page.click('#approve');
+}
+
+test('the official SDK (purecloud-platform-client-v2) calls /users/me with the token our library obtained', async () => {
+  const page = await newPage();
+  await sdkSignIn(page);
   await waitFor(() => page.evaluate(() => window.sdkDemo && ['ok', 'error'].includes(window.sdkDemo.state)), 'the SDK call');
   const result = await page.evaluate(() => window.sdkDemo);
   eq(result.state, 'ok', `SDK result ${JSON.stringify(result)}`);
@@ -20,11 +25,7 @@ test('the official SDK (purecloud-platform-client-v2) calls /users/me with the t
 
 test('connectSdk gives the official SDK no token while it points at another host than the session', async () => {
   const page = await newPage();
-  await page.goto(`${APP}sdk/`);
-  await waitFor(() => page.evaluate(() => window.sdkDemo && window.sdkDemo.state !== 'loading'), 'the page');
-  await page.click('#login');
-  await page.waitForURL(/\/oauth\/authorize/);
-  await page.click('#approve');
+  await sdkSignIn(page);
   await waitFor(() => page.evaluate(() => window.sdkDemo?.state === 'ok'), 'the SDK signed in');
   const result = await page.evaluate(async () => {
     const { connectSdk } = await import('/pkg/sdk.js');
@@ -65,11 +66,7 @@ test('genesys-auth/sdk connectSdk keeps the official SDK signed in past several 
   const page = await newPage();
   // The page's clock and the emulator's move together.
   await page.clock.install();
-  await page.goto(`${APP}sdk/`);
-  await waitFor(() => page.evaluate(() => window.sdkDemo && window.sdkDemo.state !== 'loading'), 'the page');
-  await page.click('#login');
-  await page.waitForURL(/\/oauth\/authorize/);
-  await page.click('#approve');
+  await sdkSignIn(page);
   await waitFor(() => page.evaluate(() => window.sdkDemo?.calls?.ok === 1), 'the first SDK call')
     .catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify(await page.evaluate(() => window.sdkDemo))} ${page.url()} ${page.consoleText.join(' | ')}`); });
   const advance = async (ms) => { await admin('POST', 'clock', { advance_ms: ms }); await page.clock.fastForward(ms); };
@@ -158,6 +155,14 @@ test('the Leptos example (Rust API): sign in → profile → refresh → sign ou
   await signInWithTestIds(page);
   eq(await page.textContent('[data-testid=name]'), 'Alex Agent', 'profile rendered by Leptos');
   assert(!new URL(page.url()).searchParams.has('code'), 'address bar clean');
+  // No other script of the page can drive the engine (and read its tokens): neither the app's glue module nor the
+  // wasm module exports the engine's functions in a Rust-API build.
+  const reachable = await page.evaluate(async () => {
+    const glue = await import('/leptos/genesys_auth_example_leptos.js');
+    const wasm = await glue.default();
+    return [...Object.keys(glue), ...Object.keys(wasm)].filter((k) => k.startsWith('ga')).join();
+  });
+  eq(reachable, '', 'engine functions reachable from the page');
   await shot(page, '12-leptos-profile');
   const before = (await tokenPosts('refresh_token')).length;
   await page.click('[data-testid=refresh]');

@@ -27,6 +27,8 @@ pub fn all(args: &[String]) -> Result {
         "warnings",
     ]))?;
     run(&mut cargo(&["test", "--workspace"]))?;
+    // The emulator's flood soak once more with its figures in the log (requests, resident memory, every count).
+    run(&mut cargo(&["test", "-p", "genesys-emulator", "--test", "soak", "--", "--nocapture", "a_flood"]))?;
     run(cargo(&["doc", "--no-deps", "--workspace", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings"))?;
     core_builds_for_wasm_without_url()?;
     native_library_stays_lean()?;

@@ -42,14 +42,39 @@ async fn a_path_that_leaves_the_api_origin_is_refused_before_any_connection() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_login_writes_the_cache_only_under_its_lock() {
+/// An emulator on loopback that signs alex in by itself, and its region.
+async fn auto_login_emulator() -> (server::Running, Region) {
     let config = Config { auto_login: Some("alex".into()), ..Config::default() };
     let running =
         server::start(Arc::new(Emulator::new(config)), "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     let region = Region::custom(&running.base_url()).unwrap_or_else(|e| panic!("{e}"));
+    (running, region)
+}
+
+fn session_on(region: &Region, dir: &std::path::Path) -> Session {
+    Session::new(region.clone(), DEMO_CLIENT_ID, Options { cache_dir: Some(dir.to_path_buf()), ..Options::default() })
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The test plays the browser: it follows the authorize URL (auto-login redirects to the listener).
+fn browser_played_by_the_test() -> LoginOptions {
+    LoginOptions {
+        open_browser: false,
+        on_url: Box::new(|url| {
+            let url = url.to_string();
+            tokio::spawn(async move {
+                let _ = reqwest::get(&url).await;
+            });
+        }),
+        ..LoginOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_writes_the_cache_only_under_its_lock() {
+    let (_running, region) = auto_login_emulator().await;
     let dir = std::env::temp_dir().join(format!("genesys-auth-native-lock-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let cache = TokenCache::new(Some(&dir), &region, DEMO_CLIENT_ID);
@@ -60,20 +85,7 @@ async fn a_login_writes_the_cache_only_under_its_lock() {
         std::thread::sleep(Duration::from_millis(600));
         drop(held);
     });
-    let session = Session::new(region, DEMO_CLIENT_ID, Options { cache_dir: Some(dir.clone()), ..Options::default() })
-        .unwrap_or_else(|e| panic!("{e}"));
-    let options = LoginOptions {
-        open_browser: false,
-        // The test plays the browser: it follows the authorize URL (auto-login redirects to the listener).
-        on_url: Box::new(|url| {
-            let url = url.to_string();
-            tokio::spawn(async move {
-                let _ = reqwest::get(&url).await;
-            });
-        }),
-        ..LoginOptions::default()
-    };
-    session.login(options).await.unwrap_or_else(|e| panic!("{e}"));
+    session_on(&region, &dir).login(browser_played_by_the_test()).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(started.elapsed() >= Duration::from_millis(600), "the login wrote the cache while the lock was held");
     assert!(cache.load().ok().flatten().is_some(), "and then it did write it");
     let _ = releaser.join();
@@ -82,29 +94,8 @@ async fn a_login_writes_the_cache_only_under_its_lock() {
 
 /// A signed-in cache (through the emulator's scripted login) whose access token has expired: a refresh is due.
 async fn expired_cache(dir: &std::path::Path) -> (server::Running, Region) {
-    let config = Config { auto_login: Some("alex".into()), ..Config::default() };
-    let running =
-        server::start(Arc::new(Emulator::new(config)), "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    let region = Region::custom(&running.base_url()).unwrap_or_else(|e| panic!("{e}"));
-    let session = Session::new(
-        region.clone(),
-        DEMO_CLIENT_ID,
-        Options { cache_dir: Some(dir.to_path_buf()), ..Options::default() },
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let options = LoginOptions {
-        open_browser: false,
-        on_url: Box::new(|url| {
-            let url = url.to_string();
-            tokio::spawn(async move {
-                let _ = reqwest::get(&url).await;
-            });
-        }),
-        ..LoginOptions::default()
-    };
-    session.login(options).await.unwrap_or_else(|e| panic!("{e}"));
+    let (running, region) = auto_login_emulator().await;
+    session_on(&region, dir).login(browser_played_by_the_test()).await.unwrap_or_else(|e| panic!("{e}"));
     let cache = TokenCache::new(Some(dir), &region, DEMO_CLIENT_ID);
     let mut tokens = cache.load().ok().flatten().unwrap_or_else(|| panic!("signed in"));
     assert!(tokens.refresh.is_some(), "the emulator issues refresh tokens");
@@ -118,11 +109,7 @@ async fn two_sessions_on_one_cache_on_a_current_thread_runtime_both_finish() {
     let dir = std::env::temp_dir().join(format!("genesys-auth-native-two-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (_running, region) = expired_cache(&dir).await;
-    let open = || {
-        Session::new(region.clone(), DEMO_CLIENT_ID, Options { cache_dir: Some(dir.clone()), ..Options::default() })
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
-    let (a, b) = (open(), open());
+    let (a, b) = (session_on(&region, &dir), session_on(&region, &dir));
     let both = async { tokio::join!(a.access_token(), b.access_token()) };
     let (ta, tb) =
         tokio::time::timeout(Duration::from_secs(20), both).await.unwrap_or_else(|_| panic!("a session hung"));
@@ -144,9 +131,7 @@ async fn a_logout_removes_the_cache_under_its_lock_and_it_stays_removed() {
         std::thread::sleep(Duration::from_millis(500));
         drop(held);
     });
-    let session = Session::new(region, DEMO_CLIENT_ID, Options { cache_dir: Some(dir.clone()), ..Options::default() })
-        .unwrap_or_else(|e| panic!("{e}"));
-    session.logout().await.unwrap_or_else(|e| panic!("{e}"));
+    session_on(&region, &dir).logout().await.unwrap_or_else(|e| panic!("{e}"));
     let _ = releaser.join();
     assert!(started.elapsed() >= Duration::from_millis(500), "the logout removed the cache while the lock was held");
     assert!(cache.load().ok().flatten().is_none(), "the cache stays removed");

@@ -276,7 +276,7 @@ impl Auth {
 
         let mut engine = Engine::new(&engine_options(&options))?;
         engine.type_errors(errors.clone());
-        let engine = bind(wasm_bindgen::exports(), crate::engine::wire::register(engine));
+        let engine = bind(ENGINE_FUNCTIONS.with(|f| f.clone()), crate::engine::wire::register(engine));
         let executor = Executor::new(&engine, &options);
         Ok(Auth {
             inner: Rc::new(Inner {
@@ -505,6 +505,44 @@ impl Auth {
         }
         self.wait(self.inner.executor.logout(&options)).await.map(drop)
     }
+}
+
+thread_local! {
+    /// The engine's functions (module [`crate::engine::wire`]) as `js/executor.js` calls them, in an object of the
+    /// Rust API's own: the wasm module does not export them in this build, so no other script of the page can drive
+    /// an engine or read its buffer. Made once per page; the closures live as long as it.
+    static ENGINE_FUNCTIONS: JsValue = engine_functions();
+}
+
+fn engine_functions() -> JsValue {
+    use crate::engine::wire;
+    let o = Object::new();
+    set(&o, "memory", &wasm_bindgen::memory());
+    macro_rules! function {
+        ($name:literal, $ty:ty, $f:expr) => {{
+            let closure = Closure::<$ty>::new($f);
+            set(&o, $name, closure.as_ref());
+            closure.forget(); // one per page, for the page's lifetime
+        }};
+    }
+    function!("gaIo", dyn Fn(u32) -> u32, wire::io);
+    function!("gaLen", dyn Fn() -> u32, wire::len);
+    function!("gaWipe", dyn Fn(), wire::wipe);
+    function!("gaFree", dyn Fn(u32), wire::free);
+    function!("gaNames", dyn Fn(u32) -> bool, wire::names);
+    function!("gaPlaces", dyn Fn(u32) -> bool, wire::places);
+    function!("gaAutoLogin", dyn Fn(u32) -> bool, wire::auto_login);
+    function!("gaSignedOut", dyn Fn(u32) -> bool, wire::signed_out);
+    function!("gaFeed", dyn Fn(u32, u8, u32, f64, i32, i32, i32), wire::feed);
+    function!("gaNext", dyn Fn(u32) -> bool, wire::next);
+    function!("gaError", dyn Fn(u32) -> bool, wire::error);
+    function!("gaDiscarded", dyn Fn(u32) -> bool, wire::discarded);
+    function!("gaUserError", dyn Fn(u32, u16), wire::user_error);
+    function!("gaWake", dyn Fn(u32) -> f64, wire::wake_at);
+    function!("gaExpires", dyn Fn(u32) -> f64, wire::expires_at);
+    function!("gaApiUrl", dyn Fn(u32, i32) -> bool, wire::api_url);
+    function!("gaCallbackState", dyn Fn(u32, i32) -> bool, wire::callback_state);
+    o.into()
 }
 
 /// The typed error behind `value`: its index in `table` (the engine hands errors to JS as table indexes, one entry

@@ -463,7 +463,12 @@ pub fn region_from_host_params(query: &str, allow: &str, remembered: Option<Stri
 /// it in the buffer ([`len`](wire::len) bytes, at [`io`](wire::io)`(len)`) and returns whether it did. An error crosses as the
 /// form-encoded fields of a `GenesysAuthError` (`code`, `message`, `oauthError`, `status`, `retryAfterMs`,
 /// `apiCode`), or with the Rust API as its index in the Rust table.
+///
+/// Only the npm package's build (feature `engine`) exports them from the wasm module. With the Rust API they stay
+/// private: `crate::Auth` hands `js/executor.js` an object of its own with these functions, reachable only through
+/// the executor, so that no script of the page can drive an engine (or read its tokens) through the app's glue.
 pub mod wire {
+    #[cfg(feature = "engine")]
     use wasm_bindgen::prelude::*;
 
     use super::*;
@@ -474,7 +479,7 @@ pub mod wire {
     }
 
     /// Makes room for `len` bytes in the buffer (keeping what it holds up to there) and returns where it starts.
-    #[wasm_bindgen(js_name = gaIo)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaIo))]
     pub fn io(len: u32) -> u32 {
         IO.with_borrow_mut(|io| {
             io.resize(len as usize, 0);
@@ -483,7 +488,7 @@ pub mod wire {
     }
 
     /// How many bytes of text the buffer holds.
-    #[wasm_bindgen(js_name = gaLen)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaLen))]
     pub fn len() -> u32 {
         IO.with_borrow(|io| io.len() as u32)
     }
@@ -532,7 +537,7 @@ pub mod wire {
     }
 
     /// Wipes the buffer: JS calls it once it has read a text that may hold a secret (every action and answer).
-    #[wasm_bindgen(js_name = gaWipe)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaWipe))]
     pub fn wipe() {
         IO.with_borrow_mut(|io| io.zeroize());
     }
@@ -583,7 +588,7 @@ pub mod wire {
 
     /// [`Engine::new`] for the options (JSON) in the buffer, `len` bytes: the engine's number, or -1 with the error
     /// in the buffer.
-    #[wasm_bindgen(js_name = gaNew)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaNew))]
     pub fn new(len: i32) -> i32 {
         let [options] = parts([len]).map(text);
         match Engine::new(options.as_ref().map_or("", |o| o.as_str())) {
@@ -597,7 +602,7 @@ pub mod wire {
 
     /// The names of the events (`0`: their numbers are their places in the list) or of the actions (`1`), one per
     /// line, in the buffer: the one definition JS takes its codes from.
-    #[wasm_bindgen(js_name = gaNames)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaNames))]
     pub fn names(which: u32) -> bool {
         put_lines(if which == 0 { event::NAMES } else { &ACTIONS });
         true
@@ -605,7 +610,7 @@ pub mod wire {
 
     /// Where engine `h` keeps each slot, in the buffer: one line each of slot, area and key for every slot that is
     /// stored.
-    #[wasm_bindgen(js_name = gaPlaces)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaPlaces))]
     pub fn places(h: u32) -> bool {
         with(h, |e| {
             let places: [Option<Place>; 4] = Slot::ALL.map(|slot| e.place(slot));
@@ -625,25 +630,25 @@ pub mod wire {
     }
 
     /// [`Engine::should_auto_login`].
-    #[wasm_bindgen(js_name = gaAutoLogin)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaAutoLogin))]
     pub fn auto_login(h: u32) -> bool {
         with(h, |e| e.should_auto_login()).unwrap_or(false)
     }
 
     /// [`Engine::is_signed_out`].
-    #[wasm_bindgen(js_name = gaSignedOut)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaSignedOut))]
     pub fn signed_out(h: u32) -> bool {
         with(h, |e| e.is_signed_out()).unwrap_or(false)
     }
 
     /// Lets engine `h` go.
-    #[wasm_bindgen(js_name = gaFree)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaFree))]
     pub fn free(h: u32) {
         ENGINES.with_borrow_mut(|all| all.get_mut(h as usize).map(Option::take));
     }
 
     /// [`Engine::feed`], with the texts `a`, `b` and the bytes `body` in the buffer and `x` NaN where not given.
-    #[wasm_bindgen(js_name = gaFeed)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaFeed))]
     #[allow(clippy::too_many_arguments)]
     pub fn feed(h: u32, kind: u8, n: u32, x: f64, a: i32, b: i32, body: i32) {
         let [a, b, body] = parts([a, b, body]);
@@ -653,50 +658,50 @@ pub mod wire {
     }
 
     /// [`Engine::next`]: whether an action is in the buffer.
-    #[wasm_bindgen(js_name = gaNext)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaNext))]
     pub fn next(h: u32) -> bool {
         with(h, |e| e.next().map(put).is_some()).unwrap_or(false)
     }
 
     /// [`Engine::error`]: whether it is in the buffer.
-    #[wasm_bindgen(js_name = gaError)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaError))]
     pub fn error(h: u32) -> bool {
         with(h, |e| e.error.as_ref().map(|err| put_error(e.typed.as_ref(), err)).is_some()).unwrap_or(false)
     }
 
     /// [`Engine::discarded`]: whether it is in the buffer.
-    #[wasm_bindgen(js_name = gaDiscarded)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaDiscarded))]
     pub fn discarded(h: u32) -> bool {
         with(h, |e| e.discarded().map(|err| put_error(e.typed.as_ref(), err)).is_some()).unwrap_or(false)
     }
 
     /// [`Engine::user_error`], in the buffer.
-    #[wasm_bindgen(js_name = gaUserError)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaUserError))]
     pub fn user_error(h: u32, status: u16) {
         with(h, |e| put_error(e.typed.as_ref(), &Engine::user_error(status)));
     }
 
     /// [`Engine::wake_at`], NaN for never.
-    #[wasm_bindgen(js_name = gaWake)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaWake))]
     pub fn wake_at(h: u32) -> f64 {
         with(h, |e| e.wake_at()).flatten().map_or(f64::NAN, |t| t as f64)
     }
 
     /// [`Engine::expires_at`], NaN while signed out.
-    #[wasm_bindgen(js_name = gaExpires)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaExpires))]
     pub fn expires_at(h: u32) -> f64 {
         with(h, |e| e.expires_at()).flatten().map_or(f64::NAN, |t| t as f64)
     }
 
     /// [`Engine::api_url`] for the text in the buffer: whether the URL is in the buffer.
-    #[wasm_bindgen(js_name = gaApiUrl)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaApiUrl))]
     pub fn api_url(h: u32, path_or_url: i32) -> bool {
         let [p] = parts([path_or_url]);
         with(h, |e| e.api_url(&text(p).unwrap_or_default()).map(|u| put(&u)).is_some()).unwrap_or(false)
     }
 
     /// [`Engine::callback_state`] for the URL in the buffer: whether the state is in the buffer.
-    #[wasm_bindgen(js_name = gaCallbackState)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaCallbackState))]
     pub fn callback_state(h: u32, href: i32) -> bool {
         let [href] = parts([href]);
         with(h, |e| e.callback_state(&text(href).unwrap_or_default()).map(|s| put(&s)).is_some()).unwrap_or(false)
@@ -705,7 +710,7 @@ pub mod wire {
     /// [`region_from_host_params`] for the query, allowed origins and remembered region in the buffer: 1 with the
     /// region's name in the buffer, 0 for none, -1 with the error in the buffer.
     #[cfg(feature = "engine")]
-    #[wasm_bindgen(js_name = gaRegion)]
+    #[cfg_attr(feature = "engine", wasm_bindgen(js_name = gaRegion))]
     pub fn region(query: i32, allow: i32, remembered: i32) -> i32 {
         let [q, a, r] = parts([query, allow, remembered]);
         let (q, a, r) = (text(q), text(a), text(r));
