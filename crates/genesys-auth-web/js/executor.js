@@ -62,11 +62,11 @@ export function read(w) {
   return text;
 }
 
-/** An error as the engine writes it: a GenesysAuthError from its form-encoded fields, or with the Rust API the
- * error's index in the Rust table. */
+/** An error as the engine writes it, form-encoded: a GenesysAuthError from its fields, or with the Rust API the
+ * error's place in the Rust table (`index`). */
 export function errorFrom(s) {
-  if (s[0] != 'c') return +s;
   const fields = new URLSearchParams(s);
+  if (fields.has('index')) return +fields.get('index');
   const e = new Error(fields.get('message'));
   e.name = 'GenesysAuthError';
   for (const [k, v] of fields) if (k != 'message') e[k] = k == 'status' || k == 'retryAfterMs' ? +v : v;

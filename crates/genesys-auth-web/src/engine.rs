@@ -462,7 +462,7 @@ pub fn region_from_host_params(query: &str, allow: &str, remembered: Option<Stri
 /// the texts one after another and passes their lengths (negative: absent); a function that answers a text leaves
 /// it in the buffer ([`len`](wire::len) bytes, at [`io`](wire::io)`(len)`) and returns whether it did. An error crosses as the
 /// form-encoded fields of a `GenesysAuthError` (`code`, `message`, `oauthError`, `status`, `retryAfterMs`,
-/// `apiCode`), or with the Rust API as its index in the Rust table.
+/// `apiCode`), or with the Rust API as one field, `index`, its place in the Rust table.
 ///
 /// Only the npm package's build (feature `engine`) exports them from the wasm module. With the Rust API they stay
 /// private: `crate::Auth` hands `js/executor.js` an object of its own with these functions, reachable only through
@@ -545,7 +545,8 @@ pub mod wire {
     /// Leaves `err` in the buffer: its index with the Rust API, else its fields.
     fn put_error(typed: Option<&Exporter>, err: &Error) {
         let Some(typed) = typed else { return put(&fields(err)) };
-        put(&decimal(typed(err) as u64));
+        // The same encoding, one field: `index=<n>`.
+        put(&genesys_auth::concat(&["index=", &decimal(typed(err) as u64)]));
     }
 
     /// The fields of a `GenesysAuthError`, form-encoded.
