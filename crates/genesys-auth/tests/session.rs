@@ -2013,3 +2013,101 @@ fn a_request_without_an_answer_is_given_up_after_the_timeout_and_handled_as_a_ne
     world.settle();
     assert_eq!(world.outcome(tab, out), &Ok(Outcome::SignedOut));
 }
+
+#[test]
+fn an_explicit_refresh_that_is_refused_says_sign_in_while_calls_keep_the_valid_token() {
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    world.server.live_refresh = None; // the server refuses the refresh token (invalid_grant)
+    let tab = world.open(World::config(Persistence::Shared));
+    let r = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.want_refresh(r, now);
+    let w = world.want_token(tab); // joins the refresh in flight
+    world.run();
+    assert_eq!(world.error_of(tab, r), "login_required", "not the raw oauth_error");
+    assert_eq!(world.token_of(tab, w), "access-1");
+    assert!(world.tabs[tab].session.is_authenticated());
+}
+
+#[test]
+fn a_removal_exactly_when_the_announced_logout_is_a_bound_old_is_no_sign_out() {
+    for (after, signed_out) in [(ANNOUNCED_WAIT_MS - 1, true), (ANNOUNCED_WAIT_MS, false)] {
+        let mut world = World::new();
+        world.seed_tokens(3600);
+        let b = world.open(World::config(Persistence::Shared));
+        let stored = world.shared.get("tokens").cloned();
+        world.tabs[b]
+            .session
+            .handle(Event::Announced { announcement: Announcement::Logout, stored: stored.as_deref() }, T0);
+        world.now = T0 + after;
+        world.shared.remove("tokens");
+        world.catch_up(b, true);
+        world.settle();
+        assert_eq!(world.tabs[b].session.is_signed_out(), signed_out, "removal {after} ms after the message");
+    }
+}
+
+#[test]
+fn a_tab_without_a_session_that_hears_a_logout_is_signed_out_too() {
+    for stored in [None, Some(SIGNED_OUT_MARK)] {
+        let mut world = World::new();
+        let b = world.open(World::config(Persistence::Shared)); // its session ended earlier: no tokens, no mark
+        assert!(!world.tabs[b].session.is_signed_out() && world.tabs[b].session.should_auto_login(world.now));
+        let now = world.now;
+        world.tabs[b].session.handle(Event::Announced { announcement: Announcement::Logout, stored }, now);
+        world.settle();
+        assert!(world.tabs[b].session.is_signed_out(), "{stored:?}");
+        assert!(!world.tabs[b].session.should_auto_login(world.now), "{stored:?}");
+        assert_eq!(world.tabs[b].private.get("signed-out").map(String::as_str), Some("1"));
+    }
+    // A logout message while storage still holds tokens signs nobody out by itself.
+    let mut world = World::new();
+    world.seed_tokens(3600);
+    let b = world.open(World::config(Persistence::Shared));
+    let stored = world.shared.get("tokens").cloned();
+    world.tabs[b]
+        .session
+        .handle(Event::Announced { announcement: Announcement::Logout, stored: stored.as_deref() }, T0);
+    world.settle();
+    assert!(world.tabs[b].session.is_authenticated() && !world.tabs[b].session.is_signed_out());
+}
+
+#[test]
+fn a_sign_out_mark_that_storage_shows_signs_out_a_tab_without_a_session_too() {
+    let mut world = World::new();
+    let b = world.open(World::config(Persistence::Shared));
+    world.shared.insert("tokens", SIGNED_OUT_MARK.to_string());
+    world.catch_up(b, true); // the storage event of another tab's sign-out
+    world.settle();
+    assert!(world.tabs[b].session.is_signed_out() && !world.tabs[b].session.should_auto_login(world.now));
+}
+
+#[test]
+fn every_token_request_in_flight_at_a_logout_has_its_late_tokens_revoked() {
+    let mut world = World::new();
+    let text = world.seed_tokens(-1);
+    let tab = world.open_with_private(World::config(Persistence::Private), HashMap::from([("tokens", text)]));
+    let _ = world.want_token(tab);
+    world.settle(); // a refresh on the wire
+    let state = start_login_without_delivering(&mut world, tab);
+    let _ = callback(&mut world, tab, &format!("http://localhost:3000/?code=c1&state={state}"));
+    world.settle(); // and a code exchange on the wire
+    assert_eq!(world.wire.len(), 2);
+    let _ = world.logout(tab);
+    world.run();
+    let mut revoked = world.server.revoked.clone();
+    revoked.sort();
+    assert_eq!(revoked, ["access-1", "access-2", "access-3"], "the session's token and both late ones");
+    assert!(!world.tabs[tab].session.is_authenticated());
+}
+
+/// A redirect login started (its pending login parked) while other requests stay on the wire: its `state`.
+fn start_login_without_delivering(world: &mut World, tab: usize) -> String {
+    let w = world.waiter();
+    let now = world.now;
+    world.tabs[tab].session.login(w, &LoginOptions::default(), now);
+    world.settle();
+    let url = world.tabs[tab].navigations.last().cloned().unwrap_or_default();
+    url.split("state=").nth(1).and_then(|s| s.split('&').next()).unwrap_or_default().to_string()
+}
