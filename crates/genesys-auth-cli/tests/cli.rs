@@ -309,3 +309,29 @@ async fn a_stray_or_forged_callback_gets_an_error_page_and_the_login_goes_on() {
     assert!(status.success());
     assert_eq!(e.grants("authorization_code").len(), 1, "the forged code was never sent");
 }
+
+#[tokio::test]
+async fn a_logout_in_one_process_during_another_ones_slow_refresh_leaves_the_cache_removed() {
+    let e = env("logout-race").await;
+    e.login().await;
+    e.expire_cache();
+    // The refresh is answered 1.5 s late: process A holds the cache's lock all that while.
+    e.emulator.add_fault(genesys_emulator::Fault {
+        route: "/oauth/token".into(),
+        grant_type: Some("refresh_token".into()),
+        delay_ms: Some(1_500),
+        ..genesys_emulator::Fault::default()
+    });
+    let refreshing = e.cmd(&["token"]).spawn().unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (code, _, err) = e.run(&["logout"]).await; // process B
+    assert_eq!(code, 0, "{err}");
+    let out = refreshing.wait_with_output().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(e.grants("refresh_token").len(), 1, "A refreshed once");
+    let left: Vec<_> =
+        std::fs::read_dir(&e.cache).map(|d| d.flatten().map(|f| f.file_name()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "the cache stays removed, and no lock file is left: {left:?}");
+    let (code, _, _) = e.run(&["token"]).await;
+    assert_eq!(code, 3, "signed out: a new command needs a login");
+}

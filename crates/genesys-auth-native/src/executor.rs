@@ -140,6 +140,10 @@ impl Executor {
                 // Nobody can ask any more: callers that stopped waiting are gone; the task ends with the last one.
                 self.waiters.retain(|_, (reply, _)| !reply.is_closed());
                 if self.waiters.is_empty() {
+                    // Its requests go with it.
+                    for (_, task) in self.sending.drain() {
+                        task.abort();
+                    }
                     return;
                 }
             }

@@ -138,3 +138,44 @@ async fn a_logout_removes_the_cache_under_its_lock_and_it_stays_removed() {
     assert!(!cache.path().with_extension("lock").exists(), "the sign-out leaves no lock file behind");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_dropped_session_with_a_call_in_flight_ends_its_task_and_its_request() {
+    // An API host that accepts connections and never answers.
+    let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let base = format!("http://{}", trap.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = trap.accept().await {
+            held.push(socket);
+        }
+    });
+    let region = Region::custom(&base).unwrap_or_else(|e| panic!("{e}"));
+    let dir = std::env::temp_dir().join(format!("genesys-auth-native-drop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let tokens = TokenSet {
+        access: AccessToken::new("a-valid-looking-access-token-0123456789"),
+        refresh: None,
+        expires_at_ms: now + 3_600_000,
+        scope: None,
+        token_type: "bearer".into(),
+    };
+    TokenCache::new(Some(&dir), &region, DEMO_CLIENT_ID).store(&tokens).unwrap_or_else(|e| panic!("{e}"));
+    let alive = || tokio::runtime::Handle::current().metrics().num_alive_tasks();
+    let before = alive();
+    {
+        let session = session_on(&region, &dir);
+        // The caller gives up while its request hangs; then the session goes.
+        let call = tokio::time::timeout(Duration::from_millis(300), session.get("/api/v2/users/me")).await;
+        assert!(call.is_err(), "the trap answered");
+        assert!(alive() > before, "the executor and its request run");
+    }
+    let mut waited = 0;
+    while alive() > before && waited < 3_000 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 50;
+    }
+    assert_eq!(alive(), before, "tasks left {waited} ms after the session was dropped");
+    let _ = std::fs::remove_dir_all(&dir);
+}
