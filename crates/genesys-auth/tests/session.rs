@@ -2111,3 +2111,34 @@ fn start_login_without_delivering(world: &mut World, tab: usize) -> String {
     let url = world.tabs[tab].navigations.last().cloned().unwrap_or_default();
     url.split("state=").nth(1).and_then(|s| s.split('&').next()).unwrap_or_default().to_string()
 }
+
+#[test]
+fn a_lock_that_cannot_be_taken_is_gone_without_and_reported_once() {
+    let mut world = World::new();
+    world.seed_tokens(-1);
+    let tab = world.open(World::config(Persistence::Shared));
+    for round in 0..2 {
+        let w = world.want_token(tab);
+        // The platform refuses the lock (no Web Locks API): the driver says so instead of granting it.
+        let mut asked = false;
+        while let Some(action) = world.tabs[tab].session.poll_action() {
+            match action {
+                Action::Lock { .. } => asked = true,
+                other => world.execute(tab, other),
+            }
+        }
+        assert!(asked, "round {round}: the machine asked for the lock");
+        let (stored, now) = (world.view(tab), world.now);
+        world.tabs[tab]
+            .session
+            .handle(Event::LockUnavailable { stored: stored.as_deref(), detail: "no Web Locks" }, now);
+        // What it then writes it writes without the lock: the harness lends it for that.
+        world.lock = Some(tab);
+        world.run();
+        world.lock = None;
+        assert_eq!(world.token_of(tab, w), format!("access-{}", round + 2), "round {round}: refreshed all the same");
+        world.now += 3_600_000;
+    }
+    let reports: Vec<&str> = world.tabs[tab].reports.iter().map(Error::code).collect();
+    assert_eq!(reports, ["storage_unavailable"], "reported once");
+}

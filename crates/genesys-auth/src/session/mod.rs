@@ -175,6 +175,8 @@ pub struct Session {
     unsaved: bool,
     /// The storage-failure report was made (once per session).
     reported_store_failure: bool,
+    /// The report that the lock could not be taken was made (once per session).
+    reported_lock: bool,
     discarded: Option<Error>,
     relogin_at_ms: Option<u64>,
     /// The user signed out: nothing signs in by itself until the app asks ([`Event::Login`]).
@@ -229,6 +231,7 @@ impl Session {
             tokens: None,
             unsaved: false,
             reported_store_failure: false,
+            reported_lock: false,
             discarded: None,
             relogin_at_ms: None,
             signed_out: false,
@@ -271,12 +274,15 @@ impl Session {
             Event::PopupBlocked => self.popup_blocked(),
             Event::LockGranted { stored } => self.lock_granted(stored, now_ms),
             Event::LockUnavailable { stored, detail } => {
-                let detail = crate::concat(&[
-                    "the lock shared with other tabs or processes could not be taken (",
-                    detail,
-                    "): going on without it",
-                ]);
-                self.push(Action::Report(Error::StorageUnavailable { detail: crate::error::clean(&detail, 300) }));
+                // Told once: a browser without Web Locks would say it on every refresh.
+                if !core::mem::replace(&mut self.reported_lock, true) {
+                    let detail = crate::concat(&[
+                        "the lock shared with other tabs or processes could not be taken (",
+                        detail,
+                        "): going on without it",
+                    ]);
+                    self.push(Action::Report(Error::StorageUnavailable { detail: crate::error::clean(&detail, 300) }));
+                }
                 self.lock_granted(stored, now_ms);
             }
             Event::StoredChanged { stored } => self.stored_changed(stored, now_ms),
