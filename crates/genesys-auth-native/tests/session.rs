@@ -16,15 +16,7 @@ async fn a_path_that_leaves_the_api_origin_is_refused_before_any_connection() {
     let region = Region::custom(&running.base_url()).unwrap_or_else(|e| panic!("{e}"));
     let dir = std::env::temp_dir().join(format!("genesys-auth-native-host-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    let tokens = TokenSet {
-        access: AccessToken::new("a-valid-looking-access-token-0123456789"),
-        refresh: None,
-        expires_at_ms: now + 3_600_000,
-        scope: None,
-        token_type: "bearer".into(),
-    };
-    TokenCache::new(Some(&dir), &region, DEMO_CLIENT_ID).store(&tokens).unwrap_or_else(|e| panic!("{e}"));
+    cache_a_valid_token(&dir, &region);
     // A listener on another loopback address stands for a foreign host.
     let trap = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap_or_else(|e| panic!("{e}"));
     let port = trap.local_addr().map(|a| a.port()).unwrap_or(0);
@@ -40,6 +32,19 @@ async fn a_path_that_leaves_the_api_origin_is_refused_before_any_connection() {
     let _probe = tokio::net::TcpStream::connect(("127.0.0.2", port)).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(tokio::time::timeout(Duration::from_secs(2), trap.accept()).await.is_ok());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A cache under `dir` holding an access token valid for an hour (no refresh token).
+fn cache_a_valid_token(dir: &std::path::Path, region: &Region) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let tokens = TokenSet {
+        access: AccessToken::new("a-valid-looking-access-token-0123456789"),
+        refresh: None,
+        expires_at_ms: now + 3_600_000,
+        scope: None,
+        token_type: "bearer".into(),
+    };
+    TokenCache::new(Some(dir), region, DEMO_CLIENT_ID).store(&tokens).unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// An emulator on loopback that signs alex in by itself, and its region.
@@ -153,15 +158,7 @@ async fn a_dropped_session_with_a_call_in_flight_ends_its_task_and_its_request()
     let region = Region::custom(&base).unwrap_or_else(|e| panic!("{e}"));
     let dir = std::env::temp_dir().join(format!("genesys-auth-native-drop-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    let tokens = TokenSet {
-        access: AccessToken::new("a-valid-looking-access-token-0123456789"),
-        refresh: None,
-        expires_at_ms: now + 3_600_000,
-        scope: None,
-        token_type: "bearer".into(),
-    };
-    TokenCache::new(Some(&dir), &region, DEMO_CLIENT_ID).store(&tokens).unwrap_or_else(|e| panic!("{e}"));
+    cache_a_valid_token(&dir, &region);
     let alive = || tokio::runtime::Handle::current().metrics().num_alive_tasks();
     let before = alive();
     {

@@ -931,14 +931,22 @@ fn transient_refresh_failures_are_retried_then_reported() {
 
 /// Signs a tab in through the redirect: login, the server's callback, the code exchange.
 fn start_login(world: &mut World, tab: usize, return_to: Option<&str>) -> String {
+    let (w, state) = begin_login(world, tab, return_to);
+    world.run();
+    assert!(matches!(world.outcome(tab, w), Ok(Outcome::Navigating)));
+    state
+}
+
+/// A redirect login started (its pending login parked, requests already on the wire left there): its caller and
+/// the `state` of its authorize URL.
+fn begin_login(world: &mut World, tab: usize, return_to: Option<&str>) -> (Waiter, String) {
     let w = world.waiter();
     let now = world.now;
     let options = LoginOptions { return_to: return_to.map(str::to_string), ..LoginOptions::default() };
     world.tabs[tab].session.login(w, &options, now);
-    world.run();
-    assert!(matches!(world.outcome(tab, w), Ok(Outcome::Navigating)));
+    world.settle();
     let url = world.tabs[tab].navigations.last().cloned().unwrap_or_default();
-    url.split("state=").nth(1).and_then(|s| s.split('&').next()).unwrap_or_default().to_string()
+    (w, url.split("state=").nth(1).and_then(|s| s.split('&').next()).unwrap_or_default().to_string())
 }
 
 fn callback(world: &mut World, tab: usize, url: &str) -> Waiter {
@@ -2090,7 +2098,7 @@ fn every_token_request_in_flight_at_a_logout_has_its_late_tokens_revoked() {
     let tab = world.open_with_private(World::config(Persistence::Private), HashMap::from([("tokens", text)]));
     let _ = world.want_token(tab);
     world.settle(); // a refresh on the wire
-    let state = start_login_without_delivering(&mut world, tab);
+    let (_, state) = begin_login(&mut world, tab, None);
     let _ = callback(&mut world, tab, &format!("http://localhost:3000/?code=c1&state={state}"));
     world.settle(); // and a code exchange on the wire
     assert_eq!(world.wire.len(), 2);
@@ -2100,16 +2108,6 @@ fn every_token_request_in_flight_at_a_logout_has_its_late_tokens_revoked() {
     revoked.sort();
     assert_eq!(revoked, ["access-1", "access-2", "access-3"], "the session's token and both late ones");
     assert!(!world.tabs[tab].session.is_authenticated());
-}
-
-/// A redirect login started (its pending login parked) while other requests stay on the wire: its `state`.
-fn start_login_without_delivering(world: &mut World, tab: usize) -> String {
-    let w = world.waiter();
-    let now = world.now;
-    world.tabs[tab].session.login(w, &LoginOptions::default(), now);
-    world.settle();
-    let url = world.tabs[tab].navigations.last().cloned().unwrap_or_default();
-    url.split("state=").nth(1).and_then(|s| s.split('&').next()).unwrap_or_default().to_string()
 }
 
 #[test]
