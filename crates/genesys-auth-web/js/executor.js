@@ -101,7 +101,10 @@ export class Engine {
   }
   /** Feeds the event named `name` (module `event` of engine.rs). */
   feed(name, n, x, a, b, body) {
-    this.#w.gaFeed(this.#h, this.ev[name], n ?? 0, x ?? NaN, ...put(this.#w, [a, b, body]));
+    const kind = this.ev[name];
+    // A name the engine does not define is a bug here, not event 0.
+    if (kind === undefined) throw new TypeError(`genesys-auth: the engine has no event ${name}`);
+    this.#w.gaFeed(this.#h, kind, n ?? 0, x ?? NaN, ...put(this.#w, [a, b, body]));
   }
   /** Where each slot is kept ({ tokens: { area, key }, ... }, only the stored ones) and the shared name. */
   places() {

@@ -557,7 +557,10 @@ pub mod wire {
             form.append_pair("oauthError", code.as_str());
         }
         match err {
-            Error::OAuth { status, .. } | Error::Server { status } | Error::Malformed { status, .. } => {
+            Error::OAuth { status, .. }
+            | Error::Server { status }
+            | Error::Malformed { status, .. }
+            | Error::Redirected { status } => {
                 form.append_pair("status", &decimal(u64::from(*status)));
             }
             Error::RateLimited { retry_after_ms: Some(ms) } => {

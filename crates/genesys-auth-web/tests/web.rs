@@ -558,6 +558,8 @@ mod engine {
         assert!(fields[1].1.contains("used & gone"));
         let limited = wire::fields(&Error::RateLimited { retry_after_ms: Some(2_500) });
         assert!(limited.ends_with("&retryAfterMs=2500"), "{limited}");
+        let redirected = wire::fields(&Error::Redirected { status: 302 });
+        assert!(redirected.starts_with("code=redirected&") && redirected.ends_with("&status=302"), "{redirected}");
         let unauthorized = wire::fields(&Error::Unauthorized { code: "authentication.required".into() });
         assert!(unauthorized.ends_with("&apiCode=authentication.required"), "{unauthorized}");
         wire::free(h);
